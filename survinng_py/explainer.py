@@ -1,0 +1,190 @@
+"""`explain()`: a survival model plus the data whose rows are explained."""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from . import engine
+from ._validation import (SurvinngError, check_device, check_dtype, check_instance, check_int,
+                          fail, to_tensor_list)
+from .models import SurvivalModel, build_model
+
+_AXIS_PREFIXES = "XYZABCDEFG"
+
+
+class Explainer:
+    """A survival model adapter plus the explainer data (also the background data).
+
+    Build it with :func:`explain`. ``data`` is a list of tensors (one per network input,
+    instance axis first) or ``None``; ``feature_names`` holds, per input, one name per
+    element of the feature dims.
+    """
+
+    def __init__(self, model: SurvivalModel, data: list[torch.Tensor] | None,
+                 feature_names: list[list[str]] | None, input_names: list[str],
+                 memory_budget: int):
+        self.model = model
+        self.data = data
+        self.feature_names = feature_names
+        self.input_names = input_names
+        self.memory_budget = memory_budget
+
+    @property
+    def feature_shapes(self) -> list[tuple[int, ...]] | None:
+        return None if self.data is None else [tuple(x.shape[1:]) for x in self.data]
+
+    def points(self, x: Any, instance: Any, where: str) -> tuple[list[torch.Tensor], np.ndarray, list[list[str]]]:
+        """The rows to explain (``x`` or ``instance``), their ids and feature names."""
+        if (x is None) == (instance is None):
+            fail("x", where, "given, or else `instance`, but not both",
+                 "both" if x is not None else "neither", show_value=True)
+        if instance is not None:
+            if self.data is None:
+                fail("instance", where, "used with an explainer built with `data`", instance)
+            idx = check_instance(instance, self.data[0].shape[0], where)
+            index = torch.as_tensor(idx, device=self.model.device)
+            return [d.index_select(0, index) for d in self.data], idx, self.feature_names
+        inputs = self.to_inputs(x, "x", where)
+        names = self.feature_names or _feature_names(None, x, inputs)
+        return inputs, np.arange(inputs[0].shape[0]), names
+
+    def to_inputs(self, value: Any, arg: str, where: str, allow_empty: bool = False) -> list[torch.Tensor]:
+        """Validate and convert user rows (array, DataFrame, tensor or a list of them)."""
+        inputs = to_tensor_list(value, arg, where, dtype=self.model.dtype, device=self.model.device,
+                                feature_shapes=self.feature_shapes,
+                                feature_names=self._column_names(), allow_empty=allow_empty)
+        if self.data is None:
+            check_fits(self.model, inputs, arg, where)
+        return inputs
+
+    def _column_names(self) -> list[list[str]] | None:
+        if self.feature_names is None:
+            return None
+        return [names if len(shape) == 1 else None
+                for names, shape in zip(self.feature_names, self.feature_shapes)]
+
+    def __repr__(self) -> str:
+        rows = "no data" if self.data is None else f"{self.data[0].shape[0]} rows"
+        shapes = self.feature_shapes
+        inputs = "?" if shapes is None else ", ".join(
+            f"{n}{s}" for n, s in zip(self.input_names, shapes))
+        return (f"<Explainer {self.model.model_class} (from {self.model.source}) | {rows} | "
+                f"inputs: {inputs} | {len(self.model.time)} times | {self.model.dtype} on "
+                f"{self.model.device}>")
+
+
+def explain(model: Any, data: Any = None, *, model_type: str | None = None,
+            dtype: Any = "float32", device: Any = "cpu",
+            feature_names: Sequence[str] | Sequence[Sequence[str]] | None = None,
+            input_names: Sequence[str] | None = None, event_names: Sequence[str] | None = None,
+            memory_budget: int = engine.DEFAULT_MEMORY_BUDGET, **head: Any) -> Explainer:
+    """Wrap a fitted survival model for explanation.
+
+    Parameters
+    ----------
+    model : pycox model or torch.nn.Module
+        A fitted pycox ``CoxPH``/``CoxCC`` (DeepSurv; baseline hazards computed),
+        ``CoxTime``, ``DeepHitSingle``/``PMF`` or ``DeepHit`` (competing risks), used as
+        it is; or a bare network called as ``net(*inputs)`` (CoxTime: ``net(*inputs, t)``)
+        with ``model_type`` and head parameters.
+    data : array, DataFrame, tensor, list of them, or None
+        Rows that can be explained by index and that serve as background data
+        (SmoothGrad noise scale, IntGrad reference, GradSHAP pool). A list gives one
+        array per network input, instance axis first.
+    model_type : {"deepsurv", "coxph", "coxtime", "deephit"}, optional
+        Required for a bare module.
+    dtype : {"float32", "float64"}
+        Precision of the private network copy and of all computations.
+    device : str or torch.device
+        Where to compute (e.g. ``"cuda"``). The user's network is never moved or changed.
+    feature_names, input_names, event_names : optional
+        Labels; defaults are the DataFrame columns (else ``X1..Xp``), ``input_1..`` and
+        ``event_1..`` (competing risks).
+    memory_budget : int
+        Bytes a batch of points may take; batch sizes follow from it.
+    **head
+        For bare modules: ``baseline_hazard`` (Series indexed by time, DataFrame with
+        ``time``/``hazard`` columns or a ``(time, hazard)`` pair; CoxTime times on the
+        network's scale) for Cox types, ``labtrans`` (pycox ``LabTransCoxTime`` or a
+        function from network time to original time) for CoxTime, ``time_bins`` for
+        DeepHit.
+
+    Returns
+    -------
+    Explainer
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 10))
+    >>> data = np.random.default_rng(0).normal(size=(20, 3))
+    >>> exp = sv.explain(net, data, model_type="deephit", time_bins=np.linspace(0, 5, 10))
+    >>> sv.surv_grad(exp, instance=[0, 1]).values[0].shape
+    (2, 3, 1, 10)
+    """
+    where = "explain()"
+    torch_dtype, torch_device = check_dtype(dtype, where), check_device(device, where)
+    check_int(memory_budget, "memory_budget", where, minimum=1)
+    adapter = build_model(model, model_type=model_type, dtype=torch_dtype, device=torch_device,
+                          event_names=event_names, **head)
+    tensors = None
+    if data is not None:
+        tensors = to_tensor_list(data, "data", where, dtype=torch_dtype, device=torch_device)
+        check_fits(adapter, tensors, "data", where)
+    n_inputs = None if tensors is None else len(tensors)
+    names = _feature_names(feature_names, data, tensors)
+    if input_names is None:
+        input_names = [f"input_{k + 1}" for k in range(n_inputs or 1)]
+    elif n_inputs is not None and len(input_names) != n_inputs:
+        fail("input_names", where, f"{n_inputs} names (one per input)", input_names)
+    return Explainer(adapter, tensors, names, [str(n) for n in input_names], memory_budget)
+
+
+def check_fits(model: SurvivalModel, inputs: list[torch.Tensor], arg: str, where: str) -> None:
+    """Run the network on one row so that a mismatch fails here, with the argument's name."""
+    try:
+        with torch.no_grad():
+            model.net_forward(model.expand([x[:1] for x in inputs]))
+        model.num_risks(inputs)
+    except SurvinngError:
+        raise
+    except (RuntimeError, TypeError, ValueError, IndexError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise SurvinngError(f"`{arg}` of {where} does not fit the network "
+                            f"({len(inputs)} input(s) of per-row shape "
+                            f"{[tuple(x.shape[1:]) for x in inputs]}): {first}") from err
+
+
+def default_feature_names(inputs: list[torch.Tensor]) -> list[list[str]]:
+    """survinng's labels: ``X1..`` along the first feature axis, ``Y1..`` the second, ..."""
+    names = []
+    for x in inputs:
+        axes = [[f"{_AXIS_PREFIXES[a]}{i + 1}" for i in range(size)]
+                for a, size in enumerate(x.shape[1:])]
+        grid = np.array(np.meshgrid(*[np.array(ax, dtype=object) for ax in axes], indexing="ij"))
+        flat = grid.reshape(len(axes), -1).T if axes else np.empty((1, 0))
+        names.append([":".join(row) for row in flat])
+    return names
+
+
+def _feature_names(given, data, tensors) -> list[list[str]] | None:
+    if tensors is None:
+        if given is None:
+            return None
+        return [list(map(str, given))] if all(isinstance(g, str) for g in given) \
+            else [list(map(str, g)) for g in given]
+    if given is None:
+        frames = data if isinstance(data, (list, tuple)) else [data]
+        defaults = default_feature_names(tensors)
+        return [[str(c) for c in frame.columns] if hasattr(frame, "columns") else default
+                for frame, default in zip(frames, defaults)]
+    nested = [list(map(str, given))] if all(isinstance(g, str) for g in given) \
+        else [list(map(str, g)) for g in given]
+    sizes = [math.prod(t.shape[1:]) for t in tensors]
+    if len(nested) != len(tensors) or any(len(n) != s for n, s in zip(nested, sizes)):
+        fail("feature_names", "explain()", f"one name per feature of each input (sizes {sizes})",
+             given)
+    return nested

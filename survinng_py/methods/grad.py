@@ -1,0 +1,64 @@
+"""Grad(t) and GxI(t): the gradient of the target at every time point."""
+from __future__ import annotations
+
+from typing import Any
+
+from ._core import attribute, build_result, check_flag, predict, prepare
+from ..result import SurvResult
+
+
+def surv_grad(explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
+              times_input: bool = False, batch_size: int | None = None,
+              progress: bool | None = None) -> SurvResult:
+    """Grad(t): d target(t | x) / d x for every time point; GxI(t) with ``times_input``.
+
+    Parameters
+    ----------
+    explainer : Explainer
+        From :func:`survinng_py.explain`.
+    x : array, DataFrame, tensor or list of them, optional
+        New rows to explain (a list gives one array per network input).
+    instance : int or sequence of int, optional
+        0-based rows of the explainer data (survinng's ``instance``, minus one).
+        Give exactly one of ``x`` and ``instance``.
+    target : str
+        ``"survival"``, ``"cum_hazard"`` or ``"hazard"`` (Cox types); ``"survival"``,
+        ``"cif"`` or ``"pmf"`` (DeepHit).
+    times_input : bool
+        Multiply the gradient by the input (GxI(t)).
+    batch_size : int, optional
+        Points per batch; by default as many as the explainer's memory budget allows.
+        Results do not depend on it.
+    progress : bool, optional
+        Show a progress bar (default: only in a terminal, for more than one batch).
+
+    Returns
+    -------
+    SurvResult
+        ``values[k]`` of shape ``(instance, *feature_dims_k, event, time)``, ``pred``.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> torch.manual_seed(0) and None
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    >>> exp = sv.explain(net, np.eye(2), model_type="deepsurv",
+    ...                  baseline_hazard=([1.0, 2.0, 3.0], [0.1, 0.2, 0.3]))
+    >>> res = sv.surv_grad(exp, instance=0, times_input=True)
+    >>> res.label, res.values[0].shape
+    ('GxI(t)', (1, 2, 1, 3))
+    """
+    where = "surv_grad()"
+    inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where)
+    times_input = check_flag(times_input, "times_input", where)
+
+    def make_points(rows, _reps):
+        points = [x.index_select(0, rows) for x in inputs]
+        return points, points
+
+    values = attribute(explainer, inputs, target=target, n_reps=1, make_points=make_points,
+                       times_input=times_input, batch_size=batch_size, progress=progress)
+    return build_result(explainer, inputs, ids, names, values, method="Surv_Gradient",
+                        target=target, args={"target": target, "instance": ids.tolist(),
+                                             "times_input": times_input},
+                        pred=predict(explainer, inputs, target))
