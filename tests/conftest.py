@@ -1,0 +1,133 @@
+"""Tiny fitted pycox models and bare modules shared by the tests (trained once per session)."""
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+warnings.filterwarnings("ignore")
+pycox = pytest.importorskip("pycox")
+tt = pytest.importorskip("torchtuples")
+from pycox.models import CoxPH, CoxTime, DeepHit, DeepHitSingle  # noqa: E402
+from pycox.models.cox_time import MLPVanillaCoxTime  # noqa: E402
+
+N_FEATURES = 4
+
+
+def simulate(n=300, seed=0, n_risks=1):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, N_FEATURES)).astype("float32")
+    rate = np.exp(0.8 * x[:, 0] - 0.5 * x[:, 1])
+    times = rng.exponential(1 / rate, size=(n_risks, n))
+    event_time, cause = times.min(0), times.argmin(0) + 1
+    censor = rng.exponential(2.0, size=n)
+    duration = np.minimum(event_time, censor).astype("float32")
+    event = np.where(event_time <= censor, cause, 0)
+    return x, duration, event
+
+
+def mlp(out_features, output_bias=True):
+    return tt.practical.MLPVanilla(N_FEATURES, [16, 16], out_features, batch_norm=True,
+                                   dropout=0.1, output_bias=output_bias)
+
+
+def fit(model, x, target, epochs=3):
+    model.optimizer.set_lr(0.01)
+    model.fit(x, target, batch_size=64, epochs=epochs, verbose=False)
+    return model
+
+
+class CauseSpecificNet(torch.nn.Module):
+    """Competing-risks DeepHit net with output (B, R, T), as in pycox's example."""
+
+    def __init__(self, n_risks, n_times):
+        super().__init__()
+        self.body = mlp(n_risks * n_times)
+        self.shape = (n_risks, n_times)
+
+    def forward(self, x):
+        return self.body(x).view(x.shape[0], *self.shape)
+
+
+class TwoInputNet(torch.nn.Module):
+    """An image-like input (1 x 3 x 3) plus a table, fused before a small head."""
+
+    def __init__(self, out_features):
+        super().__init__()
+        self.conv = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 2), torch.nn.Tanh(), torch.nn.Flatten())
+        self.tab = torch.nn.Sequential(torch.nn.Linear(N_FEATURES, 6), torch.nn.Tanh())
+        self.out = torch.nn.Linear(8 + 6, out_features)
+
+    def forward(self, image, table):
+        return self.out(torch.cat([self.conv(image), self.tab(table)], dim=1))
+
+
+@pytest.fixture(scope="session")
+def data():
+    return simulate()
+
+
+@pytest.fixture(scope="session")
+def coxph(data):
+    torch.manual_seed(1)
+    x, d, e = data
+    model = fit(CoxPH(mlp(1, output_bias=False), tt.optim.Adam), x, (d, e.astype("float32")))
+    model.compute_baseline_hazards()
+    return model
+
+
+@pytest.fixture(scope="session")
+def coxtime(data):
+    torch.manual_seed(2)
+    x, d, e = data
+    labtrans = CoxTime.label_transform()
+    target = labtrans.fit_transform(d, e.astype("float32"))
+    net = MLPVanillaCoxTime(N_FEATURES, [16, 16], batch_norm=True, dropout=0.1)
+    model = fit(CoxTime(net, tt.optim.Adam, labtrans=labtrans), x, target)
+    model.compute_baseline_hazards()
+    return model
+
+
+@pytest.fixture(scope="session")
+def deephit_single(data):
+    torch.manual_seed(3)
+    x, d, e = data
+    labtrans = DeepHitSingle.label_transform(12)
+    target = labtrans.fit_transform(d, e.astype("float32"))
+    model = DeepHitSingle(mlp(labtrans.out_features), tt.optim.Adam, alpha=0.2, sigma=0.1,
+                          duration_index=labtrans.cuts)
+    return fit(model, x, target)
+
+
+@pytest.fixture(scope="session")
+def deephit_cr():
+    torch.manual_seed(4)
+    x, d, e = simulate(seed=5, n_risks=2)
+    cuts = np.linspace(0, d.max(), 10)
+    idx = np.searchsorted(cuts, d).clip(max=len(cuts) - 1)
+    net = CauseSpecificNet(2, len(cuts))
+    model = DeepHit(net, tt.optim.Adam, alpha=0.2, sigma=0.1, duration_index=cuts)
+    return fit(model, x, (idx.astype("int64"), e.astype("int64")))
+
+
+@pytest.fixture(scope="session")
+def two_input():
+    """A bare two-input module with a DeepHit head and its data."""
+    torch.manual_seed(5)
+    rng = np.random.default_rng(6)
+    image = rng.normal(size=(40, 1, 3, 3)).astype("float32")
+    table = rng.normal(size=(40, N_FEATURES)).astype("float32")
+    return TwoInputNet(3 * 7).eval(), [image, table], np.linspace(0, 3, 7)
+
+
+def pycox_float64(model):
+    """A float64 copy of a pycox model, for finite differences of its own prediction."""
+    model64 = copy.copy(model)  # shares fitted state; the net is replaced below
+    model64.net = copy.deepcopy(model.net).double()
+    if hasattr(model64, "baseline_hazards_"):
+        model64.baseline_hazards_ = model64.baseline_hazards_.astype("float64")
+        model64.baseline_cumulative_hazards_ = model64.baseline_cumulative_hazards_.astype("float64")
+    return model64
