@@ -21,9 +21,10 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def fail(arg: str, where: str, rule: str, value: Any = None, *, show_value: bool = True) -> None:
-    got = f"; got {_short(value)}" if show_value else ""
-    raise SurvinngError(f"`{arg}` of {where} must be {rule}{got}")
+def fail(arg: str, where: str, rule: str, value: Any = None, *, as_text: bool = False) -> None:
+    """Raise the one-line error; ``as_text`` shows ``value`` as a description, not a repr."""
+    got = value if as_text else _short(value)
+    raise SurvinngError(f"`{arg}` of {where} must be {rule}; got {got}")
 
 
 def check_choice(value: Any, choices: Sequence[str], arg: str, where: str) -> str:
@@ -78,8 +79,8 @@ def to_tensor_list(value: Any, arg: str, where: str, *, dtype: torch.dtype,
     if not items:
         fail(arg, where, "an array, a DataFrame or a non-empty list of them", value)
     if feature_shapes is not None and len(items) != len(feature_shapes):
-        fail(arg, where, f"a list of {len(feature_shapes)} inputs (one per network input)",
-             f"{len(items)} input(s)", show_value=True)
+        fail(arg, where, f"a list of {len(feature_shapes)} input(s), one per network input",
+             f"{len(items)} input(s)", as_text=True)
     tensors = []
     for k, item in enumerate(items):
         name = arg if len(items) == 1 else f"{arg}[{k}]"
@@ -89,13 +90,13 @@ def to_tensor_list(value: Any, arg: str, where: str, *, dtype: torch.dtype,
     if len(rows) > 1:
         fail(arg, where, "inputs with the same number of rows", sorted(rows))
     if not allow_empty and tensors[0].shape[0] == 0:
-        fail(arg, where, "at least one row", "0 rows", show_value=True)
+        fail(arg, where, "at least one row", "0 rows", as_text=True)
     if feature_shapes is not None:
         for k, (t, shape) in enumerate(zip(tensors, feature_shapes)):
             if tuple(t.shape[1:]) != tuple(shape):
                 name = arg if len(tensors) == 1 else f"{arg}[{k}]"
                 fail(name, where, f"of per-row shape {tuple(shape)}",
-                     f"per-row shape {tuple(t.shape[1:])}")
+                     f"per-row shape {tuple(t.shape[1:])}", as_text=True)
     return tensors
 
 
@@ -115,12 +116,12 @@ def _one_tensor(item: Any, arg: str, where: str, dtype: torch.dtype, device: tor
     else:
         array = np.asarray(item)
     if array.dtype.kind not in "fiub":
-        fail(arg, where, "numeric", f"dtype {array.dtype}")
+        fail(arg, where, "numeric", f"dtype {array.dtype}", as_text=True)
     if array.ndim == 1:
         fail(arg, where, "at least 2-D with instances on the first axis (use x[None] for one row)",
-             f"shape {array.shape}")
+             f"shape {array.shape}", as_text=True)
     if not np.all(np.isfinite(array)):
-        fail(arg, where, "finite (no NaN or inf)", "non-finite values", show_value=True)
+        fail(arg, where, "finite (no NaN or inf)", "non-finite values", as_text=True)
     return torch.as_tensor(np.ascontiguousarray(array)).to(device=device, dtype=dtype)
 
 

@@ -40,7 +40,7 @@ class Explainer:
         """The rows to explain (``x`` or ``instance``), their ids and feature names."""
         if (x is None) == (instance is None):
             fail("x", where, "given, or else `instance`, but not both",
-                 "both" if x is not None else "neither", show_value=True)
+                 "both" if x is not None else "neither", as_text=True)
         if instance is not None:
             if self.data is None:
                 fail("instance", where, "used with an explainer built with `data`", instance)

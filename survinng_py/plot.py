@@ -105,7 +105,7 @@ def plot_attr(result: SurvResult, normalize: str = "none", add_comp: str | None 
     values = result.values[k]
     if values.ndim != 4:
         fail("input", where, "an input with a single feature axis (image-like inputs "
-             "cannot be plotted)", f"per-row shape {values.shape[1:-2]}", show_value=True)
+             "cannot be plotted)", f"per-row shape {values.shape[1:-2]}", as_text=True)
     if normalize != "none":
         # NaN where the features' attributions sum to 0: no share is defined there
         parts = np.abs(values) if normalize == "abs" else values
@@ -205,7 +205,7 @@ def _panel_axes(ax: Any, n_panels: int, where: str):
         axes = list(np.ravel(np.asarray(ax, dtype=object)))
         if len(axes) != n_panels or not all(hasattr(a, "plot") for a in axes):
             fail("ax", where, f"{n_panels} matplotlib Axes (one per instance and event)",
-                 f"{len(axes)} object(s)", show_value=True)
+                 f"{len(axes)} object(s)", as_text=True)
         return axes[0].figure, axes
     from matplotlib.figure import Figure
 

@@ -46,7 +46,7 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
         explainer.to_inputs(data_ref, "data_ref", where, allow_empty=True)
     pool_size = pool[0].shape[0]
     if pool_size == 0:
-        fail("data_ref", where, "at least one row", "0 rows", show_value=True)
+        fail("data_ref", where, "at least one row", "0 rows", as_text=True)
     if not replace and num_samples > pool_size:
         fail("num_samples", where, f"at most the pool size ({pool_size}) when replace=False",
              num_samples)

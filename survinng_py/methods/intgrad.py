@@ -43,7 +43,7 @@ def surv_intgrad(explainer, x: Any = None, *, instance: Any = None, target: str 
     n_inst = inputs[0].shape[0]
     if refs[0].shape[0] not in (1, n_inst):
         fail("x_ref", where, f"one row or {n_inst} rows (one per instance)",
-             f"{refs[0].shape[0]} rows", show_value=True)
+             f"{refs[0].shape[0]} rows", as_text=True)
     refs = [r.expand(n_inst, *r.shape[1:]) for r in refs]
     alphas = torch.arange(1, n + 1, dtype=inputs[0].dtype, device=inputs[0].device) / n
 

@@ -26,7 +26,7 @@ class DeepHit(SurvivalModel):
         if width % n_times:
             fail("time_bins", "explain()",
                  f"as long as the network's output per risk (output width {width})",
-                 f"{n_times} time bins", show_value=True)
+                 f"{n_times} time bins", as_text=True)
         return width // n_times
 
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
