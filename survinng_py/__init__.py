@@ -4,6 +4,7 @@ Grad(t), GxI(t), SmoothGrad(t), IntGrad(t) and GradSHAP(t) for fitted pycox mode
 (DeepSurv/CoxPH, CoxTime, DeepHit incl. competing risks) and bare torch modules with one
 or several inputs; a Python reimplementation of the R package survinng.
 """
+from . import exchange
 from ._validation import SurvinngError
 from .explainer import Explainer, explain
 from .methods import surv_grad, surv_gradshap, surv_intgrad, surv_smoothgrad
@@ -12,4 +13,4 @@ from .result import SurvResult
 
 __version__ = "0.1.0.dev0"
 __all__ = ["explain", "Explainer", "surv_grad", "surv_smoothgrad", "surv_intgrad",
-           "surv_gradshap", "local_accuracy", "SurvResult", "SurvinngError"]
+           "surv_gradshap", "local_accuracy", "SurvResult", "SurvinngError", "exchange"]

@@ -6,6 +6,7 @@ and the value received, in the template "`<arg>` of <where> must be <rule>; got 
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any, Sequence
 
 import numpy as np
@@ -100,8 +101,19 @@ def to_tensor_list(value: Any, arg: str, where: str, *, dtype: torch.dtype,
     return tensors
 
 
+def as_frame(item: Any) -> Any:
+    """A file path or an Arrow table of named columns as a pandas DataFrame; else ``item``."""
+    if isinstance(item, (str, os.PathLike)):  # a Parquet/Feather/IPC file
+        from .exchange import read_table
+        item = read_table(item)
+    if hasattr(item, "column_names") and hasattr(item, "to_pandas"):  # pyarrow Table
+        item = item.to_pandas()
+    return item
+
+
 def _one_tensor(item: Any, arg: str, where: str, dtype: torch.dtype, device: torch.device,
                 feature_names: Sequence[str] | None) -> torch.Tensor:
+    item = as_frame(item)
     if hasattr(item, "columns") and hasattr(item, "to_numpy"):  # pandas-like frame
         columns = [str(c) for c in item.columns]
         if feature_names is not None and columns != list(feature_names):

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from . import engine
-from ._validation import (SurvinngError, check_device, check_dtype, check_instance, check_int,
-                          fail, to_tensor_list)
+from ._validation import (SurvinngError, as_frame, check_device, check_dtype, check_instance,
+                          check_int, fail, to_tensor_list)
 from .models import SurvivalModel, build_model
 
 _AXIS_PREFIXES = "XYZABCDEFG"
@@ -132,6 +132,7 @@ def explain(model: Any, data: Any = None, *, model_type: str | None = None,
                           event_names=event_names, **head)
     tensors = None
     if data is not None:
+        data = [as_frame(d) for d in data] if isinstance(data, (list, tuple)) else as_frame(data)
         tensors = to_tensor_list(data, "data", where, dtype=torch_dtype, device=torch_device)
         check_fits(adapter, tensors, "data", where)
     n_inputs = None if tensors is None else len(tensors)

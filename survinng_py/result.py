@@ -140,6 +140,17 @@ class SurvResult:
             out[col] = pd.Categorical(out[col], categories=cats)
         return out
 
+    def to_arrow(self, layout: str = "long"):
+        """A ``pyarrow.Table`` with the labels in its schema (see :mod:`survinng_py.exchange`)."""
+        from .exchange import to_arrow
+        return to_arrow(self, layout)
+
+    @classmethod
+    def from_arrow(cls, table) -> "SurvResult":
+        """Rebuild a result from :meth:`to_arrow`'s table (long or wide layout)."""
+        from .exchange import from_arrow
+        return from_arrow(table)
+
     def plot(self, type: str = "attr", **kwargs):
         """Plot with :mod:`survinng_py.plot` (``type``: ``"attr"`` or ``"pred"``)."""
         from . import plot as _plot

@@ -71,7 +71,7 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
     else:
         pool_pred = predict(explainer, pool, target)
         pred_ref = pool_pred.mean(axis=0, keepdims=True)
-        q1, q3 = np.quantile(pool_pred, [0.25, 0.75], axis=0, keepdims=True)
+        q1, q3 = np.quantile(pool_pred, [0.25, 0.75], axis=0, keepdims=True).astype(pred.dtype)
         quartiles = {"pred_diff_q1": pred - q1, "pred_diff_q3": pred - q3}
     pred_ref = np.broadcast_to(pred_ref, pred.shape).copy()
     return build_result(explainer, inputs, ids, names, values, method="Surv_GradSHAP",
