@@ -7,6 +7,7 @@ minute and downloads nothing.
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,6 @@ def run_demo(out, n: int = 3000, seed: int = 42, epochs: int = 30,
 
     from . import explain, surv_grad
     from .datasets import simulate_time_dependent, split
-    from .plot import plot_attr
 
     n = check_int(n, "n", "run_demo()", minimum=100)
     epochs = check_int(epochs, "epochs", "run_demo()")
@@ -66,20 +66,26 @@ def run_demo(out, n: int = 3000, seed: int = 42, epochs: int = 30,
     torch.manual_seed(seed)
     train, test = split(simulate_time_dependent(n=n, seed=seed), n_test=n // 5, seed=seed)
     x_test = test[FEATURES].to_numpy(np.float32)  # pycox needs float32
-    models = _fit_models(train, seed, epochs)
-
     instances = [_closest_row(test, x1) for x1 in X1_TARGETS]
-    frames, grads = [], {}
-    for name, model in models.items():
-        exp = explain(model, x_test, feature_names=FEATURES)
-        for times_input in (False, True):
-            res = surv_grad(exp, instance=instances, target="survival", times_input=times_input)
-            frame = res.to_pandas(long=True)
-            frame.insert(0, "method", res.label)
-            frame.insert(0, "model", name)
-            frames.append(frame)
-            if not times_input:
-                grads[name] = res
+    threads = torch.get_num_threads()
+    # the networks are tiny: more intra-op threads gain nothing and stall badly when the
+    # cores are busy (about 100 s instead of 20 s on two loaded cores)
+    torch.set_num_threads(1)
+    try:
+        frames, grads = [], {}
+        for name, model in _fit_models(train, seed, epochs).items():
+            exp = explain(model, x_test, feature_names=FEATURES)
+            for times_input in (False, True):
+                res = surv_grad(exp, instance=instances, target="survival",
+                                times_input=times_input)
+                frame = res.to_pandas(long=True)
+                frame.insert(0, "method", res.label)
+                frame.insert(0, "model", name)
+                frames.append(frame)
+                if not times_input:
+                    grads[name] = res
+    finally:
+        torch.set_num_threads(threads)
     table = pd.concat(frames, ignore_index=True)
     for col in ("model", "method", "input", "feature", "event"):
         table[col] = table[col].astype("string")  # categories differ between models
@@ -89,10 +95,10 @@ def run_demo(out, n: int = 3000, seed: int = 42, epochs: int = 30,
     shown = 0  # low x1: the early positive effect on survival is largest
     x1 = float(test["x1"].iloc[instances[shown]])
     flip = _true_flip_time(x1)
-    _figure(grads, shown, x1, flip, plot_attr).savefig(paths["png"], dpi=110)
+    _figure(grads, shown, x1, flip).savefig(paths["png"], dpi=110)
     summary = [f"wrote {paths['parquet']} ({len(table)} rows) and {paths['png']}",
-               f"Grad(t) of S(t) w.r.t. x1 for test row {instances[shown]} (x1 = {x1:.2f}); "
-               f"the hazard effect of x1 flips at t = 1.65, its survival gradient at t = {flip:.2f}:"]
+               f"Grad(t) of S(t) w.r.t. x1, test row {instances[shown]} (x1 = {x1:.2f}); true sign "
+               f"change: t = 1.65 for the hazard, t = {flip:.2f} for survival:"]
     summary += [_sign_line(name, res, shown) for name, res in grads.items()]
     return {**{k: str(v) for k, v in paths.items()}, "summary": summary}
 
@@ -111,7 +117,10 @@ def _fit_models(train, seed: int, epochs: int) -> dict:
     fit_args = {"batch_size": 256, "epochs": epochs, "verbose": False}
     models = {}
     # checkpoints of early stopping go to a temporary folder, not the working directory
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        # torchtuples' own deprecated tensor idioms; nothing the user can act on
+        warnings.filterwarnings("ignore", category=UserWarning, module="torchtuples")
+
         def fit(model, y_fit_, y_val_, name):
             stop = tt.callbacks.EarlyStopping(file_path=str(Path(tmp) / f"{name}.pt"))
             model.fit(x_fit, y_fit_, callbacks=[stop], val_data=(x_val, y_val_), **fit_args)
@@ -161,8 +170,11 @@ def _true_flip_time(x1: float) -> float:
     return float(np.exp(0.5 + 1 / (1.5 + 6 * x1)))
 
 
-def _figure(grads: dict, shown: int, x1: float, flip: float, plot_attr):
+def _figure(grads: dict, shown: int, x1: float, flip: float):
+    """Grad(t) of one instance, one panel per model, with the true sign change marked."""
     from matplotlib.figure import Figure
+
+    from .plot import plot_attr
 
     fig = Figure(figsize=(13, 4.2), layout="constrained")
     axes = fig.subplots(1, len(grads), sharey=False)
@@ -170,8 +182,8 @@ def _figure(grads: dict, shown: int, x1: float, flip: float, plot_attr):
         plot_attr(res.isel(instance=shown), ax=axis)
         axis.axvline(flip, color="grey", linestyle=":", linewidth=1)
         axis.set_title(f"{name}: instance {res.instance[shown]}")
-    fig.suptitle(f"Grad(t) of the survival probability (x1 = {x1:.2f}); dotted: true sign "
-                 f"change of x1's effect, t = {flip:.2f}")
+    fig.suptitle(f"Grad(t) of the survival probability (x1 = {x1:.2f}); dotted: where x1's "
+                 f"true effect on survival changes sign, t = {flip:.2f}")
     return fig
 
 

@@ -167,7 +167,7 @@ def plot_pred(result: SurvResult, ax: Any = None):
     """
     where = "plot_pred()"
     _check_result(result, where)
-    fig, (axis,) = _panel_axes(ax, 1, where)
+    fig, (axis,) = _panel_axes(ax, 1, where, figsize=(6.4, 4.2))
     several_events = len(result.event_names) > 1
     for i, instance in enumerate(result.instance):
         for e, event in enumerate(result.event_names):
@@ -175,7 +175,8 @@ def plot_pred(result: SurvResult, ax: Any = None):
             axis.plot(result.time, result.pred[i, e], linewidth=1.4, label=label)
     axis.set_xlabel("Time")
     axis.set_ylabel(f"Predicted {result.target}")
-    _finish(fig, [axis], ax, "Instance ID, event" if several_events else "Instance ID")
+    _finish(fig, [axis], ax, "Instance ID, event" if several_events else "Instance ID",
+            loc="outside right upper")
     return fig
 
 
@@ -199,7 +200,7 @@ def _panel_title(result: SurvResult, i: int, e: int) -> str:
     return title + f" | Event: {result.event_names[e]}" if len(result.event_names) > 1 else title
 
 
-def _panel_axes(ax: Any, n_panels: int, where: str):
+def _panel_axes(ax: Any, n_panels: int, where: str, figsize: tuple | None = None):
     """The given axes (checked against the panel count) or a new figure's grid."""
     if ax is not None:
         axes = list(np.ravel(np.asarray(ax, dtype=object)))
@@ -211,15 +212,16 @@ def _panel_axes(ax: Any, n_panels: int, where: str):
 
     ncols = min(n_panels, 3)
     nrows = -(-n_panels // ncols)
-    fig = Figure(figsize=(4.2 * ncols, 3.4 * nrows + 0.6), layout="constrained")
+    fig = Figure(figsize=figsize or (4.2 * ncols, 3.4 * nrows + 0.6), layout="constrained")
     grid = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
     for spare in grid[n_panels:]:
         spare.remove()
     return fig, list(grid[:n_panels])
 
 
-def _finish(fig, axes: list, ax_given: Any, legend_title: str) -> None:
-    """One legend (below a new figure, else in the last given axes); outer labels only."""
+def _finish(fig, axes: list, ax_given: Any, legend_title: str,
+            loc: str = "outside lower center") -> None:
+    """One legend (at ``loc`` of a new figure, else in the last given axes); outer labels only."""
     handles, labels = axes[-1].get_legend_handles_labels()
     if ax_given is not None:
         axes[-1].legend(handles, labels, title=legend_title, fontsize="small")
@@ -232,5 +234,6 @@ def _finish(fig, axes: list, ax_given: Any, legend_title: str) -> None:
             axis.xaxis.set_tick_params(labelbottom=True)
         if idx % ncols:
             axis.set_ylabel("")
-    fig.legend(handles, labels, title=legend_title, loc="outside lower center",
-               ncols=min(len(labels), 6), fontsize="small")
+    below = loc.endswith("center")
+    fig.legend(handles, labels, title=legend_title, loc=loc,
+               ncols=min(len(labels), 6) if below else 1, fontsize="small")
