@@ -1,0 +1,165 @@
+#' Gradient-based explanations of survival predictions over time
+#'
+#' survinng's methods, computed by the Python core: `surv_grad()` gives Grad(t)
+#' (GxI(t) with `times_input = TRUE`), `surv_smoothgrad()` SmoothGrad(t)/SGxI(t),
+#' `surv_intgrad()` IntGrad(t) and `surv_gradSHAP()` GradSHAP(t). Every time point of
+#' the model's grid is explained at once.
+#'
+#' @param exp (`survinngpy_explainer`) From [explain()].
+#' @param target (`character(1)`) `"survival"`, `"cum_hazard"` or `"hazard"` (DeepSurv,
+#'   CoxTime); `"survival"`, `"cif"` or `"pmf"` (DeepHit).
+#' @param instance (`integer()`) 1-based rows of the explainer data to explain.
+#' @param times_input (`logical(1)`) Multiply the gradients by the input
+#'   (`x - reference` for IntGrad(t) and GradSHAP(t)).
+#' @param batch_size (`integer(1)` or `NULL`) Points per batch (instance rows times
+#'   replicates; unlike survinng, CoxTime's time rows are not counted). `NULL` sizes
+#'   batches from a memory budget. Results do not depend on it.
+#' @param dtype (`character(1)` or `NULL`) `"float"` or `"double"`; `NULL` keeps the
+#'   explainer's.
+#' @param newdata (`data.frame`, `matrix` or `NULL`) Rows to explain instead of
+#'   `instance`, converted like the explainer data.
+#' @param n (`integer(1)`) Noisy copies (SmoothGrad), integration points (IntGrad) or
+#'   samples per reference (GradSHAP).
+#' @param noise_level (`numeric(1)`) SmoothGrad noise sd relative to each feature's sd.
+#' @param x_ref (`data.frame`, `matrix` or `NULL`) IntGrad reference: one row, or one
+#'   row per instance; `NULL` is the column means of the explainer data.
+#' @param num_samples (`integer(1)`) GradSHAP references drawn from `data_ref`.
+#' @param data_ref (`data.frame`, `matrix` or `NULL`) GradSHAP reference pool; `NULL`
+#'   is the explainer data.
+#' @param replace (`logical(1)`) Draw GradSHAP references with replacement.
+#' @param seed (`integer(1)` or `NULL`) Seed of the random draws (Python's generator).
+#' @return (`survinngpy_result`, also a `surv_result`) A list with `res` (one array per
+#'   input, `(instance, feature, [event,] time)`), `time`, `competing_risks`, `pred`,
+#'   `pred_diff`, `pred_diff_q1`, `pred_diff_q3` (where the method has them),
+#'   `model_class`, `method` and `method_args`, as survinng returns.
+#' @references Langbein, Koenen, Wright (2025). Gradient-based Explanations for Deep
+#'   Learning Survival Models. ICML.
+#' @export
+surv_grad <- function(exp, target = "survival", instance = 1, times_input = FALSE,
+                      batch_size = NULL, dtype = NULL, newdata = NULL) {
+  run_method(exp, "Surv_Gradient", target, instance, newdata, batch_size, dtype,
+             list(times_input = check_flag(times_input, "times_input")))
+}
+
+#' @rdname surv_grad
+#' @export
+surv_smoothgrad <- function(exp, target = "survival", instance = 1, times_input = FALSE,
+                            batch_size = NULL, n = 10, noise_level = 0.1, dtype = NULL,
+                            newdata = NULL, seed = NULL) {
+  run_method(exp, "Surv_SmoothGrad", target, instance, newdata, batch_size, dtype,
+             list(times_input = check_flag(times_input, "times_input"), n = check_count(n, "n"),
+                  noise_level = check_number(noise_level, "noise_level"),
+                  seed = check_count(seed, "seed", minimum = 0, null_ok = TRUE)))
+}
+
+#' @rdname surv_grad
+#' @export
+surv_intgrad <- function(exp, target = "survival", instance = 1, times_input = TRUE,
+                         batch_size = NULL, n = 10, x_ref = NULL, dtype = NULL,
+                         newdata = NULL) {
+  run_method(exp, "Surv_IntGrad", target, instance, newdata, batch_size, dtype,
+             list(times_input = check_flag(times_input, "times_input"), n = check_count(n, "n"),
+                  x_ref = reference_rows(x_ref, exp, "x_ref")))
+}
+
+#' @rdname surv_grad
+#' @export
+surv_gradSHAP <- function(exp, target = "survival", instance = 1, times_input = TRUE,
+                          batch_size = NULL, n = 50, num_samples = 10, data_ref = NULL,
+                          dtype = NULL, replace = TRUE, newdata = NULL, seed = NULL) {
+  run_method(exp, "Surv_GradSHAP", target, instance, newdata, batch_size, dtype,
+             list(times_input = check_flag(times_input, "times_input"), n = check_count(n, "n"),
+                  num_samples = check_count(num_samples, "num_samples"),
+                  data_ref = reference_rows(data_ref, exp, "data_ref"),
+                  replace = check_flag(replace, "replace"),
+                  seed = check_count(seed, "seed", minimum = 0, null_ok = TRUE)))
+}
+
+reference_rows <- function(value, exp, arg) {
+  if (is.null(value)) return(NULL)
+  prepare_x(value, exp$xnames, arg)$payload
+}
+
+# The one call path of every method: checks in R, the computation in Python, and the
+# answer converted to survinng's surv_result.
+run_method <- function(exp, method, target, instance, newdata, batch_size, dtype, args) {
+  if (!inherits(exp, "survinngpy_explainer")) {
+    abort_arg("exp", "an explainer from `explain()`", paste0("an object of class ", class(exp)[1]))
+  }
+  check_string(target, "target")
+  dtype <- if (is.null(dtype)) exp$dtype else check_string(dtype, "dtype", c("float", "double"))
+  args$batch_size <- check_count(batch_size, "batch_size", null_ok = TRUE)
+  args$target <- target
+  args <- args[!vapply(args, is.null, logical(1))]
+  if (is.null(newdata)) {
+    instance <- check_instance(instance, nrow(exp$x))
+    payload <- call_python(bridge$run_for_r(explainer_for_dtype(exp, dtype), method,
+                                            instance = as.list(instance - 1L), args = args))
+    ids <- instance
+  } else {
+    rows <- prepare_x(newdata, exp$xnames, "newdata")
+    payload <- call_python(bridge$run_for_r(explainer_for_dtype(exp, dtype), method,
+                                            newdata_raw = rows$payload$raw,
+                                            newdata_dim = rows$payload$dim, args = args),
+                           arg_map = c(x = "newdata"))
+    ids <- seq_len(nrow(rows$x))
+  }
+  as_surv_result(payload, ids, exp, dtype)
+}
+
+as_surv_result <- function(payload, ids, exp, dtype) {
+  time <- from_python_array(payload$time)
+  time_names <- as.character(time)
+  events <- if (isTRUE(payload$competing_risks)) paste("Event", seq_along(payload$event_names))
+  labelled <- function(p) {
+    a <- from_python_array(p)
+    dimnames(a) <- c(list(NULL), if (!is.null(events)) list(events), list(time_names))
+    a
+  }
+  res <- lapply(payload$res, function(p) {
+    a <- from_python_array(p)
+    dimnames(a) <- c(list(NULL, unlist(exp$xnames)), if (!is.null(events)) list(events),
+                     list(time_names))
+    a
+  })
+  args <- payload$args
+  method_args <- c(list(target = payload$target, instance = ids), 
+                   args[intersect(c("times_input", "n", "noise_level", "num_samples"), names(args))],
+                   list(dtype = dtype))
+  out <- list(res = res, time = time, competing_risks = isTRUE(payload$competing_risks),
+              pred = labelled(payload$pred))
+  for (field in c("pred_diff", "pred_diff_q1", "pred_diff_q3")) {
+    if (!is.null(payload[[field]])) out[[field]] <- labelled(payload[[field]])
+  }
+  out$model_class <- payload$model_class
+  out$method <- payload$method
+  out$method_args <- method_args
+  attr(out, "variables") <- exp$variables
+  structure(out, class = c("survinngpy_result", "surv_result", "list"))
+}
+
+#' Sum the attributions of dummy columns back to their original variables
+#'
+#' Attributions of the model-matrix columns that come from one factor (treatment
+#' dummies, polynomial contrasts) are added up, which is exact for the additive
+#' methods (GxI(t), IntGrad(t), GradSHAP(t)).
+#'
+#' @param x (`survinngpy_result`) A result for an explainer built from a data.frame.
+#' @return (`survinngpy_result`) The same result with one feature per original variable.
+#' @export
+combine_dummies <- function(x) {
+  if (!inherits(x, "survinngpy_result")) abort_arg("x", "a survinngpy_result", class(x)[1])
+  variables <- attr(x, "variables")
+  groups <- unique(variables)
+  x$res <- lapply(x$res, function(a) {
+    d <- dim(a)
+    flat <- matrix(aperm(a, c(2, 1, seq_along(d)[-(1:2)])), nrow = d[2])
+    summed <- rowsum(flat, factor(variables, levels = groups), reorder = TRUE)
+    out <- aperm(array(summed, dim = c(length(groups), d[1], d[-(1:2)])),
+                 c(2, 1, seq_along(d)[-(1:2)]))
+    dimnames(out) <- c(list(NULL, groups), dimnames(a)[-(1:2)])
+    out
+  })
+  attr(x, "variables") <- stats::setNames(groups, groups)
+  x
+}

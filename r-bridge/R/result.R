@@ -1,0 +1,109 @@
+method_label <- function(x, short = TRUE) {
+  ti <- isTRUE(x$method_args$times_input)
+  labels <- if (short) {
+    c(Surv_Gradient = if (ti) "GxI(t)" else "Grad(t)", Surv_SmoothGrad = if (ti) "SGxI(t)" else "SG(t)",
+      Surv_IntGrad = "IntGrad(t)", Surv_GradSHAP = "GradSHAP(t)")
+  } else {
+    c(Surv_Gradient = if (ti) "Grad x Input" else "Gradient",
+      Surv_SmoothGrad = if (ti) "SmoothGrad x Input" else "SmoothGrad",
+      Surv_IntGrad = "IntGrad", Surv_GradSHAP = "GradSHAP")
+  }
+  unname(labels[x$method] %||% x$method)
+}
+
+#' @export
+print.survinngpy_result <- function(x, ...) {
+  line <- strrep("-", 60)
+  cat(line, "\nSurvival Attribution Result Summary\n", line, "\n", sep = "")
+  cat("Model class:           ", x$model_class, "\n")
+  cat("Method:                ", method_label(x), "\n")
+  cat("Target:                ", x$method_args$target, "\n")
+  cat("Instance:              ", paste(x$method_args$instance, collapse = " "), "\n")
+  cat("Number of timepoints:  ", length(x$time), "\n")
+  cat("Competing risks:       ", if (x$competing_risks) "Yes" else "No", "\n")
+  cat(line, "\nPrediction Summary\n", sep = "")
+  cat("  Mean:                ", format(mean(x$pred)), "\n")
+  cat("  Range:                [", format(min(x$pred)), ", ", format(max(x$pred)), "]\n", sep = "")
+  if (!is.null(x$pred_diff)) {
+    cat("Difference from Reference Predictions\n")
+    cat("  Mean:                ", format(mean(x$pred_diff)), "\n")
+    cat("  Range:                [", format(min(x$pred_diff)), ", ", format(max(x$pred_diff)), "]\n", sep = "")
+    if (!is.null(x$pred_diff_q1)) {
+      cat("  1st Quartile Diff:   ", format(mean(x$pred_diff_q1)), "\n")
+      cat("  3rd Quartile Diff:   ", format(mean(x$pred_diff_q3)), "\n")
+    }
+  }
+  cat(line, "\nEnd of Summary\n", line, "\n", sep = "")
+  invisible(x)
+}
+
+#' Attributions as a long data frame
+#'
+#' survinng's layout: columns `id, [event,] time, feature, value, pred, [pred_diff,
+#' pred_diff_q1, pred_diff_q3,] method`, sorted by id, event, time and feature (one
+#' data frame per input; a list of them, named `Input_Layer_<k>`, for several inputs).
+#'
+#' @param x (`survinngpy_result`) A result.
+#' @param row.names,optional Ignored (for the generic).
+#' @param stacked (`logical(1)`) Add the columns of stacked contribution plots
+#'   (`pred_ref`, `cum_value`, `cum_ref`, `min_value`; needs `pred_diff`), cumulated
+#'   per instance, event and time.
+#' @param ... Unused.
+#' @return (`data.frame`) or a list of them.
+#' @export
+as.data.frame.survinngpy_result <- function(x, row.names = NULL, optional = FALSE, ...,
+                                            stacked = FALSE) {
+  check_flag(stacked, "stacked")
+  if (stacked && is.null(x$pred_diff)) {
+    abort_arg("stacked", "`FALSE` for a result without `pred_diff` (only IntGrad and GradSHAP have it)",
+              "`TRUE`")
+  }
+  frames <- lapply(x$res, function(a) long_frame(x, a, stacked))
+  if (length(frames) == 1) frames[[1]] else stats::setNames(frames, paste0("Input_Layer_", seq_along(frames)))
+}
+
+long_frame <- function(x, a, stacked) {
+  d <- dim(a)
+  has_event <- x$competing_risks
+  axes <- list(id = x$method_args$instance, feature = seq_len(d[2]))
+  if (has_event) axes$event <- seq_len(d[3])
+  axes$time <- seq_along(x$time)
+  grid <- expand.grid(axes, KEEP.OUT.ATTRS = FALSE)  # first axis fastest, as R arrays
+  pred_index <- as.matrix(grid[, c("id", if (has_event) "event", "time")])
+  pred_index[, 1] <- rep(seq_len(d[1]), length.out = nrow(grid))
+  df <- data.frame(id = grid$id)
+  if (has_event) df$event <- factor(dimnames(a)[[3]][grid$event], levels = dimnames(a)[[3]])
+  df$time <- x$time[grid$time]
+  feature_names <- dimnames(a)[[2]] %||% paste0("X", seq_len(d[2]))
+  df$feature <- factor(feature_names[grid$feature], levels = feature_names)
+  df$value <- as.vector(a)
+  for (field in c("pred", "pred_diff", "pred_diff_q1", "pred_diff_q3")) {
+    if (!is.null(x[[field]])) df[[field]] <- x[[field]][pred_index]
+  }
+  df$method <- paste0(method_label(x, short = FALSE), " (", x$method_args$target, ")")
+  df <- df[order(df$id, if (has_event) df$event else df$id, df$time, df$feature), ]
+  rownames(df) <- NULL
+  if (stacked) df <- stack_contributions(df, has_event)
+  df
+}
+
+stack_contributions <- function(df, has_event) {
+  importance <- tapply(abs(df$value), df$feature, mean)
+  ranked <- names(sort(importance, decreasing = TRUE))
+  df$feature <- factor(df$feature, levels = ranked)
+  df$pred_ref <- df$pred - df$pred_diff
+  df <- df[order(group_key(df), -as.integer(df$feature)), ]  # least important first
+  group <- group_key(df)
+  df$cum_value <- stats::ave(df$value, group, FUN = cumsum)
+  df$cum_ref <- df$cum_value + df$pred_ref
+  df$min_value <- stats::ave(df$cum_ref, group, FUN = function(v) c(NA, v[-length(v)]))
+  df$min_value[is.na(df$min_value)] <- df$pred_ref[is.na(df$min_value)]
+  df <- df[order(df$time, df$id, as.integer(df$feature)), ]
+  rownames(df) <- NULL
+  df
+}
+
+# One level per (instance, [event,] time): the unit within which features are compared.
+group_key <- function(df) {
+  interaction(df$id, if (!is.null(df$event)) df$event else df$id, df$time, drop = TRUE)
+}

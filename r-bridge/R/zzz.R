@@ -1,0 +1,11 @@
+#' @importFrom rlang .data
+NULL
+
+# The Python core, imported lazily: loading the R package never starts Python.
+survinng_py <- NULL
+bridge <- NULL
+
+.onLoad <- function(libname, pkgname) {
+  survinng_py <<- reticulate::import("survinng_py", delay_load = TRUE)
+  bridge <<- reticulate::import("survinng_py.r", delay_load = TRUE)
+}

@@ -1,0 +1,4 @@
+library(testthat)
+library(survinngpy)
+
+test_check("survinngpy")

@@ -1,0 +1,178 @@
+"""The Python half of the R bridge (``r-bridge/``) and rpy2 helpers for Python users.
+
+Numbers cross the R/Python boundary as raw little-endian float64 bytes plus a shape, in
+column-major (R) order: a ``bytearray`` becomes an R raw vector under every reticulate
+version, and ``readBin``/``writeBin`` are exact to the last bit. reticulate's own numpy
+conversion is never needed (reticulate 1.28 cannot convert numpy >= 2 arrays).
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from . import methods
+from ._validation import fail
+from .explainer import Explainer, explain
+from .result import SurvResult
+
+#: survinng's R method ids -> our functions
+METHODS = {"Surv_Gradient": methods.surv_grad, "Surv_SmoothGrad": methods.surv_smoothgrad,
+           "Surv_IntGrad": methods.surv_intgrad, "Surv_GradSHAP": methods.surv_gradshap}
+
+
+def to_raw(array: Any) -> dict:
+    """An array as ``{"raw": bytearray of little-endian float64 in R order, "dim": [...]}``."""
+    a = np.asarray(array, dtype="<f8")
+    return {"raw": bytearray(a.tobytes(order="F")), "dim": [int(d) for d in a.shape]}
+
+
+def from_raw(raw: Any, dim: Any) -> np.ndarray:
+    """The inverse of :func:`to_raw` (``raw`` from R's ``writeBin(as.double(x), raw())``)."""
+    dim = [int(d) for d in (dim if isinstance(dim, (list, tuple)) else [dim])]
+    flat = np.frombuffer(bytes(raw), dtype="<f8")
+    if flat.size != int(np.prod(dim)):
+        fail("raw", "from_raw()", f"{int(np.prod(dim))} doubles for dim {dim}", f"{flat.size} doubles",
+             as_text=True)
+    return flat.reshape(dim, order="F").copy()
+
+
+def explainer_for_r(model: Any, data_raw: Any, data_dim: Any, feature_names: list[str],
+                    dtype: str = "float32") -> tuple[Explainer, str]:
+    """An explainer for a pycox model held by R (e.g. a survivalmodels fit's ``$model``).
+
+    A Cox model whose baseline hazards were never computed (survivalmodels computes them
+    inside every ``predict()``) gets them from its own training data, as survivalmodels
+    does, on a copy: the user's model object is left as it was. Returns the explainer and
+    a note saying where the baseline hazards came from.
+    """
+    data = from_raw(data_raw, data_dim).astype(np.float32)
+    note = "model"
+    if hasattr(model, "compute_baseline_hazards") and getattr(model, "baseline_hazards_", None) is None:
+        training = model.net.training
+        try:
+            hazards = model.compute_baseline_hazards(set_hazards=False)
+        finally:
+            model.net.train(training)
+        model = copy.copy(model)  # shares the net; only the copy gets the hazards
+        model.baseline_hazards_ = hazards
+        model.baseline_cumulative_hazards_ = hazards.cumsum()
+        note = "computed on the fit's training data (as survivalmodels' predict() does)"
+    return explain(model, data, dtype=dtype, feature_names=[str(f) for f in feature_names]), note
+
+
+def run_for_r(explainer: Explainer, method: str, instance: Any = None, newdata_raw: Any = None,
+              newdata_dim: Any = None, args: dict | None = None) -> dict:
+    """Run a method and return the pieces of survinng's ``surv_result`` for R.
+
+    ``instance`` is 0-based here (the R side converts); arrays come as :func:`to_raw`
+    payloads in survinng's axis order ``(instance, features..., [event], time)``, the
+    event axis only when there are competing events.
+    """
+    if method not in METHODS:
+        fail("method", "run_for_r()", "one of " + ", ".join(METHODS), method)
+    x = None if newdata_raw is None else from_raw(newdata_raw, newdata_dim)
+    args = {k: from_raw(v["raw"], v["dim"]) if isinstance(v, dict) and "raw" in v else v
+            for k, v in (args or {}).items()}  # x_ref / data_ref arrive as raw payloads
+    if instance is not None:
+        instance = [int(i) for i in (instance if isinstance(instance, (list, tuple)) else [instance])]
+    result = METHODS[method](explainer, x, instance=instance, **args)
+    return result_for_r(result)
+
+
+def result_for_r(result: SurvResult) -> dict:
+    """A result's fields as plain Python values and raw-byte arrays (see :func:`to_raw`)."""
+    drop_event = len(result.event_names) == 1
+
+    def r_array(a):
+        return to_raw(a[..., 0, :] if drop_event else a)
+
+    preds = {f: r_array(getattr(result, f)) for f in
+             ("pred", "pred_diff", "pred_diff_q1", "pred_diff_q3") if getattr(result, f) is not None}
+    return {"res": [r_array(v) for v in result.values],
+            "feature_names": result.feature_names,
+            "feature_shapes": [list(s) for s in result.feature_shapes],
+            "event_names": result.event_names, "competing_risks": not drop_event,
+            "time": to_raw(result.time), "instance": [int(i) for i in result.instance],
+            "method": result.method, "model_class": result.model_class,
+            "target": result.target, "args": result.args, **preds}
+
+
+# -- rpy2: results as R objects, .rds files ---------------------------------------------
+def _rpy2():
+    try:
+        import rpy2.robjects as ro
+    except ImportError as err:
+        raise ImportError("rpy2 (and R) are needed: pip install 'survinng-py[r]'") from err
+    return ro
+
+
+def to_r(result: SurvResult):
+    """The result as an R ``surv_result`` list (survinng's structure) through rpy2."""
+    ro = _rpy2()
+    payload = result_for_r(result)
+
+    def r_array(p, dimnames=None):
+        values = ro.FloatVector(np.frombuffer(bytes(p["raw"]), "<f8"))
+        arr = ro.r["array"](values, dim=ro.IntVector(p["dim"]))
+        if dimnames is not None:
+            arr = ro.r["structure"](arr, dimnames=dimnames)
+        return arr
+
+    def names(values):
+        return ro.StrVector([str(v) for v in values])
+
+    time = np.frombuffer(bytes(payload["time"]["raw"]), "<f8")
+    time_names = names(ro.r["format"](ro.FloatVector(time), digits=15))
+    res = []
+    for p, feats, shape in zip(payload["res"], payload["feature_names"], payload["feature_shapes"]):
+        dn = [ro.NULL] + ([names(feats)] if len(shape) == 1 else [ro.NULL] * len(shape))
+        if payload["competing_risks"]:
+            dn.append(names(f"Event {k + 1}" for k in range(len(payload["event_names"]))))
+        dn.append(time_names)
+        res.append(r_array(p, ro.r["list"](*dn)))
+    fields = {"res": ro.r["list"](*res), "time": ro.FloatVector(time),
+              "competing_risks": ro.BoolVector([payload["competing_risks"]])}
+    for f in ("pred", "pred_diff", "pred_diff_q1", "pred_diff_q3"):
+        if f in payload:
+            fields[f] = r_array(payload[f])
+    fields["model_class"] = ro.StrVector([payload["model_class"]])
+    fields["method"] = ro.StrVector([payload["method"]])
+    args = dict(payload["args"])
+    args["instance"] = [i + 1 for i in payload["instance"]]
+    fields["method_args"] = ro.ListVector({k: _r_scalar(ro, v) for k, v in args.items()})
+    out = ro.ListVector(fields)
+    out.rclass = ro.StrVector(["survinngpy_result", "surv_result", "list"])
+    return out
+
+
+def _r_scalar(ro, value):
+    if value is None:
+        return ro.NULL
+    if isinstance(value, bool):
+        return ro.BoolVector([value])
+    if isinstance(value, (int, np.integer)):
+        return ro.IntVector([int(value)])
+    if isinstance(value, float):
+        return ro.FloatVector([value])
+    if isinstance(value, (list, tuple)):
+        return ro.IntVector(value) if all(isinstance(v, (int, np.integer)) for v in value) \
+            else ro.StrVector([str(v) for v in value])
+    return ro.StrVector([str(value)])
+
+
+def save_rds(result: SurvResult, path: str) -> None:
+    """Write the result as an ``.rds`` file that R reads with ``readRDS()``, no Python needed."""
+    ro = _rpy2()
+    ro.r["saveRDS"](to_r(result), file=str(path))
+
+
+def read_rds(path: str):
+    """Read an ``.rds`` holding a data.frame into a pandas DataFrame."""
+    ro = _rpy2()
+    from rpy2.robjects import pandas2ri
+    from rpy2.robjects.conversion import localconverter
+    obj = ro.r["readRDS"](str(path))
+    with localconverter(ro.default_converter + pandas2ri.converter):
+        return ro.conversion.rpy2py(obj)
