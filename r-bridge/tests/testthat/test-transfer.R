@@ -14,7 +14,7 @@ test_that("to_numpy and from_numpy round trip arrays exactly", {
   a <- array(c(1 / 3, -0, 1e300, NaN, -Inf, 2:8 / 9), dim = c(2, 3, 2))
   np <- to_numpy(a)
   expect_true(inherits(np, "python.builtin.object"))
-  expect_identical(reticulate::py_to_r(reticulate::py_str(np$shape)), "(2, 3, 2)")
+  expect_identical(reticulate::py_str(np$shape), "(2, 3, 2)")
   expect_identical(from_numpy(np), a)
   expect_identical(from_numpy(to_numpy(c(1.5, 2))), c(1.5, 2))
   expect_error(to_numpy("a"), class = "survinngpy_error_argument")
