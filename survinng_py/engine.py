@@ -30,10 +30,10 @@ DEFAULT_MEMORY_BUDGET = 256 * 2**20  # bytes per batch of points
 
 
 def predict(model: SurvivalModel, inputs: list[torch.Tensor], target: str,
-            batch_rows: int | None = None) -> torch.Tensor:
+            memory_budget: int = DEFAULT_MEMORY_BUDGET) -> torch.Tensor:
     """Target ``(N, event, time)`` at ``inputs``, without gradients, in batches."""
     n = inputs[0].shape[0]
-    step = batch_rows or max(1, DEFAULT_MEMORY_BUDGET // (_profile(model, inputs)["bytes_forward"]))
+    step = max(1, memory_budget // _profile(model, inputs)["bytes_forward"])
     with torch.no_grad():
         parts = [model.forward([x[i:i + step] for x in inputs], target) for i in range(0, n, step)]
     return torch.cat(parts) if parts else torch.empty(0)
@@ -132,7 +132,7 @@ def _offsets(sizes):
 def _profile(model: SurvivalModel, inputs: list[torch.Tensor]) -> dict:
     """Network output width, input size and activation count per instance (cached)."""
     key = tuple(tuple(x.shape[1:]) for x in inputs)
-    cache = model.__dict__.setdefault("_profiles", {})
+    cache = model.profiles
     if key not in cache:
         activations = []
         hooks = [mod.register_forward_hook(lambda _m, _i, o: activations.append(

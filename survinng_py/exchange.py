@@ -326,11 +326,10 @@ def _format(path: Path, format: str | None, where: str) -> str:
 # -- predictions and data -----------------------------------------------------------------
 def predictions_table(explainer, x: Any = None, *, instance: Any = None, target: str = "survival"):
     """Predictions as a table ``instance, event, time, <target>`` with labels in the metadata."""
-    from . import engine
-    from .methods._core import prepare
+    from .methods._core import predict, prepare
     pa = _pa()
     inputs, ids, _ = prepare(explainer, x, instance, target, None, "predictions_table()")
-    pred = engine.predict(explainer.model, inputs, target).cpu().numpy()
+    pred = predict(explainer, inputs, target)
     n, n_e, n_t = pred.shape
     events = explainer.model.event_names(target, explainer.model.num_risks(inputs))
     meta = {"format_version": FORMAT_VERSION, "kind": "predictions", "target": target,

@@ -59,7 +59,7 @@ def attribute(explainer: Explainer, inputs: list[torch.Tensor], *, target: str, 
 
 
 def predict(explainer: Explainer, inputs: list[torch.Tensor], target: str) -> np.ndarray:
-    return engine.predict(explainer.model, inputs, target).cpu().numpy()
+    return engine.predict(explainer.model, inputs, target, explainer.memory_budget).cpu().numpy()
 
 
 def make_rng(seed: Any, where: str) -> np.random.Generator:
