@@ -73,26 +73,59 @@ def test_two_input_module_equals_finite_differences(two_input):
     assert res.feature_names[0][:2] == ["X1:Y1:Z1", "X1:Y1:Z2"]
 
 
-def test_lstm_input_falls_back_to_reverse_mode():
+def test_lstm_sequence_input_equals_finite_differences():
     class SeqNet(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.lstm = torch.nn.LSTM(2, 5, batch_first=True)
-            self.out = torch.nn.Linear(5, 12)  # 12 outputs > 8 inputs: forward mode is tried
+            self.out = torch.nn.Linear(5, 12)
 
         def forward(self, seq):
             return self.out(self.lstm(seq)[0][:, -1])
 
     torch.manual_seed(0)
     net, seq = SeqNet(), np.random.default_rng(0).normal(size=(6, 4, 2))
-    exp32 = sv.explain(net, seq, model_type="deephit", time_bins=np.arange(12.0))
-    res32 = sv.surv_grad(exp32, instance=[0, 1, 2])
-    assert not exp32.model.forward_ad_ok  # float32 LSTM kernel has no forward-mode AD
     exp = sv.explain(net, seq, model_type="deephit", time_bins=np.arange(12.0), dtype="float64")
     res = sv.surv_grad(exp, instance=[0, 1, 2])
     fd = finite_differences(module_target(exp, "survival"), [seq[:3]])[0]
     assert_close_rel(res.values[0], fd)
+    res32 = sv.surv_grad(sv.explain(net, seq, model_type="deephit", time_bins=np.arange(12.0)),
+                         instance=[0, 1, 2])
     assert_close_rel(res32.values[0], res.values[0], rel=1e-4)
+
+
+class _OnceDifferentiableTanh(torch.autograd.Function):
+    """Like many custom kernels: a backward that cannot itself be differentiated."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = torch.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (1 - y * y)
+
+
+def test_network_without_double_backward_falls_back_to_reverse_mode():
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Linear(3, 6), torch.nn.Linear(6, 9)
+
+        def forward(self, x):
+            return self.b(_OnceDifferentiableTanh.apply(self.a(x)))
+
+    torch.manual_seed(0)
+    data = np.random.default_rng(1).normal(size=(5, 3))
+    exp = sv.explain(Net(), data, model_type="deephit", time_bins=np.arange(9.0), dtype="float64")
+    res = sv.surv_grad(exp, instance=[0, 1])  # 3 inputs < 9 outputs: forward mode is tried
+    assert not exp.model.forward_mode_ok
+    fd = finite_differences(module_target(exp, "survival"), [data[:2]])[0]
+    assert_close_rel(res.values[0], fd)
 
 
 @pytest.mark.parametrize("fitted", FAMILIES, indirect=True)

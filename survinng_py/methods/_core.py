@@ -35,27 +35,46 @@ def prepare(explainer: Any, x: Any, instance: Any, target: Any, batch_size: Any,
 
 def attribute(explainer: Explainer, inputs: list[torch.Tensor], *, target: str, n_reps: int,
               make_points: PointsFn, times_input: bool, batch_size: int | None,
-              progress: bool | None) -> list[np.ndarray]:
-    """Mean over replicates of J(point) (times the method's factor if ``times_input``)."""
+              progress: bool | None) -> tuple[list[np.ndarray], np.ndarray]:
+    """Mean over replicates of J(point) (times the method's factor if ``times_input``).
+
+    Also returns the mean over replicates of the target at the points, ``(N, E, T)``
+    (the prediction itself when the points are the instances).
+    """
     model = explainer.model
     n = inputs[0].shape[0]
     total = n * n_reps
     chunk = batch_size or engine.rows_per_batch(model, inputs, target, explainer.memory_budget)
-    sums = None
+    if chunk >= n_reps:
+        chunk -= chunk % n_reps  # whole instances per batch: their sums are contiguous
+    sums, value_sum = None, None
     starts = range(0, total, chunk)
     show = progress if progress is not None else (sys.stderr.isatty() and len(starts) > 1)
     for start in tqdm(starts, disable=not show, desc="points", unit="batch"):
         flat = torch.arange(start, min(total, start + chunk), device=model.device)
         rows, reps = flat // n_reps, flat % n_reps
         points, factors = make_points(rows, reps)
-        _, jacobians = engine.jacobian(model, points, target)
+        value, jacobians = engine.jacobian(model, points, target)
         if sums is None:
             sums = [j.new_zeros((n, *j.shape[1:])) for j in jacobians]
+            value_sum = value.new_zeros((n, *value.shape[1:]))
+        _add_by_instance(value_sum, value, rows, reps, n_reps)
         for total_k, jac, factor in zip(sums, jacobians, factors):
             if times_input:
                 jac = jac * factor.reshape(*factor.shape, 1, 1)
-            total_k.index_add_(0, rows, jac)
-    return [(s / n_reps).cpu().numpy() for s in sums]
+            _add_by_instance(total_k, jac, rows, reps, n_reps)
+    return [(s / n_reps).cpu().numpy() for s in sums], (value_sum / n_reps).cpu().numpy()
+
+
+def _add_by_instance(total: torch.Tensor, contrib: torch.Tensor, rows: torch.Tensor,
+                     reps: torch.Tensor, n_reps: int) -> None:
+    """``total[rows] += contrib`` for a chunk of consecutive (instance, replicate) pairs."""
+    if int(reps[0]) == 0 and len(rows) % n_reps == 0:  # whole instances: reshape and slice
+        first = int(rows[0])
+        total[first:first + len(rows) // n_reps] += contrib.reshape(
+            -1, n_reps, *contrib.shape[1:]).sum(1)
+    else:
+        total.index_add_(0, rows, contrib)
 
 
 def predict(explainer: Explainer, inputs: list[torch.Tensor], target: str) -> np.ndarray:

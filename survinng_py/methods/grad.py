@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._core import attribute, build_result, check_flag, predict, prepare
+from ._core import attribute, build_result, check_flag, prepare
 from ..result import SurvResult
 
 
@@ -56,9 +56,9 @@ def surv_grad(explainer, x: Any = None, *, instance: Any = None, target: str = "
         points = [x.index_select(0, rows) for x in inputs]
         return points, points
 
-    values = attribute(explainer, inputs, target=target, n_reps=1, make_points=make_points,
-                       times_input=times_input, batch_size=batch_size, progress=progress)
+    values, pred = attribute(explainer, inputs, target=target, n_reps=1,
+                             make_points=make_points, times_input=times_input,
+                             batch_size=batch_size, progress=progress)
     return build_result(explainer, inputs, ids, names, values, method="Surv_Gradient",
                         target=target, args={"target": target, "instance": ids.tolist(),
-                                             "times_input": times_input},
-                        pred=predict(explainer, inputs, target))
+                                             "times_input": times_input}, pred=pred)

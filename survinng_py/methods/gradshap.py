@@ -61,7 +61,7 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
         return path_points([x.index_select(0, rows) for x in inputs],
                            [p.index_select(0, refs) for p in pool], alphas[reps])
 
-    values = attribute(explainer, inputs, target=target, n_reps=n * num_samples,
+    values, _ = attribute(explainer, inputs, target=target, n_reps=n * num_samples,
                        make_points=make_points, times_input=times_input,
                        batch_size=batch_size, progress=progress)
     pred = predict(explainer, inputs, target)

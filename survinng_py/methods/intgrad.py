@@ -51,7 +51,7 @@ def surv_intgrad(explainer, x: Any = None, *, instance: Any = None, target: str 
         return path_points([x.index_select(0, rows) for x in inputs],
                            [r.index_select(0, rows) for r in refs], alphas[reps])
 
-    values = attribute(explainer, inputs, target=target, n_reps=n, make_points=make_points,
+    values, _ = attribute(explainer, inputs, target=target, n_reps=n, make_points=make_points,
                        times_input=times_input, batch_size=batch_size, progress=progress)
     pred = predict(explainer, inputs, target)
     pred_ref = predict(explainer, [r.contiguous() for r in refs], target)

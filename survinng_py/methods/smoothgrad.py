@@ -53,7 +53,7 @@ def surv_smoothgrad(explainer, x: Any = None, *, instance: Any = None, target: s
             points.append(x.index_select(0, rows) + torch.as_tensor(eps).to(x) * sd)
         return points, points
 
-    values = attribute(explainer, inputs, target=target, n_reps=n, make_points=make_points,
+    values, _ = attribute(explainer, inputs, target=target, n_reps=n, make_points=make_points,
                        times_input=times_input, batch_size=batch_size, progress=progress)
     return build_result(explainer, inputs, ids, names, values, method="Surv_SmoothGrad",
                         target=target, args={"target": target, "instance": ids.tolist(),

@@ -42,7 +42,7 @@ class SurvivalModel:
         self.device = device
         self.source = source or type(net).__name__
         self._event_names = None if event_names is None else [str(e) for e in event_names]
-        self.forward_ad_ok = True  # set to False when the network lacks forward-mode AD
+        self.forward_mode_ok: bool | None = None  # engine checks once if reverse-over-reverse works
         self.profiles: dict = {}  # engine's per-input-shape network profile, filled on first use
 
     # -- the contract used by the engine -------------------------------------------
