@@ -71,8 +71,9 @@ def _add_by_instance(total: torch.Tensor, contrib: torch.Tensor, rows: torch.Ten
     """``total[rows] += contrib`` for a chunk of consecutive (instance, replicate) pairs."""
     if int(reps[0]) == 0 and len(rows) % n_reps == 0:  # whole instances: reshape and slice
         first = int(rows[0])
-        total[first:first + len(rows) // n_reps] += contrib.reshape(
+        per_instance = contrib if n_reps == 1 else contrib.reshape(
             -1, n_reps, *contrib.shape[1:]).sum(1)
+        total[first:first + len(rows) // n_reps] += per_instance
     else:
         total.index_add_(0, rows, contrib)
 

@@ -1,0 +1,158 @@
+"""Helpers shared by the benchmark scripts: timing, environment, RESULTS.md sections."""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
+HEADER = """# survinng_py benchmarks
+
+Results written by the scripts in this folder (see `README.md`). Each script replaces only
+its own section, between its `<!-- name:start -->` and `<!-- name:end -->` markers.
+Timings are medians of repeated runs (`time.perf_counter`, after one warm-up run) unless a
+section says otherwise.
+"""
+
+
+def set_threads(threads: int) -> None:
+    """``threads`` > 0: use that many intra-op threads; 0: keep torch's default."""
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+
+def median_times(fns: dict[str, Callable[[], object]], repeats: int,
+                 warmup: int = 1) -> dict[str, dict[str, float]]:
+    """Run every function ``warmup`` times, then ``repeats`` rounds, interleaved.
+
+    Interleaving (round robin) exposes all candidates to the same background load, so
+    their ratios are taken side by side. Returns per name: median, min, q1, q3 (seconds).
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    out = {}
+    for name, ts in samples.items():
+        arr = np.asarray(ts)
+        out[name] = {"median": float(np.median(arr)), "min": float(arr.min()),
+                     "q1": float(np.quantile(arr, 0.25)), "q3": float(np.quantile(arr, 0.75)),
+                     "n": len(ts)}
+    return out
+
+
+def timed(fn: Callable[[], object]) -> tuple[object, float]:
+    """One call of ``fn``: its value and its wall-clock seconds."""
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _git_revision() -> str:
+    root = HERE.parent
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                             capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, text=True, capture_output=True, check=True).stdout.strip()
+        return rev + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _load_average() -> str:
+    try:
+        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (AttributeError, OSError):
+        return "n/a"
+
+
+def environment() -> dict[str, str]:
+    cpu = platform.processor() or "unknown"
+    try:  # the model name is more telling than platform.processor() on Linux
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
+        if names:
+            cpu = names[0]
+    except OSError:
+        pass
+    return {
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.platform()}; {cpu}; os.cpu_count()={os.cpu_count()}",
+        "torch threads": f"torch.get_num_threads()={torch.get_num_threads()}",
+        "load average at end (1/5/15 min)": _load_average(),
+        "versions": (f"Python {platform.python_version()}, torch {torch.__version__}, "
+                     f"numpy {np.__version__}, pandas {_version('pandas')}, "
+                     f"pycox {_version('pycox')}, torchtuples {_version('torchtuples')}, "
+                     f"survinng_py {_version('survinng_py')}"),
+        "survinng_py revision": _git_revision(),
+    }
+
+
+def command_line() -> str:
+    script = Path(sys.argv[0])
+    try:
+        script = script.resolve().relative_to(HERE.parent)
+    except ValueError:
+        pass
+    return " ".join(["python", shlex.quote(str(script)), *map(shlex.quote, sys.argv[1:])])
+
+
+def environment_block(extra: dict[str, str] | None = None) -> str:
+    lines = [f"- **command**: `{command_line()}`"]
+    lines += [f"- **{k}**: {v}" for k, v in environment().items()]
+    lines += [f"- **{k}**: {v}" for k, v in (extra or {}).items()]
+    return "\n".join(lines)
+
+
+def table(header: list[str], rows: list[list[object]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def write_section(name: str, body: str, path: Path = RESULTS) -> Path:
+    """Put ``body`` between this section's markers in ``path`` (other sections kept)."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), flags=re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: block, text)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    return path
+
+
+def fmt_s(seconds: float) -> str:
+    """Seconds with 3 significant digits (ms below 1 s)."""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.3g} s"
