@@ -9,8 +9,9 @@ from ._validation import SurvinngError
 from .explainer import Explainer, explain
 from .methods import surv_grad, surv_gradshap, surv_intgrad, surv_smoothgrad
 from .metrics import local_accuracy
+from .modality import modality_shapley, modality_shares, modality_totals
 from .result import SurvResult
 
 __version__ = "0.1.0.dev0"
 __all__ = ["explain", "Explainer", "surv_grad", "surv_smoothgrad", "surv_intgrad",
-           "surv_gradshap", "local_accuracy", "SurvResult", "SurvinngError", "exchange"]
+           "surv_gradshap", "local_accuracy", "modality_shapley", "modality_totals", "modality_shares", "SurvResult", "SurvinngError", "exchange"]
