@@ -31,7 +31,9 @@
 #' @return (`survinngpy_result`, also a `surv_result`) A list with `res` (one array per
 #'   input, `(instance, feature, [event,] time)`), `time`, `competing_risks`, `pred`,
 #'   `pred_diff`, `pred_diff_q1`, `pred_diff_q3` (where the method has them),
-#'   `model_class`, `method` and `method_args`, as survinng returns.
+#'   `model_class`, `method` and `method_args`, as survinng returns. Attributes:
+#'   `variables` (the original variable of each feature, see [combine_dummies()]) and,
+#'   for Cox models, `baseline_hazard` (where the baseline hazards came from).
 #' @references Langbein, Koenen, Wright (2025). Gradient-based Explanations for Deep
 #'   Learning Survival Models. ICML.
 #' @export
@@ -135,6 +137,7 @@ as_surv_result <- function(payload, ids, exp, dtype) {
   out$method <- payload$method
   out$method_args <- method_args
   attr(out, "variables") <- exp$variables
+  if (out$model_class %in% c("DeepSurv", "CoxTime")) attr(out, "baseline_hazard") <- exp$baseline_hazard
   structure(out, class = c("survinngpy_result", "surv_result", "list"))
 }
 

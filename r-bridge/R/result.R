@@ -21,6 +21,7 @@ print.survinngpy_result <- function(x, ...) {
   cat("Instance:              ", paste(x$method_args$instance, collapse = " "), "\n")
   cat("Number of timepoints:  ", length(x$time), "\n")
   cat("Competing risks:       ", if (x$competing_risks) "Yes" else "No", "\n")
+  if (!is.null(attr(x, "baseline_hazard"))) cat("Baseline hazards:      ", attr(x, "baseline_hazard"), "\n")
   cat(line, "\nPrediction Summary\n", sep = "")
   cat("  Mean:                ", format(mean(x$pred)), "\n")
   cat("  Range:                [", format(min(x$pred)), ", ", format(max(x$pred)), "]\n", sep = "")

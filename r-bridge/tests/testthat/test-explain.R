@@ -10,6 +10,7 @@ test_that("a survivalmodels Cox fit gets baseline hazards without changing the m
   expect_identical(fit$model$net$training, was_training)
   expect_identical(exp$xnames, c("age", "bmi", "grpb", "grpc"))
   expect_output(print(exp), "Model class: +DeepSurv")
+  expect_match(attr(surv_grad(exp), "baseline_hazard"), "computed on the fit's training data")
 })
 
 test_that("data frames become survivalmodels' model matrix, matched by name", {
