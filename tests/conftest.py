@@ -30,8 +30,10 @@ def simulate(n=300, seed=0, n_risks=1):
 
 
 def mlp(out_features, output_bias=True):
+    # tanh, not ReLU: finite differences are only reliable away from kinks
     return tt.practical.MLPVanilla(N_FEATURES, [16, 16], out_features, batch_norm=True,
-                                   dropout=0.1, output_bias=output_bias)
+                                   dropout=0.1, output_bias=output_bias,
+                                   activation=torch.nn.Tanh)
 
 
 def fit(model, x, target, epochs=3):
@@ -82,10 +84,12 @@ def coxph(data):
 @pytest.fixture(scope="session")
 def coxtime(data):
     torch.manual_seed(2)
+    np.random.seed(2)  # pycox draws CoxTime's case-control pairs from numpy's global RNG
     x, d, e = data
     labtrans = CoxTime.label_transform()
     target = labtrans.fit_transform(d, e.astype("float32"))
-    net = MLPVanillaCoxTime(N_FEATURES, [16, 16], batch_norm=True, dropout=0.1)
+    net = MLPVanillaCoxTime(N_FEATURES, [16, 16], batch_norm=True, dropout=0.1,
+                            activation=torch.nn.Tanh)
     model = fit(CoxTime(net, tt.optim.Adam, labtrans=labtrans), x, target)
     model.compute_baseline_hazards()
     return model
@@ -131,3 +135,71 @@ def pycox_float64(model):
         model64.baseline_hazards_ = model64.baseline_hazards_.astype("float64")
         model64.baseline_cumulative_hazards_ = model64.baseline_cumulative_hazards_.astype("float64")
     return model64
+
+
+# -- the other pycox families (tests/test_families.py) -----------------------------------
+
+def _fit_discrete(cls, seed, data, **kwargs):
+    """A pycox discrete-time model of class ``cls`` fitted on ``data`` (10 equidistant cuts)."""
+    torch.manual_seed(seed)
+    x, d, e = data
+    labtrans = cls.label_transform(10)
+    target = labtrans.fit_transform(d, e.astype("float32"))
+    model = cls(mlp(labtrans.out_features), tt.optim.Adam, duration_index=labtrans.cuts, **kwargs)
+    return fit(model, x, target, epochs=2)
+
+
+@pytest.fixture(scope="session")
+def logistic_hazard(data):
+    from pycox.models import LogisticHazard
+    return _fit_discrete(LogisticHazard, 11, data)
+
+
+@pytest.fixture(scope="session")
+def pmf(data):
+    from pycox.models import PMF
+    return _fit_discrete(PMF, 12, data)
+
+
+@pytest.fixture(scope="session")
+def mtlr(data):
+    from pycox.models import MTLR
+    return _fit_discrete(MTLR, 13, data)
+
+
+@pytest.fixture(scope="session")
+def bcesurv(data):
+    from pycox.models import BCESurv
+    return _fit_discrete(BCESurv, 14, data)
+
+
+@pytest.fixture(scope="session")
+def pchazard(data):
+    from pycox.models import PCHazard
+    return _fit_discrete(PCHazard, 15, data)
+
+
+@pytest.fixture(scope="session")
+def pchazard_sub3(pchazard):
+    """The fitted PCHazard predicting on 3 grid points per interval (pycox's ``sub``)."""
+    model = copy.copy(pchazard)  # shares the net; only `sub` differs
+    model.sub = 3
+    return model
+
+
+@pytest.fixture(scope="session")
+def coxcc(data):
+    from pycox.models import CoxCC
+    torch.manual_seed(16)
+    x, d, e = data
+    # pycox draws CoxCC's control samples with numpy's global RNG: seed it for this fit
+    # only, so that the fit is reproducible and later tests see the state they would see
+    state = np.random.get_state()
+    np.random.seed(16)
+    try:
+        model = fit(CoxCC(mlp(1, output_bias=False), tt.optim.Adam), x,
+                    (d, e.astype("float32")), epochs=2)
+    finally:
+        np.random.set_state(state)
+    model.compute_baseline_hazards()
+    return model

@@ -8,6 +8,17 @@ import torch
 def pycox_target(model, x, target):
     """pycox's own prediction of ``target`` as ``(B, event, time)`` (float64 if the net is)."""
     name = type(model).__name__
+    if name.startswith("Interpolate"):  # model.interpolate(sub, scheme): survival only
+        # pycox builds the linear interpolation in torch's default dtype (torch.zeros)
+        previous = torch.get_default_dtype()
+        torch.set_default_dtype(next(model.model.net.parameters()).dtype)
+        try:
+            return model.predict_surv(x)[:, None, :]
+        finally:
+            torch.set_default_dtype(previous)
+    if name in ("LogisticHazard", "PCHazard") and target in ("hazard", "cum_hazard"):
+        hazard = model.predict_hazard(x)[:, None, :]
+        return hazard if target == "hazard" else hazard.cumsum(-1)
     if name in ("CoxPH", "CoxCC", "CoxTime"):
         cum = model.predict_cumulative_hazards(x).to_numpy().T[:, None, :]
         if target == "cum_hazard":

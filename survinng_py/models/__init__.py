@@ -11,21 +11,39 @@ from .base import SurvivalModel
 from .cox import DeepSurv
 from .coxtime import CoxTime
 from .deephit import DeepHit
+from .discrete import MTLR, BCESurv, LogisticHazard
+from .interpolation import Interpolated
+from .pchazard import PCHazard
 
-__all__ = ["SurvivalModel", "DeepSurv", "CoxTime", "DeepHit", "build_model", "MODEL_TYPES"]
+__all__ = ["SurvivalModel", "DeepSurv", "CoxTime", "DeepHit", "LogisticHazard", "MTLR",
+           "PCHazard", "BCESurv", "Interpolated", "build_model", "MODEL_TYPES"]
 
-#: model_type names accepted for bare modules, and the pycox classes read directly
+#: model_type names accepted for bare modules, and the pycox classes read directly (the
+#: most specific class in the model's MRO wins: MTLR and DeepHitSingle are PMFBase too)
 MODEL_TYPES = {"deepsurv": "deepsurv", "coxph": "deepsurv", "coxcc": "deepsurv",
                "coxtime": "coxtime", "deephit": "deephit", "deephitsingle": "deephit",
-               "pmf": "deephit"}
+               "pmf": "deephit", "logistichazard": "logistichazard", "mtlr": "mtlr",
+               "pchazard": "pchazard", "bcesurv": "bcesurv"}
 _PYCOX_CLASSES = {"CoxTime": "coxtime", "CoxPH": "deepsurv", "CoxCC": "deepsurv",
-                  "DeepHit": "deephit", "DeepHitSingle": "deephit", "PMF": "deephit"}
+                  "DeepHit": "deephit", "DeepHitSingle": "deephit", "PMF": "deephit",
+                  "LogisticHazard": "logistichazard", "MTLR": "mtlr", "PCHazard": "pchazard",
+                  "BCESurv": "bcesurv"}
+_ADAPTERS = {"deepsurv": DeepSurv, "coxtime": CoxTime, "deephit": DeepHit,
+             "logistichazard": LogisticHazard, "mtlr": MTLR, "pchazard": PCHazard,
+             "bcesurv": BCESurv}
+#: families whose time grid is pycox's ``duration_index`` (head argument ``time_bins``)
+_DISCRETE = ("deephit", "logistichazard", "mtlr", "pchazard", "bcesurv")
 
 
 def build_model(model: Any, *, model_type: str | None, dtype: torch.dtype, device: torch.device,
                 **head: Any) -> SurvivalModel:
-    """Build the adapter for a fitted pycox model or for ``torch.nn.Module`` + head."""
+    """Build the adapter for a fitted pycox model or for ``torch.nn.Module`` + head.
+
+    ``interpolate`` (pycox's ``sub``) and ``scheme`` wrap a discrete-time adapter as
+    pycox's ``model.interpolate(sub, scheme)`` does, for fitted models and modules alike.
+    """
     event_names = head.pop("event_names", None)
+    interpolate, scheme = head.pop("interpolate", None), head.pop("scheme", None)
     if isinstance(model, torch.nn.Module):
         family = _check_model_type(model_type)
         spec = _module_spec(family, head)
@@ -37,8 +55,14 @@ def build_model(model: Any, *, model_type: str | None, dtype: torch.dtype, devic
                  "parameters are read from the model)", head[sorted(head)[0]])
         spec = _pycox_spec(model, family)
         model, source = model.net, type(model).__name__
-    cls = {"deepsurv": DeepSurv, "coxtime": CoxTime, "deephit": DeepHit}[family]
-    return cls(model, **spec, dtype=dtype, device=device, source=source, event_names=event_names)
+    adapter = _ADAPTERS[family](model, **spec, dtype=dtype, device=device, source=source,
+                                event_names=event_names)
+    if interpolate is None:
+        if scheme is not None:
+            fail("scheme", "explain()", "left out unless `interpolate` is given", scheme)
+        return adapter
+    return Interpolated(adapter, spec.get("time_bins"), interpolate,
+                        "const_pdf" if scheme is None else scheme)
 
 
 def _check_model_type(model_type: Any) -> str:
@@ -58,11 +82,13 @@ def _pycox_family(model: Any) -> str:
 
 
 def _pycox_spec(model: Any, family: str) -> dict:
-    if family == "deephit":
+    if family in _DISCRETE:
         if getattr(model, "duration_index", None) is None:
             fail("model", "explain()", "a pycox model with `duration_index` (the time grid)",
                  type(model).__name__)
-        return {"time_bins": np.asarray(model.duration_index, dtype=np.float64)}
+        # kept in its own float type: PCHazard's and interpolate's subgrids round in it
+        spec = {"time_bins": np.asarray(model.duration_index)}
+        return {**spec, "sub": model.sub} if family == "pchazard" else spec
     hazards = getattr(model, "baseline_hazards_", None)
     if hazards is None:
         fail("model", "explain()", f"a {type(model).__name__} with baseline hazards: call "
@@ -94,16 +120,16 @@ def _coxtime_original_time(labtrans: Any, tau: np.ndarray) -> np.ndarray:
 
 def _module_spec(family: str, head: dict) -> dict:
     allowed = {"deepsurv": {"baseline_hazard"}, "coxtime": {"baseline_hazard", "labtrans"},
-               "deephit": {"time_bins"}}[family]
+               "pchazard": {"time_bins", "sub"}}.get(family, {"time_bins"})
     extra = set(head) - allowed
     if extra:
         name = sorted(extra)[0]
         fail(name, "explain()", f"one of {sorted(allowed)} for model_type {family!r}", name)
-    if family == "deephit":
+    if family in _DISCRETE:
         if head.get("time_bins") is None:
-            fail("time_bins", "explain()", "given for model_type 'deephit' (the time of each "
-                 "output bin, pycox's duration_index)", None)
-        return {"time_bins": head["time_bins"]}
+            fail("time_bins", "explain()", f"given for model_type {family!r} (pycox's "
+                 "duration_index: the time of each output bin, PCHazard's cut points)", None)
+        return dict(head)
     if head.get("baseline_hazard") is None:
         fail("baseline_hazard", "explain()", f"given for model_type {family!r} (a pandas Series "
              "indexed by time, a DataFrame with columns time and hazard, or a (time, hazard) pair)",
