@@ -1,8 +1,10 @@
 """survinng_py: time-resolved gradient attributions for deep survival models.
 
 Grad(t), GxI(t), SmoothGrad(t), IntGrad(t) and GradSHAP(t) for fitted pycox models
-(DeepSurv/CoxPH, CoxTime, DeepHit incl. competing risks) and bare torch modules with one
-or several inputs; a Python reimplementation of the R package survinng.
+(DeepSurv/CoxPH/CoxCC, CoxTime, DeepHit incl. competing risks, PMF, MTLR, LogisticHazard,
+PCHazard, BCESurv) and bare torch modules with one or several inputs; modality-level
+Shapley values; an Arrow exchange layer; a Python reimplementation of the R package
+survinng.
 """
 from . import exchange
 from ._validation import SurvinngError

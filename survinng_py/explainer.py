@@ -87,15 +87,18 @@ def explain(model: Any, data: Any = None, *, model_type: str | None = None,
     ----------
     model : pycox model or torch.nn.Module
         A fitted pycox ``CoxPH``/``CoxCC`` (DeepSurv; baseline hazards computed),
-        ``CoxTime``, ``DeepHitSingle``/``PMF`` or ``DeepHit`` (competing risks), used as
-        it is; or a bare network called as ``net(*inputs)`` (CoxTime: ``net(*inputs, t)``)
-        with ``model_type`` and head parameters.
+        ``CoxTime``, ``DeepHitSingle``/``PMF``, ``DeepHit`` (competing risks), ``MTLR``,
+        ``LogisticHazard``, ``PCHazard`` or ``BCESurv``, used as it is; or a bare network
+        called as ``net(*inputs)`` (CoxTime: ``net(*inputs, t)``) with ``model_type`` and
+        head parameters.
     data : array, DataFrame, tensor, list of them, or None
         Rows that can be explained by index and that serve as background data
         (SmoothGrad noise scale, IntGrad reference, GradSHAP pool). A list gives one
         array per network input, instance axis first.
-    model_type : {"deepsurv", "coxph", "coxtime", "deephit"}, optional
-        Required for a bare module.
+    model_type : str, optional
+        Required for a bare module: ``"deepsurv"`` (``"coxph"``, ``"coxcc"``),
+        ``"coxtime"``, ``"deephit"`` (``"deephitsingle"``, ``"pmf"``), ``"mtlr"``,
+        ``"logistichazard"``, ``"pchazard"`` or ``"bcesurv"``.
     dtype : {"float32", "float64"}
         Precision of the private network copy and of all computations.
     device : str or torch.device
@@ -109,8 +112,10 @@ def explain(model: Any, data: Any = None, *, model_type: str | None = None,
         For bare modules: ``baseline_hazard`` (Series indexed by time, DataFrame with
         ``time``/``hazard`` columns or a ``(time, hazard)`` pair; CoxTime times on the
         network's scale) for Cox types, ``labtrans`` (pycox ``LabTransCoxTime`` or a
-        function from network time to original time) for CoxTime, ``time_bins`` for
-        DeepHit.
+        function from network time to original time) for CoxTime, ``time_bins``
+        (pycox's ``duration_index``) for the discrete-time families and ``sub`` for
+        PCHazard. For any model, ``interpolate=sub`` and ``scheme`` evaluate survival
+        on pycox's ``interpolate(sub, scheme)`` grid (discrete-time families).
 
     Returns
     -------

@@ -147,6 +147,7 @@ def test_gradshap_local_accuracy_as_good_as_captum(coxph, data):
         res = sv.surv_gradshap(exp, instance=rows, n=1, num_samples=100, seed=seed)
         gaps_ours.append(res.pred_diff[:, 0, k] - res.values[0][..., 0, k].sum(1))
         torch.manual_seed(seed)
+        np.random.seed(seed)  # captum draws its alphas from numpy's global generator
         theirs = gs.attribute(exp.data[0][rows], baselines=exp.data[0], n_samples=100, stdevs=0.0)
         gaps_captum.append(res.pred_diff[:, 0, k] - theirs.numpy().sum(1))
     rms = [np.sqrt(np.mean(np.square(g))) for g in (gaps_ours, gaps_captum)]
