@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_choice, fail
+from ._validation import check_choice, check_int, fail
 from .result import SurvResult
 
 _COMPONENTS = {  # add_comp curve -> (SurvResult field, legend label, line style)
@@ -20,14 +20,14 @@ _COMPONENTS = {  # add_comp curve -> (SurvResult field, legend label, line style
 
 
 def plot(result: SurvResult, type: str = "attr", **kwargs: Any):
-    """Plot attributions (``type="attr"``) or predictions (``type="pred"``).
+    """Plot attributions, predictions, percentage contributions or a force plot.
 
     Parameters
     ----------
     result : SurvResult
         From one of the attribution methods.
-    type : {"attr", "pred"}
-        :func:`plot_attr` or :func:`plot_pred`.
+    type : {"attr", "pred", "contr", "force"}
+        :func:`plot_attr`, :func:`plot_pred`, :func:`plot_contr` or :func:`plot_force`.
     **kwargs
         Passed on to the chosen function.
 
@@ -47,10 +47,11 @@ def plot(result: SurvResult, type: str = "attr", **kwargs: Any):
     >>> sv.surv_grad(exp, instance=[0, 1]).plot(type="bar")
     Traceback (most recent call last):
     ...
-    survinng_py._validation.SurvinngError: `type` of plot() must be one of 'attr', 'pred'; got 'bar'
+    survinng_py._validation.SurvinngError: `type` of plot() must be one of 'attr', 'pred', 'contr', 'force'; got 'bar'
     """
-    check_choice(type, ("attr", "pred"), "type", "plot()")
-    return (plot_attr if type == "attr" else plot_pred)(result, **kwargs)
+    functions = {"attr": plot_attr, "pred": plot_pred, "contr": plot_contr, "force": plot_force}
+    check_choice(type, tuple(functions), "type", "plot()")
+    return functions[type](result, **kwargs)
 
 
 def plot_attr(result: SurvResult, normalize: str = "none", add_comp: str | None = None,
@@ -101,11 +102,7 @@ def plot_attr(result: SurvResult, normalize: str = "none", add_comp: str | None 
         if normalize != "none":
             fail("add_comp", where, "None when `normalize` is not 'none' (the curves are "
                  "on the prediction scale)", add_comp)
-    k = _input_index(result, input, where)
-    values = result.values[k]
-    if values.ndim != 4:
-        fail("input", where, "an input with a single feature axis (image-like inputs "
-             "cannot be plotted)", f"per-row shape {values.shape[1:-2]}", as_text=True)
+    k, values = _tabular_values(result, input, where)
     if normalize != "none":
         # NaN where the features' attributions sum to 0: no share is defined there
         parts = np.abs(values) if normalize == "abs" else values
@@ -180,6 +177,178 @@ def plot_pred(result: SurvResult, ax: Any = None):
     return fig
 
 
+def plot_contr(result: SurvResult, aggregate: bool = False, input: int | str = 0,
+               ax: Any = None):
+    """Percentage contribution of each feature to the total absolute attribution over time.
+
+    Per instance, event and time, feature ``f`` gets ``100 * |v_f| / sum_g |v_g|``; the
+    shares are drawn as stacked areas (the first feature on top) with, right of the last
+    time point, a stacked bar of each feature's mean share over time. Where nothing is
+    attributed at all (e.g. at ``t = 0``, where every survival curve is 1) each feature gets
+    an equal share, as survinng's fill value of ``1e-12`` gives.
+
+    Parameters
+    ----------
+    result : SurvResult
+        An IntGrad(t) or GradSHAP(t) result (one with ``pred_diff``), whose attributions
+        decompose ``pred - pred_ref``.
+    aggregate : bool
+        Average ``|v|`` over the instances first and draw one "Global" panel (per event).
+    input : int or str
+        Which network input to plot (index or name); it must have one feature axis.
+    ax : matplotlib Axes or sequence of Axes, optional
+        Draw into these, one per panel (instance-major, then event), instead of a new
+        figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 10))
+    >>> exp = sv.explain(net, np.random.default_rng(0).normal(size=(20, 3)),
+    ...                  model_type="deephit", time_bins=np.linspace(0, 5, 10))
+    >>> from survinng_py.plot import plot_contr
+    >>> res = sv.surv_intgrad(exp, instance=[0, 1])
+    >>> [a.get_title() for a in plot_contr(res).axes]
+    ['Instance ID: 0', 'Instance ID: 1']
+    >>> plot_contr(res, aggregate=True).axes[0].get_title()
+    'Global'
+    >>> plot_contr(sv.surv_grad(exp, instance=[0]))
+    Traceback (most recent call last):
+    ...
+    survinng_py._validation.SurvinngError: `result` of plot_contr() must be a result with a reference prediction (IntGrad(t) or GradSHAP(t)); got 'Grad(t)'
+    """
+    where = "plot_contr()"
+    _check_result(result, where)
+    if result.pred_diff is None:
+        fail("result", where, "a result with a reference prediction (IntGrad(t) or "
+             "GradSHAP(t))", result.label)
+    if not isinstance(aggregate, (bool, np.bool_)):
+        fail("aggregate", where, "True or False", aggregate)
+    k, values = _tabular_values(result, input, where)
+    parts = np.abs(values.astype(np.float64))
+    if aggregate:
+        parts = parts.mean(axis=0, keepdims=True)
+    total = parts.sum(axis=1, keepdims=True)
+    n_features = parts.shape[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = np.where(total > 0, 100 * parts / total, 100 / n_features)
+
+    panels = [(i, e) for i in range(shares.shape[0]) for e in range(len(result.event_names))]
+    fig, axes = _panel_axes(ax, len(panels), where)
+    time = result.time
+    width = 0.1 * (np.ptp(time) or 1.0)  # the summary bar: 10% of the time range wide
+    bar_x = time.max() + 0.75 * width
+    for axis, (i, e) in zip(axes, panels):
+        share = shares[i, :, e]
+        # band j spans [sum of the shares after j, sum from j on]: the first feature on top
+        upper = np.cumsum(share[::-1], axis=0)[::-1]
+        lower = np.vstack([upper[1:], np.zeros((1, len(time)))])
+        mean = np.round(share.mean(axis=1), 2)
+        bar_top = np.cumsum(mean[::-1])[::-1]
+        for j, feature in enumerate(result.feature_names[k]):
+            color = f"C{j % 10}"
+            axis.fill_between(time, lower[j], upper[j], color=color, alpha=0.4, linewidth=0,
+                              label=feature)
+            axis.plot(time, upper[j], color="black", linewidth=0.6)
+            axis.bar(bar_x, mean[j], width=width, bottom=bar_top[j] - mean[j], color=color,
+                     alpha=0.6, edgecolor="black", linewidth=0.5)
+            if mean[j] >= 3:  # smaller segments cannot hold their label
+                axis.text(bar_x, bar_top[j] - mean[j] / 2, f"{mean[j]:.1f}%", ha="center",
+                          va="center", fontsize=7)
+        axis.axvline(time.max(), color="black", linewidth=0.8)
+        axis.set_xlim(time.min(), time.max() + 1.25 * width)
+        axis.set_ylim(0, 100)
+        axis.set_title(_panel_title(result, i, e, aggregate))
+        axis.set_xlabel("Time")
+        axis.set_ylabel(f"% Contribution {result.target}: {result.label}")
+    _finish(fig, axes, ax, "Feature")
+    return fig
+
+
+def plot_force(result: SurvResult, num_bars: int = 10, input: int | str = 0, ax: Any = None):
+    """Stacked feature attributions at a few time points and their sum over all times.
+
+    The sum of the attributions over the features is drawn as a black line over the whole
+    time grid; at ``num_bars`` grid points (the ones nearest to equally spaced target
+    times) each feature's attribution is a bar segment, positive parts stacked upwards
+    from 0 and negative parts downwards, labelled with the value rounded to 2 decimals
+    where that is not 0 and the segment is at least 5% of the panel's value range.
+    Meaningful for IntGrad(t) and GradSHAP(t), whose bars add up to about
+    ``pred - pred_ref``.
+
+    Parameters
+    ----------
+    result : SurvResult
+        From one of the attribution methods.
+    num_bars : int
+        Number of target times for the bars (a coarse grid can map two targets to the same
+        grid point; it is drawn once).
+    input : int or str
+        Which network input to plot (index or name); it must have one feature axis.
+    ax : matplotlib Axes or sequence of Axes, optional
+        Draw into these, one per (instance, event) panel in instance-major order,
+        instead of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 10))
+    >>> exp = sv.explain(net, np.random.default_rng(0).normal(size=(20, 3)),
+    ...                  model_type="deephit", time_bins=np.linspace(0, 5, 10))
+    >>> from survinng_py.plot import plot_force
+    >>> fig = plot_force(sv.surv_gradshap(exp, instance=[3], seed=1), num_bars=4)
+    >>> len(fig.axes[0].patches), fig.axes[0].get_ylabel()
+    (12, 'Contribution survival: GradSHAP(t)')
+    """
+    from matplotlib.colors import to_rgba
+
+    where = "plot_force()"
+    _check_result(result, where)
+    num_bars = check_int(num_bars, "num_bars", where)
+    k, values = _tabular_values(result, input, where)
+    time = result.time
+    targets = np.linspace(time.min(), time.max(), num_bars)
+    picks = np.unique(np.abs(time[None, :] - targets[:, None]).argmin(axis=1))
+    bar_time = time[picks]
+    gap = np.diff(bar_time).min() if len(bar_time) > 1 else (np.ptp(time) or 1.0) / num_bars
+    width = 0.8 * gap
+
+    panels = [(i, e) for i in range(len(result.instance)) for e in range(len(result.event_names))]
+    fig, axes = _panel_axes(ax, len(panels), where)
+    for axis, (i, e) in zip(axes, panels):
+        bars = values[i, :, e][:, picks].astype(np.float64)
+        span = np.ptp(bars)
+        up, down = np.zeros(len(picks)), np.zeros(len(picks))
+        for j, feature in enumerate(result.feature_names[k]):
+            color, value = f"C{j % 10}", bars[j]
+            bottom = np.where(value >= 0, up, down)
+            axis.bar(bar_time, value, width=width, bottom=bottom, facecolor=to_rgba(color, 0.4),
+                     edgecolor=color, linewidth=1, label=feature)
+            shown = (np.round(value, 2) != 0) & (np.abs(value) >= 0.05 * span)
+            for b in np.flatnonzero(shown):
+                axis.text(bar_time[b], bottom[b] + value[b] / 2, f"{value[b]:.2f}", ha="center",
+                          va="center", fontsize=6,
+                          bbox={"boxstyle": "round,pad=0.15", "facecolor": to_rgba(color, 0.25),
+                                "edgecolor": "black", "linewidth": 0.3})
+            up, down = up + np.clip(value, 0, None), down + np.clip(value, None, 0)
+        axis.plot(time, values[i, :, e].sum(axis=0), color="black", linewidth=1.25,
+                  label="Sum over features", zorder=3)
+        axis.axhline(0, color="black", linewidth=0.6)
+        axis.set_title(_panel_title(result, i, e))
+        axis.set_xlabel("Time")
+        axis.set_ylabel(f"Contribution {result.target}: {result.label}")
+    _finish(fig, axes, ax, "Feature")
+    return fig
+
+
 def _check_result(result: Any, where: str) -> None:
     if not isinstance(result, SurvResult):
         fail("result", where, "a SurvResult from an attribution method", type(result).__name__)
@@ -195,8 +364,18 @@ def _input_index(result: SurvResult, input: Any, where: str) -> int:
          f"{result.input_names}", input)
 
 
-def _panel_title(result: SurvResult, i: int, e: int) -> str:
-    title = f"Instance ID: {result.instance[i]}"
+def _tabular_values(result: SurvResult, input: Any, where: str) -> tuple[int, np.ndarray]:
+    """The index and the ``(instance, feature, event, time)`` values of a tabular input."""
+    k = _input_index(result, input, where)
+    values = result.values[k]
+    if values.ndim != 4:
+        fail("input", where, "an input with a single feature axis (image-like inputs "
+             "cannot be plotted)", f"per-row shape {values.shape[1:-2]}", as_text=True)
+    return k, values
+
+
+def _panel_title(result: SurvResult, i: int, e: int, aggregate: bool = False) -> str:
+    title = "Global" if aggregate else f"Instance ID: {result.instance[i]}"
     return title + f" | Event: {result.event_names[e]}" if len(result.event_names) > 1 else title
 
 

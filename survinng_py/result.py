@@ -152,7 +152,8 @@ class SurvResult:
         return from_arrow(table)
 
     def plot(self, type: str = "attr", **kwargs):
-        """Plot with :mod:`survinng_py.plot` (``type``: ``"attr"`` or ``"pred"``)."""
+        """Plot with :mod:`survinng_py.plot` (``type``: ``"attr"``, ``"pred"``, ``"contr"`` or
+        ``"force"``)."""
         from . import plot as _plot
         return _plot.plot(self, type=type, **kwargs)
 

@@ -201,7 +201,7 @@ def test_plot_dispatch_and_bad_type():
     assert fig.axes[0].get_ylabel() == "Predicted survival"
     assert len(res.plot(type="attr").axes) == 4
     with pytest.raises(SurvinngError, match="`type` of plot()"):
-        res.plot(type="force")
+        res.plot(type="bar")
     with pytest.raises(SurvinngError, match="`result` of plot_pred()"):
         plot_pred(res.to_pandas())
 
