@@ -18,7 +18,7 @@ shuffles. The agreement is Spearman's rank correlation over the eight features.
 (SurvSHAP(t), the paper's baseline, is not used: the ``survshap`` package needs ``shap``,
 ``plotly`` and ``statsmodels``, which are not dependencies here.)
 
-    python vignettes/real_data_gbsg2.py            # full (30-60 s on 2 cores)
+    python vignettes/real_data_gbsg2.py            # full (30 s on 2 idle cores)
     python vignettes/real_data_gbsg2.py --quick    # CI (under a minute)
 """
 from __future__ import annotations

@@ -26,7 +26,7 @@ GradSHAP(t) for two test rows near (x1, x2, x3) = (0.2, 0, 0) and (0.8, 0, 0) (t
 paper's rows 79 and 428 are not reused: with this data their survival at the change is
 0.998 and 0.026) with the true change marked, and estimated against true times.
 
-    python vignettes/sim_time_dependent.py            # full: N = 10,000 (1-3 min on 2 cores)
+    python vignettes/sim_time_dependent.py            # full: N = 10,000 (70 s on 2 idle cores)
     python vignettes/sim_time_dependent.py --quick    # CI: N = 3,000 (under a minute)
 """
 from __future__ import annotations

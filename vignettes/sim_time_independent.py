@@ -12,8 +12,8 @@ Checks: x1 lowers the survival (negative attributions), x2 raises it, and x3 get
 none: the mean |Grad(t)| (all test rows) and |GradSHAP(t)| (the first test rows) of x3
 relative to the smaller of those of x1 and x2.
 
-    python vignettes/sim_time_independent.py            # full: N = 10,000 (1-3 min on 2 cores)
-    python vignettes/sim_time_independent.py --quick    # CI: N = 2,500 (under a minute)
+    python vignettes/sim_time_independent.py            # full: N = 10,000 (70 s on 2 idle cores)
+    python vignettes/sim_time_independent.py --quick    # CI: N = 4,000 (under a minute)
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ PAPER = {"CoxTime": (0.809, 0.099), "DeepHit": (0.809, 0.142), "DeepSurv": (0.80
 FULL = {"n": 10_000, "batch_size": 1024, "max_epochs": PAPER_EPOCHS, "sg_n": 50, "ig_n": 50,
         "shap_n": 50, "shap_samples": 20, "check_rows": 50, "check_n": 10,
         "check_samples": 5}
-QUICK = {"n": 2500, "batch_size": 256, "max_epochs": dict.fromkeys(MODELS, 40), "sg_n": 10,
+QUICK = {"n": 4000, "batch_size": 256, "max_epochs": dict.fromkeys(MODELS, 40), "sg_n": 10,
          "ig_n": 10, "shap_n": 10, "shap_samples": 10, "check_rows": 20, "check_n": 5,
          "check_samples": 5}
 #: (result key, plot kind, plot arguments, file name) of the figures
