@@ -179,6 +179,32 @@ def fit_models(x: np.ndarray, time: np.ndarray, event: np.ndarray, *, seed: int,
     return models, epochs
 
 
+def fit_and_explain(data, features: Sequence[str], n_test: int, cfg: dict, seed: int, log):
+    """Split ``data``, fit the paper's three models, score them and explain the test rows.
+
+    Returns ``train``, ``x_test``, ``t_star`` (median training event time), the IBS
+    ``times``, ``perf`` and ``epochs`` per model, and one explainer per model on the test rows.
+    """
+    import survinng_py as sv
+    from survinng_py.datasets import split
+
+    train, test = split(data, n_test=n_test, seed=seed)
+    # writable copies: torch warns about pandas' read-only views
+    x_train, x_test = (np.array(d[list(features)], dtype=np.float32) for d in (train, test))
+    y_train, y_test = ((d["time"].to_numpy(), d["status"].to_numpy()) for d in (train, test))
+    log(f"fitting {', '.join(MODELS)} on {len(train)} rows")
+    models, epochs = fit_models(x_train, *y_train, seed=seed, batch_size=cfg["batch_size"],
+                                max_epochs=cfg["max_epochs"])
+    t_star = float(np.median(y_train[0][y_train[1] == 1]))
+    times = ibs_times(*y_test)
+    perf = {name: performance(models[name], x_test, y_test, y_train, t_star, times)
+            for name in MODELS}
+    log("explaining")
+    explainers = {name: sv.explain(models[name], x_test, feature_names=list(features))
+                  for name in MODELS}
+    return train, x_test, t_star, times, perf, epochs, explainers
+
+
 def survival_at(surv_df, times: np.ndarray) -> np.ndarray:
     """``(n, len(times))`` survival from pycox's ``predict_surv_df`` as a right-continuous
     step function (1 before its first time point)."""

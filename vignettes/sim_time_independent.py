@@ -22,9 +22,9 @@ from typing import Sequence
 import numpy as np
 
 import survinng_py as sv
-from survinng_py.datasets import simulate_time_independent, split
-from _common import (MODELS, PAPER_EPOCHS, PAPER_NOTE, figure_links, fit_models, ibs_times,
-                     model_grid, parse_args, performance, performance_table, progress, run_info,
+from survinng_py.datasets import simulate_time_independent
+from _common import (MODELS, PAPER_EPOCHS, PAPER_NOTE, figure_links, fit_and_explain,
+                     model_grid, parse_args, performance_table, progress, run_info,
                      save, setup_lines, single_thread, table, write_section)
 
 NAME = "sim_time_independent"
@@ -64,21 +64,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     cfg = QUICK if args.quick else FULL
     log = progress()
     with single_thread():
-        train, test = split(simulate_time_independent(n=cfg["n"], seed=args.seed),
-                            n_test=N_TEST, seed=args.seed)
-        # writable copies: torch warns about pandas' read-only views
-        x_train, x_test = (np.array(d[FEATURES], dtype=np.float32) for d in (train, test))
-        y_train, y_test = ((d["time"].to_numpy(), d["status"].to_numpy()) for d in (train, test))
-        log(f"fitting {', '.join(MODELS)} on {len(train)} rows")
-        models, epochs = fit_models(x_train, *y_train, seed=args.seed,
-                                    batch_size=cfg["batch_size"], max_epochs=cfg["max_epochs"])
-        t_star = float(np.median(y_train[0][y_train[1] == 1]))
-        times = ibs_times(*y_test)
-        perf = {name: performance(models[name], x_test, y_test, y_train, t_star, times)
-                for name in MODELS}
-        log("explaining")
-        explainers = {name: sv.explain(models[name], x_test, feature_names=FEATURES)
-                      for name in MODELS}
+        train, x_test, t_star, times, perf, epochs, explainers = fit_and_explain(
+            simulate_time_independent(n=cfg["n"], seed=args.seed), FEATURES, N_TEST, cfg, args.seed, log)
         results = _explain_rows(explainers, cfg, args.seed)
         checks = {name: _attribution_check(exp, cfg, args.seed) for name, exp in explainers.items()}
         log("drawing")
