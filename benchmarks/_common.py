@@ -4,17 +4,17 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
-import re
 import shlex
-import subprocess
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
+
+from survinng_py import _report
+from survinng_py._report import git_revision, table, version  # noqa: F401 (table: re-export)
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -65,25 +65,6 @@ def timed(fn: Callable[[], object]) -> tuple[object, float]:
     return value, time.perf_counter() - start
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _git_revision() -> str:
-    root = HERE.parent
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
-                             capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, text=True, capture_output=True, check=True).stdout.strip()
-        return rev + (" (with uncommitted changes)" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def _load_average() -> str:
     try:
         return " / ".join(f"{v:.2f}" for v in os.getloadavg())
@@ -106,10 +87,10 @@ def environment() -> dict[str, str]:
         "torch threads": f"torch.get_num_threads()={torch.get_num_threads()}",
         "load average at end (1/5/15 min)": _load_average(),
         "versions": (f"Python {platform.python_version()}, torch {torch.__version__}, "
-                     f"numpy {np.__version__}, pandas {_version('pandas')}, "
-                     f"pycox {_version('pycox')}, torchtuples {_version('torchtuples')}, "
-                     f"survinng_py {_version('survinng_py')}"),
-        "survinng_py revision": _git_revision(),
+                     f"numpy {np.__version__}, pandas {version('pandas')}, "
+                     f"pycox {version('pycox')}, torchtuples {version('torchtuples')}, "
+                     f"survinng_py {version('survinng_py')}"),
+        "survinng_py revision": git_revision(),
     }
 
 
@@ -129,24 +110,9 @@ def environment_block(extra: dict[str, str] | None = None) -> str:
     return "\n".join(lines)
 
 
-def table(header: list[str], rows: list[list[object]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
-
-
 def write_section(name: str, body: str, path: Path = RESULTS) -> Path:
     """Put ``body`` between this section's markers in ``path`` (other sections kept)."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), flags=re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: block, text)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    return path
+    return _report.write_section(path, name, body, HEADER)
 
 
 def fmt_s(seconds: float) -> str:

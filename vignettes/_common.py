@@ -12,19 +12,19 @@ import contextlib
 import datetime as _dt
 import os
 import platform
-import re
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
 import warnings
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
+
+from survinng_py import _report
+from survinng_py._report import git_revision, table, version
 
 HERE = Path(__file__).resolve().parent
 FIGURES = HERE / "figures"
@@ -385,41 +385,17 @@ def save(fig, out: Path, name: str) -> Path:
 
 
 # -- RESULTS.md -------------------------------------------------------------------------------
-def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
-
-
 def figure_links(paths: Sequence[Path], results: Path) -> str:
     """Markdown image links to ``paths``, relative to the results file."""
     return "\n\n".join(f"![{p.stem}]({Path(os.path.relpath(p, results.parent)).as_posix()})"
                        for p in paths)
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _git_revision() -> str:
-    try:
-        run = dict(cwd=HERE.parent, text=True, capture_output=True, check=True)
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], **run).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               **run).stdout.strip()
-        return rev + (" (with uncommitted changes)" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def run_info(script: str, args: argparse.Namespace, seconds: float) -> str:
     """Markdown bullets: exact command, seed, date, versions, machine and run time."""
     argv = args.argv if args.argv is not None else sys.argv[1:]
     command = " ".join(["python", f"vignettes/{script}", *map(shlex.quote, argv)])
-    versions = ", ".join(f"{d} {_version(d)}" for d in (
+    versions = ", ".join(f"{d} {version(d)}" for d in (
         "torch", "numpy", "pandas", "pycox", "torchtuples", "scikit-survival", "matplotlib",
         "survinng-py"))
     lines = {
@@ -431,7 +407,7 @@ def run_info(script: str, args: argparse.Namespace, seconds: float) -> str:
         "versions": f"Python {platform.python_version()}, {versions}",
         "machine": f"{platform.platform()}, os.cpu_count()={os.cpu_count()}, "
                    f"1 torch thread",
-        "survinng_py revision": _git_revision(),
+        "survinng_py revision": git_revision(),
         "run time": f"{seconds:.0f} s",
     }
     return "\n".join(f"- **{k}**: {v}" for k, v in lines.items())
@@ -439,12 +415,4 @@ def run_info(script: str, args: argparse.Namespace, seconds: float) -> str:
 
 def write_section(path: Path, name: str, body: str) -> Path:
     """Put ``body`` between the markers of section ``name`` in ``path`` (others kept)."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), flags=re.S)
-    text = pattern.sub(lambda _m: block, text) if pattern.search(text) else \
-        text.rstrip() + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    return path
+    return _report.write_section(path, name, body, HEADER)
