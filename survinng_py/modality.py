@@ -26,7 +26,8 @@ import torch
 
 from . import engine
 from ._validation import check_int, fail
-from .methods._core import background, build_result, make_rng, predict, prepare, seed_label
+from .methods._core import (_input_names, background, build_result, make_rng, prepare,
+                            seed_label)
 from .result import SurvResult
 
 
@@ -84,16 +85,22 @@ def modality_shapley(explainer, x: Any = None, *, instance: Any = None,
         refs = [p.index_select(0, index) for p in pool]
     subsets = np.array(list(itertools.product([0, 1], repeat=n_inputs)), dtype=bool)  # (2^M, M)
     values = _subset_values(explainer, inputs, refs, subsets, target)  # (N, 2^M, E, T)
-    weights = torch.as_tensor(_shapley_weights(subsets), dtype=values.dtype)
-    shapley = torch.einsum("ms,nset->nmet", weights, values).numpy()
+    without, with_, weights = _marginal_pairs(subsets)
+    # weighted marginal contributions v(S + i) - v(S): exactly 0 where adding i changes
+    # nothing (an ignored modality, or S(0) = 1), which +/- weights on v(S) are not; one
+    # modality at a time keeps the differences at half the size of `values`
+    shapley = torch.stack([torch.einsum("s,nset->net", torch.as_tensor(w, dtype=values.dtype),
+                                        values[:, on] - values[:, off])
+                           for off, on, w in zip(without, with_, weights)], dim=1).numpy()
     full, empty = values[:, -1].numpy(), values[:, 0].numpy()
-    names = [_input_names(explainer, n_inputs)]
     args = {"target": target, "instance": ids.tolist(),
             "reference": "mean" if num_samples is None else "sampled",
             "num_samples": num_samples, "seed": seed_label(seed)}
-    return build_result(explainer, inputs, ids, names, [shapley], method="Modality_Shapley",
-                        target=target, args=args, pred=full, pred_ref=empty,
-                        pred_diff=full - empty)
+    result = build_result(explainer, inputs, ids, [_input_names(explainer, n_inputs)],
+                          [shapley], method="Modality_Shapley", target=target, args=args,
+                          pred=full, pred_ref=empty, pred_diff=full - empty)
+    result.input_names = ["modalities"]  # one "input" whose features are the modalities
+    return result
 
 
 def _subset_values(explainer, inputs, refs, subsets, target) -> torch.Tensor:
@@ -113,23 +120,17 @@ def _subset_values(explainer, inputs, refs, subsets, target) -> torch.Tensor:
     return torch.stack(out).cpu()
 
 
-def _shapley_weights(subsets: np.ndarray) -> np.ndarray:
-    """W (M, 2^M) with phi = W v: +w(|S|-1) where i in S, -w(|S|) where i not in S."""
+def _marginal_pairs(subsets: np.ndarray):
+    """Per modality i, the subsets S without i, the same subsets with i, and the Shapley
+    weights ``|S|! (M - |S| - 1)! / M!``: three ``(M, 2^(M-1))`` arrays. Subset rows are
+    ``itertools.product([0, 1], repeat=M)``, so adding i adds ``2^(M-1-i)`` to the row."""
     n_inputs = subsets.shape[1]
-    sizes = subsets.sum(1)
-    weights = np.zeros((n_inputs, len(subsets)))
-    for i in range(n_inputs):
-        with_i = subsets[:, i]
-        k = np.where(with_i, sizes - 1, sizes)  # size of the coalition without i
-        w = np.array([math.factorial(s) * math.factorial(n_inputs - s - 1) for s in k]) \
-            / math.factorial(n_inputs)
-        weights[i] = np.where(with_i, w, -w)
-    return weights
-
-
-def _input_names(explainer, n_inputs: int) -> list[str]:
-    names = explainer.input_names
-    return names if len(names) == n_inputs else [f"input_{k + 1}" for k in range(n_inputs)]
+    without = np.stack([np.flatnonzero(~subsets[:, i]) for i in range(n_inputs)])
+    with_ = without + (2 ** (n_inputs - 1 - np.arange(n_inputs)))[:, None]
+    sizes = subsets[without].sum(-1)
+    weights = np.array([[math.factorial(k) * math.factorial(n_inputs - k - 1) for k in row]
+                        for row in sizes]) / math.factorial(n_inputs)
+    return without, with_, weights
 
 
 def modality_totals(result: SurvResult) -> SurvResult:

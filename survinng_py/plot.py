@@ -1,4 +1,5 @@
-"""Matplotlib plots of a :class:`~survinng_py.SurvResult`, after survinng's ``plot()``.
+"""Matplotlib plots of a :class:`~survinng_py.SurvResult`, after survinng's ``plot()``,
+plus image, sequence and modality-share plots for multimodal networks.
 
 Figures are built as :class:`matplotlib.figure.Figure` objects without pyplot, so no
 GUI backend or global figure state is touched; save them with ``fig.savefig(...)``.
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_choice, check_int, fail
+from .methods._core import check_flag
 from .result import SurvResult
 
 _COMPONENTS = {  # add_comp curve -> (SurvResult field, legend label, line style)
@@ -26,8 +28,9 @@ def plot(result: SurvResult, type: str = "attr", **kwargs: Any):
     ----------
     result : SurvResult
         From one of the attribution methods.
-    type : {"attr", "pred", "contr", "force"}
-        :func:`plot_attr`, :func:`plot_pred`, :func:`plot_contr` or :func:`plot_force`.
+    type : {"attr", "pred", "contr", "force", "image", "sequence", "modality"}
+        :func:`plot_attr`, :func:`plot_pred`, :func:`plot_contr`, :func:`plot_force`,
+        :func:`plot_image`, :func:`plot_sequence` or :func:`plot_modality`.
     **kwargs
         Passed on to the chosen function.
 
@@ -47,9 +50,10 @@ def plot(result: SurvResult, type: str = "attr", **kwargs: Any):
     >>> sv.surv_grad(exp, instance=[0, 1]).plot(type="bar")
     Traceback (most recent call last):
     ...
-    survinng_py._validation.SurvinngError: `type` of plot() must be one of 'attr', 'pred', 'contr', 'force'; got 'bar'
+    survinng_py._validation.SurvinngError: `type` of plot() must be one of 'attr', 'pred', 'contr', 'force', 'image', 'sequence', 'modality'; got 'bar'
     """
-    functions = {"attr": plot_attr, "pred": plot_pred, "contr": plot_contr, "force": plot_force}
+    functions = {"attr": plot_attr, "pred": plot_pred, "contr": plot_contr, "force": plot_force,
+                 "image": plot_image, "sequence": plot_sequence, "modality": plot_modality}
     check_choice(type, tuple(functions), "type", "plot()")
     return functions[type](result, **kwargs)
 
@@ -226,8 +230,7 @@ def plot_contr(result: SurvResult, aggregate: bool = False, input: int | str = 0
     if result.pred_diff is None:
         fail("result", where, "a result with a reference prediction (IntGrad(t) or "
              "GradSHAP(t))", result.label)
-    if not isinstance(aggregate, (bool, np.bool_)):
-        fail("aggregate", where, "True or False", aggregate)
+    check_flag(aggregate, "aggregate", where)
     k, values = _tabular_values(result, input, where)
     parts = np.abs(values.astype(np.float64))
     if aggregate:
@@ -239,34 +242,38 @@ def plot_contr(result: SurvResult, aggregate: bool = False, input: int | str = 0
 
     panels = [(i, e) for i in range(shares.shape[0]) for e in range(len(result.event_names))]
     fig, axes = _panel_axes(ax, len(panels), where)
-    time = result.time
-    width = 0.1 * (np.ptp(time) or 1.0)  # the summary bar: 10% of the time range wide
-    bar_x = time.max() + 0.75 * width
     for axis, (i, e) in zip(axes, panels):
-        share = shares[i, :, e]
-        # band j spans [sum of the shares after j, sum from j on]: the first feature on top
-        upper = np.cumsum(share[::-1], axis=0)[::-1]
-        lower = np.vstack([upper[1:], np.zeros((1, len(time)))])
-        mean = np.round(share.mean(axis=1), 2)
-        bar_top = np.cumsum(mean[::-1])[::-1]
-        for j, feature in enumerate(result.feature_names[k]):
-            color = f"C{j % 10}"
-            axis.fill_between(time, lower[j], upper[j], color=color, alpha=0.4, linewidth=0,
-                              label=feature)
-            axis.plot(time, upper[j], color="black", linewidth=0.6)
-            axis.bar(bar_x, mean[j], width=width, bottom=bar_top[j] - mean[j], color=color,
-                     alpha=0.6, edgecolor="black", linewidth=0.5)
-            if mean[j] >= 3:  # smaller segments cannot hold their label
-                axis.text(bar_x, bar_top[j] - mean[j] / 2, f"{mean[j]:.1f}%", ha="center",
-                          va="center", fontsize=7)
-        axis.axvline(time.max(), color="black", linewidth=0.8)
-        axis.set_xlim(time.min(), time.max() + 1.25 * width)
-        axis.set_ylim(0, 100)
+        _draw_shares(axis, result.time, shares[i, :, e], result.feature_names[k])
         axis.set_title(_panel_title(result, i, e, aggregate))
-        axis.set_xlabel("Time")
         axis.set_ylabel(f"% Contribution {result.target}: {result.label}")
     _finish(fig, axes, ax, "Feature")
     return fig
+
+
+def _draw_shares(axis, time: np.ndarray, share: np.ndarray, names: list[str]) -> None:
+    """Stacked percentage bands ``share`` (name, time), the first name on top, and right
+    of the last time a stacked bar of each name's mean share over time."""
+    width = 0.1 * (np.ptp(time) or 1.0)  # the summary bar: 10% of the time range wide
+    bar_x = time.max() + 0.75 * width
+    # band j spans [sum of the shares after j, sum from j on]: the first name on top
+    upper = np.cumsum(share[::-1], axis=0)[::-1]
+    lower = np.vstack([upper[1:], np.zeros((1, len(time)))])
+    mean = np.round(share.mean(axis=1), 2)
+    bar_top = np.cumsum(mean[::-1])[::-1]
+    for j, name in enumerate(names):
+        color = f"C{j % 10}"
+        axis.fill_between(time, lower[j], upper[j], color=color, alpha=0.4, linewidth=0,
+                          label=name)
+        axis.plot(time, upper[j], color="black", linewidth=0.6)
+        axis.bar(bar_x, mean[j], width=width, bottom=bar_top[j] - mean[j], color=color,
+                 alpha=0.6, edgecolor="black", linewidth=0.5)
+        if mean[j] >= 3:  # smaller segments cannot hold their label
+            axis.text(bar_x, bar_top[j] - mean[j] / 2, f"{mean[j]:.1f}%", ha="center",
+                      va="center", fontsize=7)
+    axis.axvline(time.max(), color="black", linewidth=0.8)
+    axis.set_xlim(time.min(), time.max() + 1.25 * width)
+    axis.set_ylim(0, 100)
+    axis.set_xlabel("Time")
 
 
 def plot_force(result: SurvResult, num_bars: int = 10, input: int | str = 0, ax: Any = None):
@@ -315,8 +322,7 @@ def plot_force(result: SurvResult, num_bars: int = 10, input: int | str = 0, ax:
     num_bars = check_int(num_bars, "num_bars", where)
     k, values = _tabular_values(result, input, where)
     time = result.time
-    targets = np.linspace(time.min(), time.max(), num_bars)
-    picks = np.unique(np.abs(time[None, :] - targets[:, None]).argmin(axis=1))
+    picks = _nearest(time, np.linspace(time.min(), time.max(), num_bars))
     bar_time = time[picks]
     gap = np.diff(bar_time).min() if len(bar_time) > 1 else (np.ptp(time) or 1.0) / num_bars
     width = 0.8 * gap
@@ -349,6 +355,258 @@ def plot_force(result: SurvResult, num_bars: int = 10, input: int | str = 0, ax:
     return fig
 
 
+def plot_image(result: SurvResult, input: int | str = 0, instance: int = 0,
+               times: Any = None, event: int | str = 0, image: Any = None,
+               overlay: bool = True, ax: Any = None):
+    """Attribution heatmaps of an image input at a few time points.
+
+    One panel per time point, all on one colour scale centred at 0 (red: the pixel raises
+    the target, blue: it lowers it), so panels are comparable. Channels are summed. With
+    ``overlay=True`` the heatmap is drawn over ``image`` (grey levels from white to black,
+    or RGB for 3 channels), opaque where the attribution is large and transparent where
+    it is near 0.
+
+    Parameters
+    ----------
+    result : SurvResult
+        From one of the attribution methods.
+    input : int or str
+        The image input (index or name): per-row shape ``(H, W)`` or ``(C, H, W)``.
+    instance : int
+        Position of the instance in ``result`` (0-based, as in ``result.isel``).
+    times : sequence of float, optional
+        Times to show; each is drawn at the nearest grid point. Default: the grid points
+        nearest to 1/4, 1/2 and 3/4 of the time range.
+    event : int or str
+        Position or name of the event.
+    image : array or tensor, optional
+        The explained image (per-row shape of the input); required with ``overlay=True``,
+        since a result does not keep its inputs.
+    overlay : bool
+        Draw the heatmap over ``image``.
+    ax : matplotlib Axes or sequence of Axes, optional
+        Draw into these, one per time point, instead of a new figure (a colour bar is
+        added beside them).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Tanh(),
+    ...                           torch.nn.Flatten(), torch.nn.Linear(8, 5))
+    >>> images = np.random.default_rng(0).uniform(size=(10, 1, 4, 4))
+    >>> exp = sv.explain(net, images, model_type="deephit", time_bins=np.arange(5.0))
+    >>> from survinng_py.plot import plot_image
+    >>> fig = plot_image(sv.surv_grad(exp, instance=[3]), times=[1, 3], image=images[3])
+    >>> [a.get_title() for a in fig.axes[:2]]
+    ['t = 1', 't = 3']
+    >>> plot_image(sv.surv_grad(exp, instance=[3]))
+    Traceback (most recent call last):
+    ...
+    survinng_py._validation.SurvinngError: `image` of plot_image() must be the explained image, per-row shape (1, 4, 4), when overlay=True (a result does not keep its inputs); got None
+    """
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    where = "plot_image()"
+    _check_result(result, where)
+    k = _input_index(result, input, where)
+    values = result.values[k]
+    shape = values.shape[1:-2]
+    if len(shape) not in (2, 3):
+        fail("input", where, "an image input of per-row shape (H, W) or (C, H, W)",
+             f"per-row shape {shape}", as_text=True)
+    i = _position(instance, len(result.instance), "instance", where)
+    e = _event_position(result, event, where)
+    overlay = check_flag(overlay, "overlay", where)
+    if overlay:
+        image = _image_array(image, shape, where)
+    picks = _nearest(result.time, _check_times(result.time, times, where))
+    maps = values[i, ..., e, :].astype(np.float64)
+    maps = maps.reshape(-1, *shape[-2:], maps.shape[-1]).sum(axis=0)[..., picks]  # (H, W, times)
+    limit = np.abs(maps).max() or 1.0  # one scale for all panels
+    norm, cmap = Normalize(-limit, limit), colormaps["RdBu_r"]
+
+    fig, axes = _panel_axes(ax, len(picks), where, figsize=(3.0 * min(len(picks), 3) + 1.2,
+                                                             3.2 * -(-len(picks) // 3) + 0.6),
+                            unit="time point")
+    for axis, t, heat in zip(axes, result.time[picks], np.moveaxis(maps, -1, 0)):
+        if overlay:
+            # ink dark on white: the diverging colours stay readable over it
+            axis.imshow(image, cmap="gray_r" if image.ndim == 2 else None)
+            rgba = cmap(norm(heat))
+            rgba[..., 3] = 0.85 * np.abs(heat) / limit  # transparent where nothing is attributed
+            axis.imshow(rgba)
+        else:
+            axis.imshow(heat, cmap=cmap, norm=norm)
+        axis.set_title(f"t = {t:.4g}")
+        axis.set_xticks([])
+        axis.set_yticks([])
+    label = f"Attribution {result.target}: {result.label}"
+    fig.colorbar(ScalarMappable(norm, cmap), ax=axes, shrink=0.85,
+                 label=label + (" (summed over channels)" if len(shape) == 3 and shape[0] > 1
+                                else ""))
+    if ax is None:
+        fig.suptitle(f"{_title(result.instance[i], result.event_names[e], len(result.event_names))}"
+                     f" | {result.input_names[k]}")
+    return fig
+
+
+def plot_sequence(result: SurvResult, input: int | str = 0, instance: int = 0,
+                  event: int | str = 0, ax: Any = None):
+    """Attributions of a sequence input as a (step x time) heatmap, channels summed.
+
+    The first feature axis of the input is the sequence step; any further axes
+    (channels) are summed. Red cells raise the target, blue cells lower it, on a colour
+    scale centred at 0.
+
+    Parameters
+    ----------
+    result : SurvResult
+        From one of the attribution methods.
+    input : int or str
+        The sequence input (index or name), per-row shape ``(L,)`` or ``(L, channels...)``.
+    instance : int
+        Position of the instance in ``result`` (0-based, as in ``result.isel``).
+    event : int or str
+        Position or name of the event.
+    ax : matplotlib Axes, optional
+        Draw into this instead of a new figure (a colour bar is added beside it).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> class Net(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.gru, self.out = torch.nn.GRU(2, 4, batch_first=True), torch.nn.Linear(4, 6)
+    ...     def forward(self, seq):
+    ...         return self.out(self.gru(seq)[0][:, -1])
+    >>> seq = np.random.default_rng(0).normal(size=(10, 5, 2))
+    >>> exp = sv.explain(Net(), seq, model_type="deephit", time_bins=np.arange(6.0))
+    >>> from survinng_py.plot import plot_sequence
+    >>> fig = plot_sequence(sv.surv_grad(exp, instance=[0, 1]), instance=1)
+    >>> fig.axes[0].get_title(), fig.axes[0].get_ylabel()
+    ('Instance ID: 1', 'Step of input_1 (channels summed)')
+    """
+    from matplotlib.colors import Normalize
+
+    where = "plot_sequence()"
+    _check_result(result, where)
+    k = _input_index(result, input, where)
+    values = result.values[k]
+    if values.ndim < 4:
+        fail("input", where, "an input with at least one feature axis (the step)",
+             f"per-row shape {values.shape[1:-2]}", as_text=True)
+    i = _position(instance, len(result.instance), "instance", where)
+    e = _event_position(result, event, where)
+    steps = values.shape[1]
+    cells = values[i, ..., e, :].astype(np.float64).reshape(steps, -1, len(result.time)).sum(1)
+    limit = np.abs(cells).max() or 1.0
+
+    fig, (axis,) = _panel_axes(ax, 1, where, figsize=(6.4, 4.2), unit="panel")
+    mesh = axis.pcolormesh(result.time, np.arange(1, steps + 1), cells, shading="nearest",
+                           cmap="RdBu_r", norm=Normalize(-limit, limit))
+    axis.set_title(_title(result.instance[i], result.event_names[e], len(result.event_names)))
+    axis.set_xlabel("Time")
+    axis.set_ylabel(f"Step of {result.input_names[k]}" + (" (channels summed)"
+                                                          if values.ndim > 4 else ""))
+    fig.colorbar(mesh, ax=axis, label=f"Attribution {result.target}: {result.label}")
+    return fig
+
+
+def plot_modality(result: Any, cohort: bool = False, ax: Any = None):
+    """Percentage share of each modality (network input) in the absolute contributions
+    over time, as stacked areas with a bar of the mean share over time.
+
+    Parameters
+    ----------
+    result : SurvResult or pandas.DataFrame
+        A result of :func:`~survinng_py.modality_shapley` or
+        :func:`~survinng_py.modality_totals`, a gradient result with several inputs
+        (summed per input first, as ``modality_totals`` does), or a table of
+        :func:`~survinng_py.modality_shares`. Shares are those of ``modality_shares``;
+        times where nothing is attributed (e.g. ``t = 0``, where every survival is 1)
+        are left out.
+    cohort : bool
+        Average the absolute contributions over the instances first and draw one "Global"
+        panel per event (the cohort summary); only for a SurvResult.
+    ax : matplotlib Axes or sequence of Axes, optional
+        Draw into these, one per (instance, event) panel, instead of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> class Net(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.a, self.b = torch.nn.Linear(3, 4), torch.nn.Linear(2, 4)
+    ...     def forward(self, u, v):
+    ...         return torch.tanh(self.a(u)) * torch.tanh(self.b(v))
+    >>> rng = np.random.default_rng(0)
+    >>> exp = sv.explain(Net(), [rng.normal(size=(20, 3)), rng.normal(size=(20, 2))],
+    ...                  model_type="deephit", time_bins=np.arange(4.0),
+    ...                  input_names=["image", "table"])
+    >>> from survinng_py.plot import plot_modality
+    >>> fig = plot_modality(sv.modality_shapley(exp, instance=[0, 1, 2]), cohort=True)
+    >>> fig.axes[0].get_title(), [t.get_text() for t in fig.legends[0].get_texts()]
+    ('Global', ['image', 'table'])
+    """
+    import pandas as pd
+
+    from .modality import modality_shares, modality_totals
+
+    where = "plot_modality()"
+    cohort = check_flag(cohort, "cohort", where)
+    if isinstance(result, SurvResult):
+        if not _is_modality_result(result):
+            if len(result.values) < 2:
+                fail("result", where, "a result of modality_shapley() or modality_totals(), "
+                     "or of a method on a network with several inputs", result.label)
+            result = modality_totals(result)
+        frame = modality_shares(result, cohort=cohort)
+        ylabel = f"% of |contribution| {result.target}: {result.label}"
+    elif isinstance(result, pd.DataFrame) and {"modality", "event", "time", "share"} <= \
+            set(result.columns):
+        if cohort and "instance" in result.columns:
+            fail("cohort", where, "False for a table of shares (pass the SurvResult to average "
+                 "over the cohort)", cohort)
+        frame, ylabel = result, "% of |contribution|"
+    else:
+        fail("result", where, "a SurvResult of modality_shapley()/modality_totals() or a "
+             "table of modality_shares()", type(result).__name__)
+    names = list(pd.unique(frame["modality"]))
+    events = list(pd.unique(frame["event"]))
+    ids = list(pd.unique(frame["instance"])) if "instance" in frame.columns else [None]
+    time = np.sort(pd.unique(frame["time"])).astype(np.float64)
+
+    fig, axes = _panel_axes(ax, len(ids) * len(events), where)
+    panels = [(instance, event) for instance in ids for event in events]
+    for axis, (instance, event) in zip(axes, panels):
+        rows = frame[frame["event"] == event] if instance is None else \
+            frame[(frame["event"] == event) & (frame["instance"] == instance)]
+        share = rows.pivot_table(index="modality", columns="time", values="share",
+                                 sort=False).reindex(index=names, columns=time).to_numpy(np.float64)
+        defined = share.sum(axis=0) > 0  # no share where nothing is attributed (S = 1 at t = 0)
+        _draw_shares(axis, time[defined], share[:, defined], names)
+        axis.set_title(_title(instance, event, len(events)))
+        axis.set_ylabel(ylabel)
+    _finish(fig, axes, ax, "Modality")
+    return fig
+
+
 def _check_result(result: Any, where: str) -> None:
     if not isinstance(result, SurvResult):
         fail("result", where, "a SurvResult from an attribution method", type(result).__name__)
@@ -369,22 +627,81 @@ def _tabular_values(result: SurvResult, input: Any, where: str) -> tuple[int, np
     k = _input_index(result, input, where)
     values = result.values[k]
     if values.ndim != 4:
-        fail("input", where, "an input with a single feature axis (image-like inputs "
-             "cannot be plotted)", f"per-row shape {values.shape[1:-2]}", as_text=True)
+        fail("input", where, "an input with a single feature axis (plot_image and "
+             "plot_sequence draw the others)", f"per-row shape {values.shape[1:-2]}",
+             as_text=True)
     return k, values
 
 
 def _panel_title(result: SurvResult, i: int, e: int, aggregate: bool = False) -> str:
-    title = "Global" if aggregate else f"Instance ID: {result.instance[i]}"
-    return title + f" | Event: {result.event_names[e]}" if len(result.event_names) > 1 else title
+    return _title(None if aggregate else result.instance[i], result.event_names[e],
+                  len(result.event_names))
 
 
-def _panel_axes(ax: Any, n_panels: int, where: str, figsize: tuple | None = None):
+def _title(instance: Any, event: str, n_events: int) -> str:
+    """``Instance ID: <id>`` (``Global`` for ``None``), with the event if there are several."""
+    title = "Global" if instance is None else f"Instance ID: {instance}"
+    return title + f" | Event: {event}" if n_events > 1 else title
+
+
+def _position(value: Any, size: int, arg: str, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+            or not 0 <= value < size:
+        fail(arg, where, f"a position in [0, {size - 1}]", value)
+    return int(value)
+
+
+def _event_position(result: SurvResult, event: Any, where: str) -> int:
+    if isinstance(event, str) and event in result.event_names:
+        return result.event_names.index(event)
+    if isinstance(event, str):
+        fail("event", where, f"a position or one of {result.event_names}", event)
+    return _position(event, len(result.event_names), "event", where)
+
+
+def _nearest(time: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Sorted unique indices of the grid points nearest to ``targets``."""
+    return np.unique(np.abs(time[None, :] - np.asarray(targets)[:, None]).argmin(axis=1))
+
+
+def _check_times(time: np.ndarray, times: Any, where: str) -> np.ndarray:
+    if times is None:  # 1/4, 1/2, 3/4 of the range: the ends are often degenerate (S = 1)
+        return np.linspace(time.min(), time.max(), 5)[1:-1]
+    try:
+        targets = np.atleast_1d(np.asarray(times, dtype=np.float64))
+    except (TypeError, ValueError):
+        targets = np.array([np.nan])
+    if targets.ndim != 1 or targets.size == 0 or not np.all(np.isfinite(targets)):
+        fail("times", where, "a non-empty sequence of finite times", times)
+    return targets
+
+
+def _image_array(image: Any, shape: tuple, where: str) -> np.ndarray:
+    """The explained image as ``(H, W)`` grey or ``(H, W, 3)`` RGB scaled to [0, 1]."""
+    if image is not None and hasattr(image, "detach"):  # a torch tensor
+        image = image.detach().cpu().numpy()
+    array = None if image is None else np.asarray(image, dtype=np.float64)
+    if array is None or array.shape != tuple(shape):
+        fail("image", where, f"the explained image, per-row shape {tuple(shape)}, when "
+             "overlay=True (a result does not keep its inputs)",
+             None if array is None else f"shape {array.shape}", as_text=array is not None)
+    if array.ndim == 3:
+        array = np.moveaxis(array, 0, -1) if shape[0] == 3 else array.mean(axis=0)
+    low, high = array.min(), array.max()
+    return (array - low) / (high - low) if high > low else np.zeros_like(array)
+
+
+def _is_modality_result(result: SurvResult) -> bool:
+    return result.method == "Modality_Shapley" or "aggregated_from" in result.args
+
+
+def _panel_axes(ax: Any, n_panels: int, where: str, figsize: tuple | None = None,
+                unit: str = "instance and event"):
     """The given axes (checked against the panel count) or a new figure's grid."""
     if ax is not None:
         axes = list(np.ravel(np.asarray(ax, dtype=object)))
         if len(axes) != n_panels or not all(hasattr(a, "plot") for a in axes):
-            fail("ax", where, f"{n_panels} matplotlib Axes (one per instance and event)",
+            fail("ax", where, f"{n_panels} matplotlib Axes (one per {unit})",
                  f"{len(axes)} object(s)", as_text=True)
         return axes[0].figure, axes
     from matplotlib.figure import Figure

@@ -11,7 +11,8 @@ from ._validation import fail
 _LABELS = {("Surv_Gradient", False): "Grad(t)", ("Surv_Gradient", True): "GxI(t)",
            ("Surv_SmoothGrad", False): "SG(t)", ("Surv_SmoothGrad", True): "SGxI(t)",
            ("Surv_IntGrad", False): "IntGrad(t)", ("Surv_IntGrad", True): "IntGrad(t)",
-           ("Surv_GradSHAP", False): "GradSHAP(t)", ("Surv_GradSHAP", True): "GradSHAP(t)"}
+           ("Surv_GradSHAP", False): "GradSHAP(t)", ("Surv_GradSHAP", True): "GradSHAP(t)",
+           ("Modality_Shapley", False): "modality Shapley(t)"}
 PRED_FIELDS = ("pred", "pred_ref", "pred_diff", "pred_diff_q1", "pred_diff_q3")
 
 
@@ -152,8 +153,8 @@ class SurvResult:
         return from_arrow(table)
 
     def plot(self, type: str = "attr", **kwargs):
-        """Plot with :mod:`survinng_py.plot` (``type``: ``"attr"``, ``"pred"``, ``"contr"`` or
-        ``"force"``)."""
+        """Plot with :mod:`survinng_py.plot` (``type``: ``"attr"``, ``"pred"``, ``"contr"``,
+        ``"force"``, ``"image"``, ``"sequence"`` or ``"modality"``)."""
         from . import plot as _plot
         return _plot.plot(self, type=type, **kwargs)
 

@@ -57,6 +57,7 @@ def test_exact_shapley_matches_enumeration_and_is_efficient(target):
     res = sv.modality_shapley(exp, instance=[0, 4], target=target)
     assert res.values[0].shape == (2, 3, 1 if target == "survival" else 1, 5)
     assert res.feature_names == [["u", "v", "w"]] and res.method == "Modality_Shapley"
+    assert res.label == "modality Shapley(t)"
     np.testing.assert_allclose(res.values[0].sum(1), res.pred_diff, atol=1e-12)
     np.testing.assert_allclose(res.values[0][1], brute_force_shapley(exp, 4, target), atol=1e-12)
 

@@ -246,7 +246,9 @@ def performance(model, x_test: np.ndarray, y_test: tuple, y_train: tuple, t_star
     time, event = (np.asarray(a, np.float64) for a in y_test)
     risk = 1 - survival_at(surv_df, np.array([t_star]))[:, 0]
     harrell = concordance_index_censored(event.astype(bool), time, risk)[0]
+    threads = torch.get_num_threads()
     antolini = EvalSurv(surv_df, time, event.astype(int)).concordance_td("antolini")
+    torch.set_num_threads(threads)  # pycox's concordance_td resets torch's thread count
     ibs = integrated_brier_score(Surv.from_arrays(np.asarray(y_train[1]).astype(bool), y_train[0]),
                                  Surv.from_arrays(event.astype(bool), time),
                                  survival_at(surv_df, times), times)
