@@ -34,21 +34,31 @@ def set_threads(threads: int) -> None:
 
 
 def median_times(fns: dict[str, Callable[[], object]], repeats: int,
-                 warmup: int = 1) -> dict[str, dict[str, float]]:
+                 warmup: int = 1, budget_s: float | None = None,
+                 between: Callable[[int], object] | None = None) -> dict[str, dict[str, float]]:
     """Run every function ``warmup`` times, then ``repeats`` rounds, interleaved.
 
     Interleaving (round robin) exposes all candidates to the same background load, so
-    their ratios are taken side by side. Returns per name: median, min, q1, q3 (seconds).
+    their ratios are taken side by side. With ``budget_s``, no new round starts once that
+    many seconds have been spent (at least one round runs). ``between(round)``, if given,
+    runs after each round (untimed here: e.g. a slice of a slow baseline timed by the
+    caller). Returns per name: median, min, q1, q3 (seconds) and n (rounds).
     """
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     samples: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
+    spent = 0.0
+    for round_ in range(repeats):
+        if budget_s is not None and round_ > 0 and spent > budget_s:
+            break
         for name, fn in fns.items():
             start = time.perf_counter()
             fn()
             samples[name].append(time.perf_counter() - start)
+            spent += samples[name][-1]
+        if between is not None:
+            between(round_)
     out = {}
     for name, ts in samples.items():
         arr = np.asarray(ts)

@@ -72,7 +72,7 @@ def coarse_baseline(model, x, duration, event, n_times: int) -> None:
     model.compute_baseline_hazards(input=x[order], target=target)
 
 
-def fit_models(p: int, epochs: int, baseline_times: int, seed: int):
+def fit_models(p: int, epochs: int, baseline_times: int, seed: int, cuts: int = 30):
     import torchtuples as tt
     from pycox.models import CoxPH, CoxTime, DeepHitSingle
     from pycox.models.cox_time import MLPVanillaCoxTime
@@ -99,7 +99,7 @@ def fit_models(p: int, epochs: int, baseline_times: int, seed: int):
     coarse_baseline(coxtime, x_train, d_train, e_train, baseline_times)
     models["CoxTime"] = coxtime
 
-    labtrans = DeepHitSingle.label_transform(30)
+    labtrans = DeepHitSingle.label_transform(cuts)
     y = labtrans.fit_transform(d_train, e_train)
     net = tt.practical.MLPVanilla(p, HIDDEN, labtrans.out_features, batch_norm=True, dropout=0.1)
     deephit = DeepHitSingle(net, tt.optim.Adam(0.01), alpha=0.2, sigma=0.1,

@@ -5,7 +5,7 @@ raw-byte transfer, conversion to survinng's surv_result) and the Python function
 `survinng_py.surv_gradshap()` called directly through reticulate on the same explainer.
 Needs R with the survinngpy package installed (`bash .ci/install`).
 
-    python benchmarks/bench_r_overhead.py [--repeats 7] [--no-write]
+    python benchmarks/bench_r_overhead.py [--repeats 7] [--quick] [--no-write]
 """
 from __future__ import annotations
 
@@ -55,11 +55,13 @@ cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = 6))
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=None, help="timed rounds (default 7; quick 2)")
+    parser.add_argument("--quick", action="store_true", help="2 rounds, prints only")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
+    repeats = args.repeats or (2 if args.quick else 7)
     env = dict(os.environ, RETICULATE_PYTHON=sys.executable, PYTHONWARNINGS="ignore")
-    done = subprocess.run(["Rscript", "-e", R_CODE.replace("REPEATS", str(args.repeats))],
+    done = subprocess.run(["Rscript", "-e", R_CODE.replace("REPEATS", str(repeats))],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"bench_r_overhead: R failed:\n{done.stderr[-2000:]}")
@@ -72,7 +74,7 @@ def main(argv=None) -> int:
         "",
         environment_block({"R": subprocess.run(["Rscript", "-e", "cat(R.version.string)"],
                                                capture_output=True, text=True).stdout,
-                           "repeats": f"{args.repeats} (medians, R and Python calls interleaved)"}),
+                           "repeats": f"{repeats} (medians, R and Python calls interleaved)"}),
         "",
         "Same explainer, same process: `surv_gradSHAP(exp, instance = 1:100, n = 50, "
         "num_samples = 10, seed = 1)` in R against `survinng_py.surv_gradshap(exp$py, ...)` "
@@ -81,7 +83,7 @@ def main(argv=None) -> int:
         table(["model", "times", "R call", "Python call", "R overhead", "R / Python"], rows),
     ])
     print(body)
-    if not args.no_write:
+    if not (args.no_write or args.quick):
         write_section("bench_r_overhead", body)
     return 0
 

@@ -35,11 +35,14 @@ def prepare(explainer: Any, x: Any, instance: Any, target: Any, batch_size: Any,
 
 def attribute(explainer: Explainer, inputs: list[torch.Tensor], *, target: str, n_reps: int,
               make_points: PointsFn, times_input: bool, batch_size: int | None,
-              progress: bool | None) -> tuple[list[np.ndarray], np.ndarray]:
+              progress: bool | None) -> tuple[list[np.ndarray], np.ndarray | None]:
     """Mean over replicates of J(point) (times the method's factor if ``times_input``).
 
-    Also returns the mean over replicates of the target at the points, ``(N, E, T)``
-    (the prediction itself when the points are the instances).
+    Also returns the target at the points, ``(N, E, T)``, when every instance is one point
+    (``n_reps == 1``: the prediction itself, at no extra cost), else ``None`` (methods
+    with replicates predict at the instances themselves). Where the engine gives J in
+    factors (narrow heads such as DeepSurv's), the sum over an instance's replicates is
+    one matrix product and the per-point Jacobians are never formed.
     """
     model = explainer.model
     n = inputs[0].shape[0]
@@ -47,35 +50,64 @@ def attribute(explainer: Explainer, inputs: list[torch.Tensor], *, target: str, 
     chunk = batch_size or engine.rows_per_batch(model, inputs, target, explainer.memory_budget)
     if chunk >= n_reps:
         chunk -= chunk % n_reps  # whole instances per batch: their sums are contiguous
-    sums, value_sum = None, None
-    starts = range(0, total, chunk)
-    show = progress if progress is not None else (sys.stderr.isatty() and len(starts) > 1)
-    for start in tqdm(starts, disable=not show, desc="points", unit="batch"):
-        flat = torch.arange(start, min(total, start + chunk), device=model.device)
-        rows, reps = flat // n_reps, flat % n_reps
-        points, factors = make_points(rows, reps)
-        value, jacobians = engine.jacobian(model, points, target)
-        if sums is None:
-            sums = [j.new_zeros((n, *j.shape[1:])) for j in jacobians]
-            value_sum = value.new_zeros((n, *value.shape[1:]))
-        _add_by_instance(value_sum, value, rows, reps, n_reps)
-        for total_k, jac, factor in zip(sums, jacobians, factors):
-            if times_input:
-                jac = jac * factor.reshape(*factor.shape, 1, 1)
-            _add_by_instance(total_k, jac, rows, reps, n_reps)
-    return [(s / n_reps).cpu().numpy() for s in sums], (value_sum / n_reps).cpu().numpy()
+    factored = engine.factored(model, inputs, target)
+    batches = _batches(total, chunk, n_reps)
+    show = progress if progress is not None else (sys.stderr.isatty() and len(batches) > 1)
+    means = None  # per quantity ([value,] then each input): sums over replicates, (n, ...)
+    for start, stop in tqdm(batches, disable=not show, desc="points", unit="batch"):
+        flat = torch.arange(start, stop, device=model.device)
+        points, factors = make_points(flat // n_reps, flat % n_reps)
+        first, per = start // n_reps, min(stop - start, n_reps)  # per: points per instance
+        if factored:
+            value, head, nets = engine.jacobian_factors(model, points, target)
+            sums = [_sum_factors(g * f.unsqueeze(-1) if times_input else g, head, per,
+                                 value.shape[1:]) for g, f in zip(nets, factors)]
+        else:
+            value, jacobians = engine.jacobian(model, points, target)
+            sums = [_sum_points(j * f.reshape(*f.shape, 1, 1) if times_input else j, per)
+                    for j, f in zip(jacobians, factors)]
+        if n_reps == 1:
+            sums.insert(0, value)
+        if len(batches) == 1:
+            means = sums
+            break
+        if means is None:  # filled batch by batch: memory stays one batch above the result
+            new = torch.Tensor.new_empty if chunk >= n_reps else torch.Tensor.new_zeros
+            means = [new(q, (n, *q.shape[1:])) for q in sums]
+        for total_k, part in zip(means, sums):
+            if per == n_reps:
+                total_k[first:first + len(part)] = part
+            else:  # one instance's replicates span several batches
+                total_k[first] += part[0]
+    if n_reps > 1:  # fresh sums: divided in place
+        return [m.div_(n_reps).cpu().numpy() for m in means], None
+    return [m.contiguous().cpu().numpy() for m in means[1:]], means[0].cpu().numpy()
 
 
-def _add_by_instance(total: torch.Tensor, contrib: torch.Tensor, rows: torch.Tensor,
-                     reps: torch.Tensor, n_reps: int) -> None:
-    """``total[rows] += contrib`` for a chunk of consecutive (instance, replicate) pairs."""
-    if int(reps[0]) == 0 and len(rows) % n_reps == 0:  # whole instances: reshape and slice
-        first = int(rows[0])
-        per_instance = contrib if n_reps == 1 else contrib.reshape(
-            -1, n_reps, *contrib.shape[1:]).sum(1)
-        total[first:first + len(rows) // n_reps] += per_instance
-    else:
-        total.index_add_(0, rows, contrib)
+def _batches(total: int, chunk: int, n_reps: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` of each batch of points: whole instances, or, when an instance's
+    replicates do not fit in one batch, parts of one instance (never two)."""
+    out, start = [], 0
+    while start < total:
+        stop = min(total, start + chunk, (start // n_reps + 1) * n_reps if chunk < n_reps
+                   else total)
+        out.append((start, stop))
+        start = stop
+    return out
+
+
+def _sum_points(contrib: torch.Tensor, per: int) -> torch.Tensor:
+    """Sums over consecutive runs of ``per`` points (one instance's replicates)."""
+    return contrib if per == 1 else contrib.reshape(-1, per, *contrib.shape[1:]).sum(1)
+
+
+def _sum_factors(net: torch.Tensor, head: torch.Tensor, per: int, value_shape) -> torch.Tensor:
+    """Sum over runs of ``per`` points of ``net . head``, as one product per instance:
+    ``(k*per, *dims, MK)``, ``(k*per, MK, E*T)`` -> ``(k, *dims, E, T)``."""
+    k, mk, dims = net.shape[0] // per, net.shape[-1], net.shape[1:-1]
+    left = net.reshape(k, per, -1, mk).transpose(1, 2).reshape(k, -1, per * mk)
+    out = engine.batched_matmul(left, head.reshape(k, per * mk, -1))
+    return out.reshape(k, *dims, *value_shape)
 
 
 def predict(explainer: Explainer, inputs: list[torch.Tensor], target: str) -> np.ndarray:
@@ -115,7 +147,7 @@ def build_result(explainer: Explainer, inputs: list[torch.Tensor], ids: np.ndarr
                  names: list[list[str]], values: list[np.ndarray], *, method: str, target: str,
                  args: dict, pred: np.ndarray, **preds: np.ndarray | None) -> SurvResult:
     model = explainer.model
-    num_risks = model.num_risks(inputs)
+    num_risks = engine.num_risks(model, inputs)
     return SurvResult(values, pred=pred, time=model.time, feature_names=names,
                       input_names=_input_names(explainer, len(inputs)),
                       event_names=model.event_names(target, num_risks), instance=ids,
