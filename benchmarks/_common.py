@@ -39,7 +39,9 @@ def median_times(fns: dict[str, Callable[[], object]], repeats: int,
     """Run every function ``warmup`` times, then ``repeats`` rounds, interleaved.
 
     Interleaving (round robin) exposes all candidates to the same background load, so
-    their ratios are taken side by side. With ``budget_s``, no new round starts once that
+    their ratios are taken side by side; the order rotates from round to round, so no
+    candidate always runs right after a heavy one (whose freed memory and evicted caches
+    the next call pays for). With ``budget_s``, no new round starts once that
     many seconds have been spent (at least one round runs). ``between(round)``, if given,
     runs after each round (untimed here: e.g. a slice of a slow baseline timed by the
     caller). Returns per name: median, min, q1, q3 (seconds) and n (rounds).
@@ -52,9 +54,10 @@ def median_times(fns: dict[str, Callable[[], object]], repeats: int,
     for round_ in range(repeats):
         if budget_s is not None and round_ > 0 and spent > budget_s:
             break
-        for name, fn in fns.items():
+        names = list(fns)
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
             start = time.perf_counter()
-            fn()
+            fns[name]()
             samples[name].append(time.perf_counter() - start)
             spent += samples[name][-1]
         if between is not None:
