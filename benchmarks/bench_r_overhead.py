@@ -38,9 +38,10 @@ for (kind in c("deepsurv", "coxtime", "deephit")) {
                    class = c(kind, "pycox", "survivalmodel"))
   exp <- explain(fit, x[1:100, ])
   sv <- reticulate::import("survinng_py")
-  r_call <- function() surv_gradSHAP(exp, instance = 1:100, n = 50, num_samples = 10, seed = 1)
-  py_call <- function() sv$surv_gradshap(exp$py, instance = as.list(0:99), n = 50L,
-                                         num_samples = 10L, seed = 1L)
+  r_call <- function() surv_gradSHAP(exp, instance = 1:INSTANCES, n = NPOINTS,
+                                     num_samples = 10, seed = 1)
+  py_call <- function() sv$surv_gradshap(exp$py, instance = as.list(0:(INSTANCES - 1)),
+                                         n = as.integer(NPOINTS), num_samples = 10L, seed = 1L)
   r_call(); py_call()
   t_r <- t_py <- numeric(repeats)
   for (i in seq_len(repeats)) {
@@ -55,13 +56,17 @@ cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = 6))
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=None, help="timed rounds (default 7; quick 2)")
-    parser.add_argument("--quick", action="store_true", help="2 rounds, prints only")
+    parser.add_argument("--repeats", type=int, default=None, help="timed rounds (default 7; quick 1)")
+    parser.add_argument("--quick", action="store_true",
+                        help="10 instances, n = 5, one round; prints only")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
-    repeats = args.repeats or (2 if args.quick else 7)
+    repeats = args.repeats or (1 if args.quick else 7)
+    instances, n = (10, 5) if args.quick else (100, 50)
+    code = (R_CODE.replace("REPEATS", str(repeats)).replace("INSTANCES", str(instances))
+            .replace("NPOINTS", str(n)))
     env = dict(os.environ, RETICULATE_PYTHON=sys.executable, PYTHONWARNINGS="ignore")
-    done = subprocess.run(["Rscript", "-e", R_CODE.replace("REPEATS", str(repeats))],
+    done = subprocess.run(["Rscript", "-e", code],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"bench_r_overhead: R failed:\n{done.stderr[-2000:]}")
@@ -70,13 +75,14 @@ def main(argv=None) -> int:
              f"{(v['r'] - v['py']) * 1e3:.0f} ms", f"{v['r'] / v['py']:.2f}x"]
             for kind, v in result.items()]
     body = "\n".join([
-        "## R bridge overhead: GradSHAP(t), 100 instances, from R vs from Python (`bench_r_overhead.py`)",
+        f"## R bridge overhead: GradSHAP(t), {instances} instances, from R vs from Python "
+        "(`bench_r_overhead.py`)",
         "",
         environment_block({"R": subprocess.run(["Rscript", "-e", "cat(R.version.string)"],
                                                capture_output=True, text=True).stdout,
                            "repeats": f"{repeats} (medians, R and Python calls interleaved)"}),
         "",
-        "Same explainer, same process: `surv_gradSHAP(exp, instance = 1:100, n = 50, "
+        f"Same explainer, same process: `surv_gradSHAP(exp, instance = 1:{instances}, n = {n}, "
         "num_samples = 10, seed = 1)` in R against `survinng_py.surv_gradshap(exp$py, ...)` "
         "called through reticulate. p = 5 features, models trained 2 epochs on 300 simulated rows.",
         "",
