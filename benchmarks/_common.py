@@ -128,6 +128,19 @@ def write_section(name: str, body: str, path: Path = RESULTS) -> Path:
     return _report.write_section(path, name, body, HEADER)
 
 
+def add_write_option(parser) -> None:
+    """``--write`` / ``--no-write``: record the RESULTS.md section (default: full mode only)."""
+    parser.add_argument("--write", dest="write", action="store_true", default=None,
+                        help="write the section of benchmarks/RESULTS.md (default: full mode)")
+    parser.add_argument("--no-write", dest="write", action="store_false")
+
+
+def wants_write(args) -> bool:
+    """Whether to write RESULTS.md: as asked, else only in full mode (a quick run never
+    replaces recorded results)."""
+    return (not args.quick) if args.write is None else args.write
+
+
 def fmt_s(seconds: float) -> str:
     """Seconds with 3 significant digits (ms below 1 s)."""
     if seconds < 1e-3:

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (environment_block, fmt_s, median_times, set_threads, table,  # noqa: E402
+from _common import (add_write_option, wants_write, environment_block, fmt_s, median_times, set_threads, table,  # noqa: E402
                      write_section)
 
 warnings.filterwarnings("ignore", category=UserWarning, module="torchtuples")
@@ -528,11 +528,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--compare-with", default=None, metavar="DIR",
                         help="a copy of an earlier survinng_py package directory: adds a "
                              "before/after table (interleaved)")
-    parser.add_argument("--write", dest="write", action="store_true", default=None,
-                        help="write the section of benchmarks/RESULTS.md (default: full mode)")
-    parser.add_argument("--no-write", dest="write", action="store_false")
+    add_write_option(parser)
     args = parser.parse_args(argv)
-    write = (not args.quick) if args.write is None else args.write
+    write = wants_write(args)
     repeats = args.repeats or (3 if args.quick else 21)
     set_threads(args.threads)
     torch.manual_seed(args.seed)

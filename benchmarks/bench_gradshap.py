@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import environment_block, fmt_s, set_threads, table, write_section  # noqa: E402
+from _common import add_write_option, wants_write, environment_block, fmt_s, set_threads, table, write_section  # noqa: E402
 
 warnings.filterwarnings("ignore", category=UserWarning, module="torchtuples")
 SECTION = "bench_gradshap"
@@ -197,11 +197,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="timed calls per method and model, median reported (default 3; "
                              "quick 1); the paper-setting and full-grid extras run once")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--write", dest="write", action="store_true", default=None,
-                        help="write the section of benchmarks/RESULTS.md (default: full mode)")
-    parser.add_argument("--no-write", dest="write", action="store_false")
+    add_write_option(parser)
     args = parser.parse_args(argv)
-    write = (not args.quick) if args.write is None else args.write
+    write = wants_write(args)
     ps = args.p or ([5, 20] if args.quick else [5, 20, 160])
     n = args.n or (10 if args.quick else 50)
     epochs = args.epochs or (1 if args.quick else 5)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (HERE, environment_block, fmt_s, median_times, set_threads,  # noqa: E402
+from _common import (add_write_option, wants_write, HERE, environment_block, fmt_s, median_times, set_threads,  # noqa: E402
                      table, write_section)
 
 SECTION = "bench_multimodal"
@@ -92,11 +92,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed rounds, median reported (default 3; quick 1)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--write", dest="write", action="store_true", default=None,
-                        help="write the section of benchmarks/RESULTS.md (default: full mode)")
-    parser.add_argument("--no-write", dest="write", action="store_false")
+    add_write_option(parser)
     args = parser.parse_args(argv)
-    write = (not args.quick) if args.write is None else args.write
+    write = wants_write(args)
     instances = args.instances or (20 if args.quick else 100)
     n = args.n or (10 if args.quick else 50)
     patients = args.patients or (600 if args.quick else 2000)

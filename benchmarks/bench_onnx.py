@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (environment_block, fmt_s, median_times, set_threads, table,  # noqa: E402
+from _common import (add_write_option, wants_write, environment_block, fmt_s, median_times, set_threads, table,  # noqa: E402
                      write_section)
 from bench_engine import HIDDEN, fit_coxtime, fit_deephit, simulate  # noqa: E402
 
@@ -146,11 +146,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="intra-op threads of torch and onnxruntime (default 1)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--write", dest="write", action="store_true", default=None,
-                        help="write the section of benchmarks/RESULTS.md (default: full mode)")
-    parser.add_argument("--no-write", dest="write", action="store_false")
+    add_write_option(parser)
     args = parser.parse_args(argv)
-    write = (not args.quick) if args.write is None else args.write
+    write = wants_write(args)
     repeats = args.repeats or (3 if args.quick else 15)
     rows = args.rows or (2000 if args.quick else 10000)
     set_threads(args.threads)

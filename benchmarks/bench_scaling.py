@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import environment_block, fmt_s, set_threads, table, write_section  # noqa: E402
+from _common import add_write_option, wants_write, environment_block, fmt_s, set_threads, table, write_section  # noqa: E402
 
 warnings.filterwarnings("ignore", category=UserWarning, module="torchtuples")
 SECTION = "bench_scaling"
@@ -255,9 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (0 = torch's default)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--write", dest="write", action="store_true", default=None,
-                        help="write the section of benchmarks/RESULTS.md (default: full mode)")
-    parser.add_argument("--no-write", dest="write", action="store_false")
+    add_write_option(parser)
     parser.add_argument("--child", nargs=4, metavar=("MODELS", "MODEL", "METHOD", "SIZE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -267,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(child(models, name, method, int(size), args)))
         return
 
-    write = (not args.quick) if args.write is None else args.write
+    write = wants_write(args)
     runs = args.runs or (1 if args.quick else 3)
     sizes = args.sizes or ([1000, 4000] if args.quick else [1000, 10000, 100000])
     names = ["DeepHit"] if args.quick else ["DeepHit", "DeepSurv"]

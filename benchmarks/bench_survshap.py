@@ -49,7 +49,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (environment_block, fmt_s, median_times, set_threads, table,  # noqa: E402
+from _common import (add_write_option, wants_write, environment_block, fmt_s, median_times, set_threads, table,  # noqa: E402
                      version, write_section)
 from bench_gradshap import N_TEST, N_TRAIN, fit_models, simulate  # noqa: E402
 
@@ -404,11 +404,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (0 = torch's default)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--write", dest="write", action="store_true", default=None,
-                        help="write the section of benchmarks/RESULTS.md (default: full mode)")
-    parser.add_argument("--no-write", dest="write", action="store_false")
+    add_write_option(parser)
     args = parser.parse_args(argv)
-    write = (not args.quick) if args.write is None else args.write
+    write = wants_write(args)
     ps = args.p or ([5] if args.quick else [5, 20, 40, 80, 160])
     epochs = args.epochs or (1 if args.quick else 10)
     args.repeats = args.repeats or (1 if args.quick else 3)
