@@ -163,6 +163,28 @@ def test_gradshap_with_one_reference_approaches_intgrad(explainer64):
     assert_close_rel(shap.values[0], ig.values[0], rel=0.1)
 
 
+def test_stratified_alpha_shrinks_the_integration_error(explainer64):
+    """With one reference pred_diff = f(x) - f(r) exactly, so the completeness gap is
+    the path integral's Monte Carlo error alone; both draws are unbiased."""
+    ref = explainer64.data[0][[20]].numpy()
+    rms = {}
+    for stratified in (True, False):
+        gaps = [sv.surv_gradshap(explainer64, instance=ROWS, n=8, num_samples=1, data_ref=ref,
+                                 stratified=stratified, seed=seed) for seed in range(8)]
+        gaps = [r.pred_diff - r.values[0].sum(1) for r in gaps]
+        rms[stratified] = np.sqrt(np.mean(np.square(gaps)))
+        mean_gap = np.mean(gaps, axis=0)  # unbiased: the mean gap shrinks with the seeds
+        assert np.sqrt(np.mean(np.square(mean_gap))) < 0.6 * rms[stratified]
+    assert rms[True] < 0.5 * rms[False]  # about 0.1-0.3 here; equal draws would give ~1
+
+
+def test_one_point_per_reference_is_the_same_draw_either_way(explainer64):
+    a = sv.surv_gradshap(explainer64, instance=ROWS, n=1, num_samples=5, seed=3)
+    b = sv.surv_gradshap(explainer64, instance=ROWS, n=1, num_samples=5, seed=3, stratified=False)
+    np.testing.assert_array_equal(a.values[0], b.values[0])
+    assert (a.args["stratified"], b.args["stratified"]) == (True, False)
+
+
 def test_gradshap_reference_predictions(explainer64):
     res = sv.surv_gradshap(explainer64, instance=ROWS, n=2, num_samples=3, seed=0)
     pool = sv.surv_grad(explainer64, instance=list(range(60))).pred

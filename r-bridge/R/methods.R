@@ -27,6 +27,9 @@
 #' @param data_ref (`data.frame`, `matrix` or `NULL`) GradSHAP reference pool; `NULL`
 #'   is the explainer data.
 #' @param replace (`logical(1)`) Draw GradSHAP references with replacement.
+#' @param stratified (`logical(1)`) Draw each GradSHAP reference's `n` path positions
+#'   one in each of `n` equal parts of \eqn{[0, 1)} (unbiased, smaller integration
+#'   error); `FALSE` draws them independently from \eqn{U(0, 1)} as survinng does.
 #' @param seed (`integer(1)` or `NULL`) Seed of the random draws (Python's generator).
 #' @return (`survinngpy_result`, also a `surv_result`) A list with `res` (one array per
 #'   input, `(instance, feature, [event,] time)`), `time`, `competing_risks`, `pred`,
@@ -68,12 +71,14 @@ surv_intgrad <- function(exp, target = "survival", instance = 1, times_input = T
 #' @export
 surv_gradSHAP <- function(exp, target = "survival", instance = 1, times_input = TRUE,
                           batch_size = NULL, n = 50, num_samples = 10, data_ref = NULL,
-                          dtype = NULL, replace = TRUE, newdata = NULL, seed = NULL) {
+                          dtype = NULL, replace = TRUE, stratified = TRUE, newdata = NULL,
+                          seed = NULL) {
   run_method(exp, "Surv_GradSHAP", target, instance, newdata, batch_size, dtype,
              list(times_input = check_flag(times_input, "times_input"), n = check_count(n, "n"),
                   num_samples = check_count(num_samples, "num_samples"),
                   data_ref = reference_rows(data_ref, exp, "data_ref"),
                   replace = check_flag(replace, "replace"),
+                  stratified = check_flag(stratified, "stratified"),
                   seed = check_count(seed, "seed", minimum = 0, null_ok = TRUE)))
 }
 

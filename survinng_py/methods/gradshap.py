@@ -14,15 +14,20 @@ from ..result import SurvResult
 
 def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
                   n: int = 50, num_samples: int = 10, data_ref: Any = None, replace: bool = True,
-                  times_input: bool = True, batch_size: int | None = None, seed: Any = None,
+                  stratified: bool = True, times_input: bool = True,
+                  batch_size: int | None = None, seed: Any = None,
                   progress: bool | None = None) -> SurvResult:
     """GradSHAP(t) = mean_{s,k} (x - r_s) * grad f_t(r_s + alpha_sk (x - r_s)).
 
     ``num_samples`` references ``r_s`` are drawn once per call from ``data_ref`` (default:
     the explainer data), with replacement unless ``replace=False``, and shared by all
-    instances; ``n`` values ``alpha ~ U(0, 1)`` per reference are drawn once per call and
-    shared by all instances and inputs (first the reference rows, then alpha, from
-    ``seed``). ``pred_ref`` is the mean prediction over the pool, ``pred_diff = pred -
+    instances; ``n`` values of ``alpha`` per reference are drawn once per call and shared
+    by all instances and inputs (first the reference rows, then alpha, from ``seed``).
+    With ``stratified=True`` (default) a reference's ``alpha`` values fall one in each
+    of ``n`` equal parts of [0, 1) (``(k + U(0, 1)) / n``): still unbiased, but the
+    path integral's error shrinks like ``n^-1.5`` instead of ``n^-0.5`` for smooth
+    models; ``stratified=False`` draws them independently from ``U(0, 1)`` as survinng
+    does (identical for ``n = 1``). ``pred_ref`` is the mean prediction over the pool, ``pred_diff = pred -
     pred_ref`` and ``pred_diff_q1``/``pred_diff_q3`` use the pool's quartiles; with
     ``num_samples=1``, ``pred_ref`` is the prediction at the one reference.
 
@@ -41,6 +46,7 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
     n = check_int(n, "n", where)
     num_samples = check_int(num_samples, "num_samples", where)
     replace = check_flag(replace, "replace", where)
+    stratified = check_flag(stratified, "stratified", where)
     times_input = check_flag(times_input, "times_input", where)
     pool = background(explainer, "data_ref", where) if data_ref is None else \
         explainer.to_inputs(data_ref, "data_ref", where, allow_empty=True)
@@ -53,7 +59,10 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
     rng = make_rng(seed, where)
     ref_rows = rng.choice(pool_size, size=num_samples, replace=replace)
     device, dtype = inputs[0].device, inputs[0].dtype
-    alphas = torch.as_tensor(rng.uniform(size=num_samples * n)).to(device=device, dtype=dtype)
+    draws = rng.uniform(size=(num_samples, n))
+    if stratified:
+        draws = (np.arange(n) + draws) / n
+    alphas = torch.as_tensor(draws.reshape(-1)).to(device=device, dtype=dtype)
     ref_index = torch.as_tensor(ref_rows, device=device)
 
     def make_points(rows, reps):
@@ -78,6 +87,7 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
                         target=target, args={"target": target, "instance": ids.tolist(),
                                              "times_input": times_input, "n": n,
                                              "num_samples": num_samples, "replace": replace,
+                                             "stratified": stratified,
                                              "data_ref": "explainer data" if data_ref is None
                                              else "given",
                                              "seed": seed_label(seed)},

@@ -49,7 +49,8 @@ class CoxTime(SurvivalModel):
         hazard = self.h0_active * torch.exp(phi)  # (B, active)
         padded = torch.nn.functional.pad(hazard if target == "hazard" else hazard.cumsum(-1), (1, 0))
         if target == "hazard":
-            return padded[:, self._hazard_pos].unsqueeze(1)
-        cum_hazard = padded[:, self._cum_pos]
+            return padded.index_select(1, self._hazard_pos).unsqueeze(1)
+        cum_hazard = padded.index_select(1, self._cum_pos)  # its backward is a plain
+        # index_add, several times faster than advanced indexing's accumulating index_put
         out = cum_hazard if target == "cum_hazard" else torch.exp(-cum_hazard)
         return out.unsqueeze(1)

@@ -4,7 +4,10 @@ methods_cases <- list(
        py = list(n = 3L, seed = 4L)),
   list(name = "intgrad", fn = surv_intgrad, args = list(n = 4L), py = list(n = 4L)),
   list(name = "gradshap", fn = surv_gradSHAP, args = list(n = 3L, num_samples = 4L, seed = 2L),
-       py = list(n = 3L, num_samples = 4L, seed = 2L))
+       py = list(n = 3L, num_samples = 4L, seed = 2L)),
+  list(name = "gradshap", fn = surv_gradSHAP,
+       args = list(n = 3L, num_samples = 2L, seed = 5L, stratified = FALSE),
+       py = list(n = 3L, num_samples = 2L, seed = 5L, stratified = FALSE))
 )
 
 for (kind in c("deepsurv", "coxtime", "deephit", "deephit_cr")) {
@@ -76,6 +79,8 @@ test_that("bad method arguments give classed R errors naming the argument", {
   expect_error(surv_grad(exp, newdata = bad), class = "survinngpy_error_argument",
                regexp = "newdata")
   expect_error(surv_grad(list()), class = "survinngpy_error_argument", regexp = "exp")
+  expect_error(surv_gradSHAP(exp, stratified = NA), class = "survinngpy_error_argument",
+               regexp = "stratified")
   expect_error(surv_gradSHAP(exp, num_samples = 500, replace = FALSE),
                class = "survinngpy_error_python", regexp = "num_samples")
 })
