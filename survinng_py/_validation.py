@@ -122,7 +122,7 @@ def _one_tensor(item: Any, arg: str, where: str, dtype: torch.dtype, device: tor
                 fail(arg, where, "a table with the model's feature columns " +
                      str(list(feature_names)), f"missing {missing}")
             item = item[list(feature_names)]
-        array = item.to_numpy()
+        array = _frame_values(item, arg, where)
     elif isinstance(item, torch.Tensor):
         array = item.detach().cpu().numpy()
     else:
@@ -135,6 +135,23 @@ def _one_tensor(item: Any, arg: str, where: str, dtype: torch.dtype, device: tor
     if not np.all(np.isfinite(array)):
         fail(arg, where, "finite (no NaN or inf)", "non-finite values", as_text=True)
     return torch.as_tensor(np.ascontiguousarray(array)).to(device=device, dtype=dtype)
+
+
+def _frame_values(frame: Any, arg: str, where: str) -> np.ndarray:
+    """A table's values; pandas' nullable and Arrow-backed numeric columns become floats
+    with NaN for missing values (``to_numpy`` alone gives objects), while text and
+    categorical columns are refused by name rather than turned into codes."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):  # e.g. polars: numeric columns convert as is
+        return frame.to_numpy()
+    refused = [str(name) for name, dtype in frame.dtypes.items()
+               if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+               or isinstance(dtype, pd.CategoricalDtype)]
+    if refused:
+        fail(arg, where, "a table of numeric columns (encode categories as numbers first)",
+             f"non-numeric columns {refused}", as_text=True)
+    return frame.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def check_instance(instance: Any, n_rows: int, where: str) -> np.ndarray:

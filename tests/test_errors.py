@@ -33,6 +33,29 @@ def test_nonfinite_x(exp, data):
                sv.surv_grad, exp, bad)
 
 
+def test_pandas_nullable_and_arrow_columns_are_numbers(exp, data):
+    import pandas as pd
+
+    rows = data[0][:3].astype(np.float64)
+    plain = sv.surv_grad(exp, rows).values[0]
+    for dtype in ("Float64", "double[pyarrow]"):
+        frame = pd.DataFrame({f"X{k + 1}": pd.array(rows[:, k], dtype=dtype) for k in range(4)})
+        np.testing.assert_array_equal(sv.surv_grad(exp, frame).values[0], plain)
+        frame.iloc[1, 2] = pd.NA
+        raises("`x` of surv_grad() must be finite (no NaN or inf); got non-finite values",
+               sv.surv_grad, exp, frame)
+
+
+def test_text_and_categorical_columns_are_refused_by_name(exp, data):
+    import pandas as pd
+
+    frame = pd.DataFrame(data[0][:3], columns=[f"X{k + 1}" for k in range(4)])
+    frame["X2"] = pd.Categorical(frame["X2"])
+    frame["X4"] = ["a", "b", "c"]
+    raises("`x` of surv_grad() must be a table of numeric columns (encode categories as numbers "
+           "first); got non-numeric columns ['X2', 'X4']", sv.surv_grad, exp, frame)
+
+
 def test_wrong_number_of_features(exp, data):
     raises("`x` of surv_grad() must be of per-row shape (4,); got per-row shape (3,)",
            sv.surv_grad, exp, data[0][:3, :3])
