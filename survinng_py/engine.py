@@ -40,7 +40,7 @@ def predict(model: SurvivalModel, inputs: list[torch.Tensor], target: str,
             memory_budget: int = DEFAULT_MEMORY_BUDGET) -> torch.Tensor:
     """Target ``(N, event, time)`` at ``inputs``, without gradients, in batches."""
     n = inputs[0].shape[0]
-    step = max(1, memory_budget // _profile(model, inputs)["bytes_forward"])
+    step = predict_rows(model, inputs, memory_budget)
     out = None
     with torch.no_grad():
         for i in range(0, n, step):
@@ -51,6 +51,12 @@ def predict(model: SurvivalModel, inputs: list[torch.Tensor], target: str,
                 out = part.new_empty((n, *part.shape[1:]))
             out[i:i + len(part)] = part
     return out if out is not None else torch.empty(0)
+
+
+def predict_rows(model: SurvivalModel, inputs: list[torch.Tensor],
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
+    """How many rows :func:`predict` runs at once within ``memory_budget`` bytes."""
+    return max(1, memory_budget // _profile(model, inputs)["bytes_forward"])
 
 
 def jacobian(model: SurvivalModel, inputs: list[torch.Tensor], target: str,

@@ -104,20 +104,24 @@ def modality_shapley(explainer, x: Any = None, *, instance: Any = None,
 
 
 def _subset_values(explainer, inputs, refs, subsets, target) -> torch.Tensor:
-    """Mean over references of the target for every instance and subset: (N, 2^M, E, T)."""
+    """Mean over references of the target for every instance and subset: (N, 2^M, E, T).
+
+    The rows of an instance (subsets x references) are built for as many instances at
+    once as one prediction batch holds."""
     n, n_sub, n_ref = inputs[0].shape[0], len(subsets), refs[0].shape[0]
     per_instance = n_sub * n_ref
+    model, budget = explainer.model, explainer.memory_budget
+    chunk = max(1, engine.predict_rows(model, inputs, budget) // per_instance)
+    takes = [torch.as_tensor(subsets[:, k], device=x.device).repeat_interleave(n_ref)
+             .reshape(1, per_instance, *[1] * (x.dim() - 1)) for k, x in enumerate(inputs)]
+    ref_rows = [r.repeat(n_sub, *[1] * (r.dim() - 1)).unsqueeze(0) for r in refs]
     out = []
-    for i in range(n):  # rows of one instance: subsets x references
-        mixed = []
-        for k, (x, r) in enumerate(zip(inputs, refs)):
-            take_x = torch.as_tensor(subsets[:, k], device=x.device).repeat_interleave(n_ref)
-            shape = (-1, *[1] * (x.dim() - 1))
-            mixed.append(torch.where(take_x.reshape(shape), x[i:i + 1].expand(per_instance, *x.shape[1:]),
-                                     r.repeat(n_sub, *[1] * (x.dim() - 1))))
-        pred = engine.predict(explainer.model, mixed, target, explainer.memory_budget)
-        out.append(pred.reshape(n_sub, n_ref, *pred.shape[1:]).mean(1))
-    return torch.stack(out).cpu()
+    for start in range(0, n, chunk):
+        rows = [x[start:start + chunk].unsqueeze(1) for x in inputs]
+        mixed = [torch.where(take, x, r).flatten(0, 1) for take, x, r in zip(takes, rows, ref_rows)]
+        pred = engine.predict(model, mixed, target, budget)
+        out.append(pred.reshape(-1, n_sub, n_ref, *pred.shape[1:]).mean(2))
+    return torch.cat(out).cpu()
 
 
 def _marginal_pairs(subsets: np.ndarray):
