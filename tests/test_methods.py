@@ -193,6 +193,16 @@ def test_gradshap_reference_predictions(explainer64):
     np.testing.assert_allclose(res.pred_diff_q3, res.pred - np.quantile(pool, 0.75, axis=0))
 
 
+def test_gradshap_lists_the_references_it_drew(explainer64):
+    one = sv.surv_gradshap(explainer64, instance=ROWS, n=2, num_samples=1, seed=7)
+    (row,) = one.args["reference_rows"]
+    at_row = sv.surv_grad(explainer64, instance=row).pred
+    np.testing.assert_array_equal(one.pred_ref, np.broadcast_to(at_row, one.pred.shape))
+    rows = sv.surv_gradshap(explainer64, instance=ROWS, n=2, num_samples=40, replace=False,
+                            seed=7).args["reference_rows"]
+    assert len(set(rows)) == 40 and all(0 <= r < 60 for r in rows)
+
+
 def test_multi_input_intgrad_is_complete(two_input):
     net, inputs, bins = two_input
     exp = sv.explain(net, inputs, model_type="deephit", time_bins=bins, dtype="float64")

@@ -27,7 +27,8 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
     of ``n`` equal parts of [0, 1) (``(k + U(0, 1)) / n``): still unbiased, but the
     path integral's error shrinks like ``n^-1.5`` instead of ``n^-0.5`` for smooth
     models; ``stratified=False`` draws them independently from ``U(0, 1)`` as survinng
-    does (identical for ``n = 1``). ``pred_ref`` is the mean prediction over the pool, ``pred_diff = pred -
+    does (identical for ``n = 1``). ``args["reference_rows"]`` lists the drawn rows
+    (0-based rows of the pool). ``pred_ref`` is the mean prediction over the pool, ``pred_diff = pred -
     pred_ref`` and ``pred_diff_q1``/``pred_diff_q3`` use the pool's quartiles; with
     ``num_samples=1``, ``pred_ref`` is the prediction at the one reference.
 
@@ -88,6 +89,7 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
                                              "times_input": times_input, "n": n,
                                              "num_samples": num_samples, "replace": replace,
                                              "stratified": stratified,
+                                             "reference_rows": ref_rows.tolist(),
                                              "data_ref": "explainer data" if data_ref is None
                                              else "given",
                                              "seed": seed_label(seed)},
