@@ -358,7 +358,47 @@ def profile_deephit(p: int, n_times: int, seed: int, calls: int) -> str:
             "frames:\n\n```text\n" + cumulative + "\n```\n\n"
             f"torch.profiler, {calls} calls of `engine.jacobian` (aten ops by self CPU "
             "time):\n\n```text\n" + ops + "\n```\n\n"
-            f"One eval-mode layer on ({N_ROWS}, 32) float32, medians:\n\n" + layer_costs() + "\n")
+            f"One eval-mode layer on ({N_ROWS}, 32) float32, medians:\n\n" + layer_costs() +
+            "\n\nOther ways to take the same Jacobian (all checked against the engine's), "
+            "medians:\n\n" + jacobian_strategies(explainer.model, xt, max(5, calls)) + "\n")
+
+
+def jacobian_strategies(model, xt: torch.Tensor, repeats: int) -> str:
+    """The engine's forward mode (reverse over reverse) against torch's own forward-mode
+    AD (``torch.func.jvp`` under ``vmap``; dual numbers with the p tangents folded into
+    the batch) and plain reverse mode, on the same points."""
+    import torch.autograd.forward_ad as fwAD
+    from torch.func import jvp, vmap
+
+    from survinng_py import engine
+
+    n, p = xt.shape
+    basis = torch.eye(p)[:, None, :].expand(p, n, p)
+
+    def survival(x):
+        return model.forward([x], "survival")
+
+    def func_jvp():
+        return vmap(lambda v: jvp(survival, (xt,), (v,))[1])(basis)
+
+    def dual_numbers():
+        with fwAD.dual_level():
+            dual = fwAD.make_dual(xt.repeat(p, 1), torch.eye(p).repeat_interleave(n, 0))
+            tangent = fwAD.unpack_dual(survival(dual)).tangent
+        return tangent.reshape(p, n, *tangent.shape[1:])
+
+    fns = {"engine, forward mode (reverse over reverse; the default here)":
+           lambda: engine.jacobian(model, [xt], "survival", mode="forward")[1][0],
+           "engine, reverse mode (vmap over T cotangents)":
+           lambda: engine.jacobian(model, [xt], "survival", mode="reverse")[1][0],
+           "torch.func.jvp under vmap over p tangents": lambda: func_jvp().movedim(0, 1),
+           "dual numbers, p tangents folded into the batch": lambda: dual_numbers().movedim(0, 1)}
+    reference = fns["engine, forward mode (reverse over reverse; the default here)"]()
+    gaps = {k: float((fn().reshape(reference.shape) - reference).abs().max())
+            for k, fn in fns.items()}
+    times = median_times(fns, repeats)
+    return table(["strategy", "median", "max abs diff vs the default"],
+                 [[k, fmt_s(times[k]["median"]), f"{gaps[k]:.1e}"] for k in fns])
 
 
 def layer_costs(rows: int = N_ROWS, width: int = 32, tangents: int = 5, repeats: int = 30) -> str:
@@ -473,6 +513,7 @@ def compare_with(path: str, repeats: int, seed: int) -> str:
     """Before/after: the package at ``path`` (e.g. ``git archive HEAD survinng_py | tar -x
     -C /tmp/before``, then ``/tmp/before/survinng_py``) against this one, interleaved."""
     import importlib
+    import inspect
     import shutil
     import tempfile
 
@@ -488,21 +529,25 @@ def compare_with(path: str, repeats: int, seed: int) -> str:
         model = fit_deephit(p, n_times, seed)
         x = simulate(N_ROWS, p, seed + 1)[0]
         cases.append((f"DeepHit Grad(t), p = {p}, T = {n_times}, {N_ROWS} rows", "surv_grad",
-                      model, x, {}))
+                      model, x, {}, {}))
     for p in (5, 160):
         cases.append((f"DeepSurv Grad(t), p = {p}, T = 50, {N_ROWS} rows", "surv_grad",
-                      fit_deepsurv(p, 50, seed), simulate(N_ROWS, p, seed + 1)[0], {}))
+                      fit_deepsurv(p, 50, seed), simulate(N_ROWS, p, seed + 1)[0], {}, {}))
     cases.append((f"CoxTime Grad(t), p = 5, T = 150, {N_ROWS} rows", "surv_grad",
-                  fit_coxtime(5, 150, seed), simulate(N_ROWS, 5, seed + 1)[0], {}))
+                  fit_coxtime(5, 150, seed), simulate(N_ROWS, 5, seed + 1)[0], {}, {}))
     models, x_test = fit_models(160, 1, 50, seed, cuts=10)
+    # the same alpha draws as the earlier package, where the current one can: same numbers
+    same_draws = ({"stratified": False} if "stratified" in
+                  inspect.signature(sv.surv_gradshap).parameters else {})
     for name, model in models.items():
         cases.append((f"{name} GradSHAP(t) (25, 25), p = 160, 100 instances", "surv_gradshap",
-                      model, x_test, dict(n=25, num_samples=25, replace=False, seed=0)))
+                      model, x_test, dict(n=25, num_samples=25, replace=False, seed=0),
+                      same_draws))
     rows = []
-    for label, method, model, x, kwargs in cases:
+    for label, method, model, x, kwargs, after_kwargs in cases:
         before, after = old.explain(model, x), sv.explain(model, x)
         calls = {"before": lambda: getattr(old, method)(before, x, **kwargs),
-                 "after": lambda: getattr(sv, method)(after, x, **kwargs)}
+                 "after": lambda: getattr(sv, method)(after, x, **kwargs, **after_kwargs)}
         diff = float(np.abs(calls["before"]().values[0] - calls["after"]().values[0]).max())
         slow = method == "surv_gradshap"
         t = median_times(calls, max(3, repeats // 7) if slow else repeats,
@@ -642,7 +687,9 @@ def render(deephit, deepsurv, coxtime, prof, default_threads, before_after, repe
         "head's work per tangent is O(rows x T) either way: softmax, cumulative sum and "
         "their derivatives). The ratio therefore grows like T / p (see T = 300, and p = 20 "
         "against p = 5) on top of a fixed share for the forward pass and the graph that "
-        "reverse-over-reverse needs ((b) is about 4-6 forward passes).",
+        "reverse-over-reverse needs ((b) is about 4-6 forward passes). Every other way "
+        "torch offers to take this Jacobian (its forward-mode AD, with or without vmap, "
+        "and reverse mode) is slower: see the last table of the profile section below.",
         "",
     ]
     if default_threads is not None:
@@ -695,7 +742,8 @@ def render(deephit, deepsurv, coxtime, prof, default_threads, before_after, repe
             f"`--compare-with {args.compare_with}` (the package before the change, e.g. "
             "`git archive <revision> survinng_py | tar -x -C DIR`): the same calls on the "
             "same fitted models, interleaved; GradSHAP(t) models as in `bench_survshap.py` "
-            "(1 epoch).",
+            "(1 epoch), the current package with `stratified=False` (the earlier package's "
+            "alpha draws), so both compute the same numbers.",
             "",
             before_after,
             "",
