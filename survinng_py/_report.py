@@ -19,11 +19,14 @@ def version(dist: str) -> str:
 
 
 def git_revision(root: Path = REPOSITORY) -> str:
-    """Short commit of ``root``, flagged when tracked files have uncommitted changes."""
+    """Short commit of ``root``, flagged when tracked files other than the scripts' own
+    outputs (RESULTS.md files, figures) have uncommitted changes: one script's output
+    written earlier must not flag the next script's run."""
     try:
         run = dict(cwd=root, text=True, capture_output=True, check=True)
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], **run).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":(exclude)*RESULTS.md", ":(exclude)*/figures/*"],
                                **run).stdout.strip()
         return rev + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
