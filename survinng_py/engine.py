@@ -34,6 +34,10 @@ from .models.base import SurvivalModel
 
 Mode = Literal["auto", "forward", "reverse"]
 DEFAULT_MEMORY_BUDGET = 256 * 2**20  # bytes per batch of points
+#: most rows per no-grad batch: beyond a few thousand rows a batch only loses cache
+#: locality (modality Shapley on 400k rows: ~2x slower in 30k-200k-row batches than in
+#: 6k-row ones, for an MLP and for a CNN + GRU network alike)
+PREDICT_ROWS_MAX = 8192
 
 
 def predict(model: SurvivalModel, inputs: list[torch.Tensor], target: str,
@@ -56,7 +60,7 @@ def predict(model: SurvivalModel, inputs: list[torch.Tensor], target: str,
 def predict_rows(model: SurvivalModel, inputs: list[torch.Tensor],
                  memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
     """How many rows :func:`predict` runs at once within ``memory_budget`` bytes."""
-    return max(1, memory_budget // _profile(model, inputs)["bytes_forward"])
+    return max(1, min(PREDICT_ROWS_MAX, memory_budget // _profile(model, inputs)["bytes_forward"]))
 
 
 def jacobian(model: SurvivalModel, inputs: list[torch.Tensor], target: str,
