@@ -135,6 +135,24 @@ def add_write_option(parser) -> None:
     parser.add_argument("--no-write", dest="write", action="store_false")
 
 
+def add_run_options(parser, threads_help: str = "torch intra-op threads") -> None:
+    """``--threads`` (default 1), ``--seed`` (default 0) and ``--write`` / ``--no-write``."""
+    parser.add_argument("--threads", type=int, default=1,
+                        help=f"{threads_help} (0 = the library's default). Default 1: on a "
+                             "small shared machine, multi-threaded kernels spend most of their "
+                             "time waiting for a busy core")
+    parser.add_argument("--seed", type=int, default=0)
+    add_write_option(parser)
+
+
+def publish(name: str, body: str, write: bool) -> None:
+    """Print a section; with ``write``, also put it in RESULTS.md."""
+    print(body)
+    if write:
+        path = write_section(name, body)
+        print(f"wrote section {name!r} of {path}")
+
+
 def wants_write(args) -> bool:
     """Whether to write RESULTS.md: as asked, else only in full mode (a quick run never
     replaces recorded results)."""

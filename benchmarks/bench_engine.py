@@ -41,8 +41,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (add_write_option, wants_write, environment_block, fmt_s, median_times, set_threads, table,  # noqa: E402
-                     write_section)
+from _common import (add_run_options, wants_write, environment_block, fmt_s, median_times, set_threads, table,  # noqa: E402
+                     publish)
 
 warnings.filterwarnings("ignore", category=UserWarning, module="torchtuples")
 SECTION = "bench_engine"
@@ -565,15 +565,10 @@ def main(argv: list[str] | None = None) -> None:
                              "unless --write is given")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed rounds per configuration (default 21, quick 3)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads (0 = torch's default). Default 1: on a "
-                             "small shared machine, multi-threaded kernels spend most of their "
-                             "time waiting for a busy core")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compare-with", default=None, metavar="DIR",
                         help="a copy of an earlier survinng_py package directory: adds a "
                              "before/after table (interleaved)")
-    add_write_option(parser)
+    add_run_options(parser)
     args = parser.parse_args(argv)
     write = wants_write(args)
     repeats = args.repeats or (3 if args.quick else 21)
@@ -631,10 +626,7 @@ def main(argv: list[str] | None = None) -> None:
 
     body = render(deephit, deepsurv, coxtime, prof, default_threads, before_after, repeats,
                   args)
-    print(body)
-    if write:
-        path = write_section(SECTION, body)
-        print(f"wrote section {SECTION!r} of {path}")
+    publish(SECTION, body, write)
 
 
 def grad_line(r: dict) -> str:

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import add_write_option, wants_write, environment_block, fmt_s, set_threads, table, write_section  # noqa: E402
+from _common import add_run_options, wants_write, environment_block, fmt_s, set_threads, table, publish  # noqa: E402
 
 warnings.filterwarnings("ignore", category=UserWarning, module="torchtuples")
 SECTION = "bench_gradshap"
@@ -190,14 +190,10 @@ def main(argv: list[str] | None = None) -> None:
                                                                  "quick 1)")
     parser.add_argument("--baseline-times", type=int, default=50,
                         help="time points of the Cox baseline hazards (0 = pycox's full grid)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads (0 = torch's default; default 1, see "
-                             "README.md)")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed calls per method and model, median reported (default 3; "
                              "quick 1); the paper-setting and full-grid extras run once")
-    parser.add_argument("--seed", type=int, default=0)
-    add_write_option(parser)
+    add_run_options(parser)
     args = parser.parse_args(argv)
     write = wants_write(args)
     ps = args.p or ([5, 20] if args.quick else [5, 20, 160])
@@ -236,10 +232,7 @@ def main(argv: list[str] | None = None) -> None:
                   f"{row['gradshap_locacc']:.4f}), Grad {fmt_s(row['grad_s'])}", flush=True)
 
     body = render(rows, full_grid, profiles, args, n, epochs, repeats)
-    print(body)
-    if write:
-        path = write_section(SECTION, body)
-        print(f"wrote section {SECTION!r} of {path}")
+    publish(SECTION, body, write)
 
 
 def render(rows: list[dict], full_grid: list[dict], profiles: list[str], args, n: int,

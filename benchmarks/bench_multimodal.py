@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (add_write_option, wants_write, HERE, environment_block, fmt_s, median_times, set_threads,  # noqa: E402
-                     table, write_section)
+from _common import (add_run_options, wants_write, HERE, environment_block, fmt_s, median_times, set_threads,  # noqa: E402
+                     table, publish)
 
 SECTION = "bench_multimodal"
 VIGNETTES = HERE.parent / "vignettes"
@@ -87,12 +87,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="simulated patients, 3/4 for training (default 2000; quick 600)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="most training epochs (default 5; quick 1)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads (0 = torch's default; default 1)")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed rounds, median reported (default 3; quick 1)")
-    parser.add_argument("--seed", type=int, default=0)
-    add_write_option(parser)
+    add_run_options(parser)
     args = parser.parse_args(argv)
     write = wants_write(args)
     instances = args.instances or (20 if args.quick else 100)
@@ -117,10 +114,7 @@ def main(argv: list[str] | None = None) -> None:
               f"({args.num_samples} refs), Grad {fmt_s(row['grad_s'])}, forward "
               f"{fmt_s(row['forward_s'])}", flush=True)
     body = render(rows, args, instances, n, patients, n_train, epochs, repeats)
-    print(body)
-    if write:
-        path = write_section(SECTION, body)
-        print(f"wrote section {SECTION!r} of {path}")
+    publish(SECTION, body, write)
 
 
 def render(rows: list[dict], args, instances: int, n: int, patients: int, n_train: int,

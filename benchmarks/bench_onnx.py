@@ -29,8 +29,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (add_write_option, wants_write, environment_block, fmt_s, median_times, set_threads, table,  # noqa: E402
-                     write_section)
+from _common import (add_run_options, wants_write, environment_block, fmt_s, median_times, set_threads, table,  # noqa: E402
+                     publish)
 from bench_engine import HIDDEN, fit_coxtime, fit_deephit, simulate  # noqa: E402
 
 warnings.filterwarnings("ignore", category=UserWarning, module="torchtuples")
@@ -143,10 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=None, help="batch rows (default 10000)")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed rounds per model (default 15, quick 3)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="intra-op threads of torch and onnxruntime (default 1)")
-    parser.add_argument("--seed", type=int, default=0)
-    add_write_option(parser)
+    add_run_options(parser, threads_help="intra-op threads of torch and onnxruntime")
     args = parser.parse_args(argv)
     write = wants_write(args)
     repeats = args.repeats or (3 if args.quick else 15)
@@ -167,10 +164,7 @@ def main(argv: list[str] | None = None) -> None:
               f"{fmt_s(t['pycox']['median'])}; max abs diff vs torch: "
               + ", ".join(f"{k} {v:.1e}" for k, v in r["diff"].items()), flush=True)
     body = render(results, repeats, args)
-    print(body)
-    if write:
-        path = write_section(SECTION, body)
-        print(f"wrote section {SECTION!r} of {path}")
+    publish(SECTION, body, write)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, environment_block, table, write_section  # noqa: E402
+from _common import add_write_option, environment_block, publish, table, wants_write  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 R_CODE = r"""
@@ -58,8 +58,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds (default 7; quick 1)")
     parser.add_argument("--quick", action="store_true",
-                        help="10 instances, n = 5, one round; prints only")
-    parser.add_argument("--no-write", action="store_true", help="print only")
+                        help="10 instances, n = 5, one round; does not write RESULTS.md "
+                             "unless --write is given")
+    add_write_option(parser)
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 7)
     instances, n = (10, 5) if args.quick else (100, 50)
@@ -88,9 +89,7 @@ def main(argv=None) -> int:
         "",
         table(["model", "times", "R call", "Python call", "R overhead", "R / Python"], rows),
     ])
-    print(body)
-    if not (args.no_write or args.quick):
-        write_section("bench_r_overhead", body)
+    publish("bench_r_overhead", body, wants_write(args))
     return 0
 
 

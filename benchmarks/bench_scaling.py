@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import add_write_option, wants_write, environment_block, fmt_s, set_threads, table, write_section  # noqa: E402
+from _common import add_run_options, wants_write, environment_block, fmt_s, set_threads, table, publish  # noqa: E402
 
 warnings.filterwarnings("ignore", category=UserWarning, module="torchtuples")
 SECTION = "bench_scaling"
@@ -304,10 +304,7 @@ def main(argv: list[str] | None = None) -> None:
                              "(default 3; quick 1)")
     parser.add_argument("--budget-mib", type=int, default=64,
                         help="explain(memory_budget=...) in MiB")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads (0 = torch's default)")
-    parser.add_argument("--seed", type=int, default=0)
-    add_write_option(parser)
+    add_run_options(parser)
     parser.add_argument("--child", nargs=4, metavar=("MODELS", "MODEL", "METHOD", "SIZE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -342,10 +339,7 @@ def main(argv: list[str] | None = None) -> None:
                           f"{r['working'] / MiB:.1f} MiB (default allocator), "
                           f"{r['live'] / MiB:.1f} MiB live", flush=True)
     body = render(rows, args)
-    print(body)
-    if write:
-        path = write_section(SECTION, body)
-        print(f"wrote section {SECTION!r} of {path}")
+    publish(SECTION, body, write)
 
 
 if __name__ == "__main__":

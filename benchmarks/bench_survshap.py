@@ -49,8 +49,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (add_write_option, wants_write, environment_block, fmt_s, median_times, set_threads, table,  # noqa: E402
-                     version, write_section)
+from _common import (add_run_options, wants_write, environment_block, fmt_s, median_times, set_threads, table,  # noqa: E402
+                     version, publish)
 from bench_gradshap import N_TEST, N_TRAIN, fit_models, simulate  # noqa: E402
 
 warnings.filterwarnings("ignore", category=UserWarning, module="torchtuples")
@@ -464,10 +464,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="timed rounds of the survinng_py calls (default 3; quick 1)")
     parser.add_argument("--budget", type=float, default=120.0,
                         help="seconds after which no new timing round starts")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads (0 = torch's default)")
-    parser.add_argument("--seed", type=int, default=0)
-    add_write_option(parser)
+    add_run_options(parser)
     args = parser.parse_args(argv)
     write = wants_write(args)
     ps = args.p or ([5] if args.quick else [5, 20, 40, 80, 160])
@@ -501,10 +498,7 @@ def main(argv: list[str] | None = None) -> None:
                   f"{fmt_s(t['grad']['median'])}", flush=True)
 
     body = render(rows, args, epochs)
-    print(body)
-    if write:
-        path = write_section(SECTION, body)
-        print(f"wrote section {SECTION!r} of {path}")
+    publish(SECTION, body, write)
 
 
 if __name__ == "__main__":
