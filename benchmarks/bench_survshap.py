@@ -129,17 +129,10 @@ class SurvSHAP:
         return values[:, :, None, :]
 
 
-def against(result, pred_diff: np.ndarray):
-    """``result`` with another ``pred_diff`` (prediction minus another reference value)."""
+def replaced(result, **fields):
+    """A shallow copy of ``result`` with some of its fields replaced."""
     other = copy.copy(result)
-    other.pred_diff = pred_diff
-    return other
-
-
-def with_values(result, values: np.ndarray):
-    """``result`` (labels, pred, pred_diff) carrying other attribution values."""
-    other = copy.copy(result)
-    other.values = [values.astype(result.values[0].dtype)]
+    vars(other).update(fields)
     return other
 
 
@@ -203,7 +196,8 @@ def run_model(name: str, model, data, p: int, k: int, args) -> dict:
         row["locacc"][(n, s)] = sv.local_accuracy(sub)["overall"]
         row["spearman"][(n, s)] = spearman(sub.values[0], ss)
         if (n, s) == args.configs[-1]:
-            row["locacc"]["SurvSHAP(t)"] = sv.local_accuracy(with_values(sub, ss))["overall"]
+            row["locacc"]["SurvSHAP(t)"] = sv.local_accuracy(replaced(
+                sub, values=[ss.astype(sub.values[0].dtype)]))["overall"]
             # survshap's own efficiency: values sum to f(x) - mean over its background
             background = [exp.data[0][torch.as_tensor(survshap.background)]]
             bg_mean = engine.predict(exp.model, background, "survival").mean(0).numpy()
@@ -221,7 +215,7 @@ def run_model(name: str, model, data, p: int, k: int, args) -> dict:
                     # pool, so the references' own mean prediction is a mean of res.pred
                     own = res.pred[res.args["reference_rows"]].mean(0)
                     row["paper_setting"][n, "own"] = sv.local_accuracy(
-                        against(res, res.pred - own))["overall"]
+                        replaced(res, pred_diff=res.pred - own))["overall"]
     return row
 
 
