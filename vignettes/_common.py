@@ -160,6 +160,20 @@ def fit_models(x: np.ndarray, time: np.ndarray, event: np.ndarray, *, seed: int,
             return model, target_fit, labtrans.transform(*y_val)
         raise ValueError(f"unknown model {name!r}; expected one of {MODELS}")
 
+    return fit_early_stopping(build, names, x_fit, x_val, seed=seed, batch_size=batch_size,
+                              max_epochs=max_epochs)
+
+
+def fit_early_stopping(build, names: Sequence[str], x_fit, x_val, *, seed: int,
+                       batch_size: int, max_epochs: dict[str, int]
+                       ) -> tuple[dict[str, Any], dict[str, int]]:
+    """Fit ``build(name) -> (pycox model, fit target, validation target)`` for each name
+    with early stopping (torchtuples' default: patience 10 on the validation loss, best
+    weights restored); Cox models then get their Breslow baseline hazards. Torch's and
+    numpy's global RNGs are seeded before each build, so a model does not depend on which
+    others are fitted. Returns the models and the epochs each ran, by name."""
+    import torchtuples as tt
+
     models, epochs = {}, {}
     # early stopping's checkpoints go to a temporary folder, not the working directory
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
@@ -172,7 +186,7 @@ def fit_models(x: np.ndarray, time: np.ndarray, event: np.ndarray, *, seed: int,
             stop = tt.callbacks.EarlyStopping(file_path=str(Path(tmp) / f"{name}.pt"))
             log = model.fit(x_fit, target_fit, batch_size=batch_size, epochs=max_epochs[name],
                             callbacks=[stop], verbose=False, val_data=(x_val, target_val))
-            if name != "DeepHit":
+            if hasattr(model, "compute_baseline_hazards"):  # the Cox models
                 model.compute_baseline_hazards()
             models[name] = model
             epochs[name] = len(log.to_pandas())

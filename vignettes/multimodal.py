@@ -47,10 +47,7 @@ while the Cox head's cannot.
 """
 from __future__ import annotations
 
-import tempfile
 import time as _time
-import warnings
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -58,9 +55,9 @@ import torch
 
 import survinng_py as sv
 from survinng_py.plot import plot_image, plot_modality, plot_sequence
-from _common import (VALIDATION_FRACTION, figure_links, ibs_times, model_grid, parse_args,
-                     performance, performance_table, progress, run_info, save,
-                     sign_change_time, single_thread, table, write_section)
+from _common import (VALIDATION_FRACTION, figure_links, fit_early_stopping, ibs_times,
+                     model_grid, parse_args, performance, performance_table, progress,
+                     run_info, save, sign_change_time, single_thread, table, write_section)
 
 NAME = "multimodal"
 MODELS = ("DeepHit", "DeepSurv")
@@ -224,29 +221,18 @@ def fit_models(data: dict, n_train: int, max_epochs: int, seed: int) -> tuple[di
     # equal batches of at most 128: a small last batch without events makes the Cox
     # partial likelihood 0/0 and the weights NaN
     batch_size = -(-len(fit_rows) // -(-len(fit_rows) // 128))
-    models, epochs = {}, {}
-    # early stopping's checkpoints go to a temporary folder, not the working directory
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        # torchtuples' own deprecated tensor idioms; nothing a user can act on
-        warnings.filterwarnings("ignore", category=UserWarning, module="torchtuples")
-        for name in MODELS:
-            torch.manual_seed(seed)
-            np.random.seed(seed)
-            if name == "DeepHit":
-                labtrans = DeepHitSingle.label_transform(CUTS)
-                target_fit, target_val = labtrans.fit_transform(*y_fit), labtrans.transform(*y_val)
-                model = DeepHitSingle(FusionNet(labtrans.out_features), tt.optim.Adam(0.005),
-                                      alpha=0.2, sigma=0.1, duration_index=labtrans.cuts)
-            else:
-                model = CoxPH(FusionNet(1), tt.optim.Adam(0.005))
-                target_fit, target_val = y_fit, y_val
-            stop = tt.callbacks.EarlyStopping(file_path=str(Path(tmp) / f"{name}.pt"))
-            log = model.fit(x_fit, target_fit, batch_size=batch_size, epochs=max_epochs,
-                            callbacks=[stop], verbose=False, val_data=(x_val, target_val))
-            if name == "DeepSurv":
-                model.compute_baseline_hazards()
-            models[name], epochs[name] = model, len(log.to_pandas())
-    return models, epochs
+
+    def build(name: str):
+        if name == "DeepHit":
+            labtrans = DeepHitSingle.label_transform(CUTS)
+            target_fit, target_val = labtrans.fit_transform(*y_fit), labtrans.transform(*y_val)
+            model = DeepHitSingle(FusionNet(labtrans.out_features), tt.optim.Adam(0.005),
+                                  alpha=0.2, sigma=0.1, duration_index=labtrans.cuts)
+            return model, target_fit, target_val
+        return CoxPH(FusionNet(1), tt.optim.Adam(0.005)), y_fit, y_val
+
+    return fit_early_stopping(build, MODELS, x_fit, x_val, seed=seed, batch_size=batch_size,
+                              max_epochs={name: max_epochs for name in MODELS})
 
 
 def feature_names() -> list[list[str]]:
