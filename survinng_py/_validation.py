@@ -28,6 +28,14 @@ def fail(arg: str, where: str, rule: str, value: Any = None, *, as_text: bool = 
     raise SurvinngError(f"`{arg}` of {where} must be {rule}; got {got}")
 
 
+def first_line(err: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message (its type name when empty), shortened:
+    how foreign errors (torch, pyarrow, onnxruntime) are quoted in ours."""
+    text = str(err).strip()
+    line = text.splitlines()[0] if text else type(err).__name__
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
 def check_choice(value: Any, choices: Sequence[str], arg: str, where: str) -> str:
     if not isinstance(value, str) or value not in choices:
         fail(arg, where, "one of " + ", ".join(repr(c) for c in choices), value)

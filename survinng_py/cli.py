@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._validation import SurvinngError, check_int, fail
+from ._validation import SurvinngError, check_int, fail, first_line
 
 PROG = "survinng-py"
 #: spec keys read by ``export``; the rest of explain()'s keyword arguments
@@ -285,7 +285,7 @@ def read_rows(path: str, arg: str, where: str):
     try:
         return pd.read_csv(file)
     except (ValueError, OSError, UnicodeDecodeError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = first_line(err)
         fail(arg, where, "a readable CSV file with a header row", f"{file.name} ({first})",
              as_text=True)
 
@@ -376,7 +376,7 @@ def _network(args, arch_kwargs: dict, where: str):
     try:
         net.load_state_dict(state)
     except RuntimeError as err:
-        first = str(err).strip().splitlines()[0]
+        first = first_line(err)
         fail("--weights", where, "the state_dict of the --arch network", first, as_text=True)
     return net
 
@@ -404,7 +404,7 @@ def _torch_load(path: str, arg: str, where: str, *, weights_only: bool) -> Any:
         return torch.load(path, map_location="cpu", weights_only=weights_only)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, AttributeError,
             ModuleNotFoundError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = first_line(err)
         rule = "a file torch.load reads with weights_only=True (a state_dict)" if weights_only \
             else "a file torch.load reads"
         fail(arg, where, rule, f"{Path(path).name} ({first})", as_text=True)

@@ -37,7 +37,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ._validation import SurvinngError, fail
+from ._validation import SurvinngError, fail, first_line
 from .result import PRED_FIELDS, SurvResult
 
 FORMAT_VERSION = 1
@@ -306,7 +306,7 @@ def read_table(path: str | os.PathLike):
         with pa.memory_map(str(path)) as source:
             return pa.ipc.open_stream(source).read_all()
     except (pa.ArrowException, OSError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = first_line(err)
         raise SurvinngError(f"`path` of read() must be a complete Parquet, Feather or Arrow IPC "
                             f"file; got {path.name} ({first})") from None
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from . import engine
-from ._validation import (SurvinngError, as_frame, check_device, check_dtype, check_instance,
+from ._validation import (SurvinngError, as_frame, check_device, check_dtype, check_instance, first_line,
                           check_int, fail, to_tensor_list)
 from .models import SurvivalModel, build_model
 
@@ -158,7 +158,7 @@ def check_fits(model: SurvivalModel, inputs: list[torch.Tensor], arg: str, where
     except SurvinngError:
         raise
     except (RuntimeError, TypeError, ValueError, IndexError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = first_line(err)
         raise SurvinngError(f"`{arg}` of {where} does not fit the network "
                             f"({len(inputs)} input(s) of per-row shape "
                             f"{[tuple(x.shape[1:]) for x in inputs]}): {first}") from err

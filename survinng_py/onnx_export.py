@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ._validation import SurvinngError, check_int, fail, to_tensor_list
+from ._validation import first_line as _first_line
 from .explainer import Explainer, explain
 
 #: key of the JSON labels in the ONNX file's metadata_props
@@ -377,11 +378,6 @@ def _cached_torchlib():
         yield
     finally:
         ONNXRegistry.from_torchlib = original
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
 
 
 __all__ = ["export_onnx", "predict_onnx"]
