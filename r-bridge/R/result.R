@@ -63,6 +63,17 @@ as.data.frame.survinngpy_result <- function(x, row.names = NULL, optional = FALS
   if (length(frames) == 1) frames[[1]] else stats::setNames(frames, paste0("Input_Layer_", seq_along(frames)))
 }
 
+#' @rdname as.data.frame.survinngpy_result
+#' @param keep.rownames Ignored (for the generic).
+#' @details `as.data.table()` (registered when data.table is loaded) gives the same
+#'   table as a `data.table` (a list of them for several inputs).
+#' @exportS3Method data.table::as.data.table
+as.data.table.survinngpy_result <- function(x, keep.rownames = FALSE, ..., stacked = FALSE) {
+  frames <- as.data.frame(x, stacked = stacked)
+  if (is.data.frame(frames)) data.table::as.data.table(frames) else
+    lapply(frames, data.table::as.data.table)
+}
+
 long_frame <- function(x, a, stacked) {
   d <- dim(a)
   has_event <- x$competing_risks
