@@ -23,12 +23,15 @@
 #'   hazards on a random subsample of this many training rows (survinng's default was
 #'   200; pycox's `sample`, drawn by numpy's global generator). `NULL` (default) uses
 #'   all training rows, as survivalmodels' `predict()` does.
-#' @param ... Further arguments of the methods:
-#'   `data` (`data.frame` or `matrix`; pycox models: the rows that fix the feature
-#'   names and trace the network; survivalmodels fits: default the training matrix),
-#'   `include_data` (`logical(1)`, default `FALSE`: keep the explainer data, so that
-#'   `explain()` needs no `data`), `dtype` (`"float"` or `"double"`, the precision of
-#'   the extracted network; explainers keep theirs) and `overwrite` (`logical(1)`).
+#' @param data (`data.frame` or `matrix`) The rows that fix the feature names and
+#'   trace the network: needed for pycox models; survivalmodels fits default to their
+#'   training matrix `$x`.
+#' @param include_data (`logical(1)`) Keep the explainer data (`data`), so that
+#'   `explain()` needs none (default `FALSE`, as survinng).
+#' @param dtype (`character(1)`) `"float"` or `"double"`: the precision of the extracted
+#'   network (explainers keep theirs).
+#' @param overwrite (`logical(1)`) Replace an existing file at `path`.
+#' @param ... Must be empty.
 #' @return (`survinngpy_extracted`) A list: `bundle` (named list of raw vectors, one
 #'   per file of the bundle), `xnames`, `model_class`, `source` (the pycox class),
 #'   `dtype`, `n_times`, `targets`, `baseline_hazard` (where Cox baseline hazards came

@@ -70,14 +70,13 @@ python_source_requirement <- function(source, arg) {
   paste0("survinng-py[pycox,onnx] @ ", url)
 }
 
-# Declared when the package loads (reticulate >= 1.41): an R user whose reticulate
-# manages the Python environment needs no manual setup.
-declare_python_requirements <- function() {
+# Declared with reticulate::py_require() when the package loads (reticulate >= 1.41):
+# an R user whose reticulate manages the Python environment needs no manual setup.
+# survinng-py itself only when its source is named (it is not on PyPI).
+declared_python_packages <- function() {
   source <- getOption("survinngpy.python_source", Sys.getenv("SURVINNGPY_PYTHON_SOURCE"))
-  packages <- python_requirements
-  if (nzchar(source)) packages <- c(packages, python_source_requirement(source, "survinngpy.python_source"))
-  py_require <- getExportedValue("reticulate", "py_require")
-  py_require(packages)
+  c(python_requirements,
+    if (nzchar(source)) python_source_requirement(source, "survinngpy.python_source"))
 }
 
 # Abort unless Python and survinng_py can be used.

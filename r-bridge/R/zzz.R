@@ -13,6 +13,7 @@ bridge_unconverted <- NULL  # returns Python objects as they are (numpy arrays s
   if (utils::packageVersion("reticulate") >= "1.41") {
     # A declaration only: a Python already chosen and started (RETICULATE_PYTHON,
     # use_python(), another package) keeps its own packages, and loading goes on.
-    tryCatch(declare_python_requirements(), error = function(e) NULL)
+    py_require <- getExportedValue("reticulate", "py_require")
+    tryCatch(py_require(declared_python_packages()), error = function(e) NULL)
   }
 }

@@ -120,12 +120,6 @@ test_that("install_survinng_py() installs only from a source it is given", {
                     "`source` must be the path or URL of survinng-py's sources (it is not on PyPI)")
   expect_error_line(install_survinng_py("survinng-py"), "survinngpy_error_argument",
                     "`source` must be an existing folder or file of survinng-py's sources, or an https://, git+https:// or file:// URL; got \"survinng-py\"")
-  folder <- tempfile("survinng-py")
-  dir.create(folder)
-  expect_identical(survinngpy:::python_source_requirement(folder, "source"),
-                   paste0("survinng-py[pycox,onnx] @ file://", normalizePath(folder)))
-  expect_identical(survinngpy:::python_source_requirement("git+https://example.org/s.git", "source"),
-                   "survinng-py[pycox,onnx] @ git+https://example.org/s.git")
 })
 
 test_that("the declared Python requirements are survinng-py's own", {
@@ -135,4 +129,19 @@ test_that("the declared Python requirements are survinng-py's own", {
   for (requirement in survinngpy:::python_requirements) {
     expect_true(grepl(paste0('"', requirement, '"'), text, fixed = TRUE), info = requirement)
   }
+})
+
+test_that("py_require() is asked for the published packages, and survinng-py from a named source", {
+  withr::local_options(survinngpy.python_source = NULL)
+  withr::local_envvar(SURVINNGPY_PYTHON_SOURCE = "")
+  expect_identical(survinngpy:::declared_python_packages(), survinngpy:::python_requirements)
+  folder <- tempfile("survinng-py")
+  dir.create(folder)
+  withr::local_envvar(SURVINNGPY_PYTHON_SOURCE = folder)
+  expect_identical(survinngpy:::declared_python_packages(),
+                   c(survinngpy:::python_requirements,
+                     paste0("survinng-py[pycox,onnx] @ file://", normalizePath(folder))))
+  withr::local_options(survinngpy.python_source = "git+https://example.org/s.git")
+  expect_identical(utils::tail(survinngpy:::declared_python_packages(), 1),
+                   "survinng-py[pycox,onnx] @ git+https://example.org/s.git")
 })
