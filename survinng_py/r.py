@@ -8,12 +8,15 @@ conversion is never needed (reticulate 1.28 cannot convert numpy >= 2 arrays).
 from __future__ import annotations
 
 import copy
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import methods
-from ._validation import fail
+from ._files import _MEMBER_NAME
+from ._validation import SurvinngError, fail
 from .explainer import Explainer, explain
 from .result import SurvResult
 
@@ -39,26 +42,31 @@ def from_raw(raw: Any, dim: Any) -> np.ndarray:
 
 
 def explainer_for_r(model: Any, data_raw: Any, data_dim: Any, feature_names: list[str],
-                    dtype: str = "float32") -> tuple[Explainer, str]:
+                    dtype: str = "float32", baseline_sample: int | None = None
+                    ) -> tuple[Explainer, str]:
     """An explainer for a pycox model held by R (e.g. a survivalmodels fit's ``$model``).
 
     A Cox model whose baseline hazards were never computed (survivalmodels computes them
     inside every ``predict()``) gets them from its own training data, as survivalmodels
-    does, on a copy: the user's model object is left as it was. Returns the explainer and
-    a note saying where the baseline hazards came from.
+    does (or, always, from ``baseline_sample`` random training rows: pycox's ``sample``), on a
+    copy: the user's model object is left as it was. Returns the explainer and a note
+    saying where the baseline hazards came from.
     """
     data = from_raw(data_raw, data_dim).astype(np.float32)
     note = "model"
-    if hasattr(model, "compute_baseline_hazards") and getattr(model, "baseline_hazards_", None) is None:
+    if hasattr(model, "compute_baseline_hazards") and \
+            (baseline_sample is not None or getattr(model, "baseline_hazards_", None) is None):
         training = model.net.training
         try:
-            hazards = model.compute_baseline_hazards(set_hazards=False)
+            hazards = model.compute_baseline_hazards(sample=baseline_sample, set_hazards=False)
         finally:
             model.net.train(training)
         model = copy.copy(model)  # shares the net; only the copy gets the hazards
         model.baseline_hazards_ = hazards
         model.baseline_cumulative_hazards_ = hazards.cumsum()
-        note = "computed on the fit's training data (as survivalmodels' predict() does)"
+        note = "computed on the fit's training data (as survivalmodels' predict() does)" \
+            if baseline_sample is None else \
+            f"computed on {int(baseline_sample)} random rows of the fit's training data"
     return explain(model, data, dtype=dtype, feature_names=[str(f) for f in feature_names]), note
 
 
@@ -97,6 +105,58 @@ def result_for_r(result: SurvResult) -> dict:
             "time": to_raw(result.time), "instance": [int(i) for i in result.instance],
             "method": result.method, "model_class": result.model_class,
             "target": result.target, "args": result.args, **preds}
+
+
+# -- extracted models: a bundle as bytes, for R's extract_model() and explain() ---------
+def bundle_for_r(explainer: Explainer) -> dict:
+    """The model bundle of ``explainer`` (see :func:`~survinng_py.save_model`) as file bytes.
+
+    The bundle is written to a temporary folder (without the explainer data, with the
+    ONNX graph of the first target only) and read back; R keeps the bytes as raw
+    vectors, so the model survives ``saveRDS()`` and process boundaries.
+
+    Returns
+    -------
+    dict
+        ``files`` (name -> bytearray) and the sidecar's ``model_class``, ``source``,
+        ``dtype``, ``targets``, ``n_times`` and ``versions``.
+    """
+    from .bundle import bundle_info, save_model
+    with tempfile.TemporaryDirectory(prefix="survinngpy-") as tmp:
+        path = save_model(explainer, Path(tmp) / "bundle", targets=explainer.model.targets[0],
+                          include_data=False, dynamo=False)
+        manifest = bundle_info(path)
+        files = {p.name: bytearray(p.read_bytes()) for p in sorted(path.iterdir())}
+    return {"files": files, "model_class": manifest["model_class"], "source": manifest["source"],
+            "dtype": manifest["dtype"], "targets": manifest["targets"],
+            "n_times": len(manifest["time"]), "versions": manifest["versions"]}
+
+
+def explainer_from_bundle(files: dict, data_raw: Any, data_dim: Any) -> Explainer:
+    """The explainer of a bundle given as file bytes (from :func:`bundle_for_r`) on new data.
+
+    The files are written to a temporary folder under their plain names and loaded with
+    :func:`~survinng_py.load_model` (sha256-checked, nothing unpickled).
+    """
+    from .bundle import load_model
+    where = "explain()"
+    with tempfile.TemporaryDirectory(prefix="survinngpy-") as tmp:
+        for name, content in files.items():
+            if not isinstance(name, str) or not _MEMBER_NAME.fullmatch(name) or name in (".", ".."):
+                fail("model", where, "an extracted model whose files have plain names",
+                     repr(name)[:40], as_text=True)
+            with open(Path(tmp) / name, "xb") as handle:
+                handle.write(bytes(content))
+        try:
+            loaded = load_model(tmp)
+        except SurvinngError as err:  # "`path` of load_model() must be <rule>; got <value>"
+            rule = str(err).split(" must be ", 1)[-1]
+            raise SurvinngError(f"`model` of {where} must be an extracted model holding {rule}") from None
+    # rows are checked against the network alone (R matched the columns by name)
+    unlabelled = Explainer(loaded.model, None, None, loaded.input_names, loaded.memory_budget)
+    inputs = unlabelled.to_inputs(from_raw(data_raw, data_dim), "data", where)
+    return Explainer(loaded.model, inputs, loaded.feature_names, loaded.input_names,
+                     loaded.memory_budget)
 
 
 # -- rpy2: results as R objects, .rds files ---------------------------------------------

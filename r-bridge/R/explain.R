@@ -1,73 +1,147 @@
 #' Create an explainer for a deep survival model
 #'
 #' Wraps a fitted model so that its predictions can be explained with
-#' [surv_grad()], [surv_smoothgrad()], [surv_intgrad()] and [surv_gradSHAP()].
-#' The computation runs in the Python package `survinng_py`, on a private eval-mode
-#' copy of the network: the fitted model is never changed.
+#' [surv_grad()], [surv_smoothgrad()], [surv_intgrad()] and [surv_gradSHAP()], as in
+#' survinng. The computation runs in the Python package `survinng_py`, on a private
+#' eval-mode copy of the network: the fitted model is never changed.
+#'
+#' An explainer holds a live Python object: it does not survive `saveRDS()` or the
+#' end of the R session (using a restored one is an error of class
+#' `survinngpy_error_restored`). To keep a model, or to fit it in another R process
+#' (survinng's `callr::r()` pattern), use [extract_model()] and `explain()` its
+#' result.
 #'
 #' @param model A fitted `survivalmodels` model (`deepsurv()`, `coxtime()`,
 #'   `deephit()`: a list of class `c("<type>", "pycox", "survivalmodel")` holding the
-#'   live pycox model in `$model`), or a reticulate handle to a fitted pycox model.
+#'   live pycox model in `$model`), the result of [extract_model()], or a reticulate
+#'   handle to a fitted pycox model.
 #' @param data (`data.frame` or `matrix`) The rows that can be explained by `instance`
 #'   and that serve as background data (SmoothGrad noise scale, IntGrad reference,
 #'   GradSHAP pool). A data.frame is turned into the model matrix exactly as
-#'   survivalmodels does (`model.matrix(~ ., data)[, -1]`, columns in the order of
-#'   the fit's `xnames`). Default for survivalmodels fits: the training matrix `$x`.
-#' @param dtype (`character(1)`) `"float"` (float32) or `"double"` (float64).
-#' @param ... Unused.
+#'   survivalmodels does (`model.matrix(~ ., data)[, -1]`); columns are matched to the
+#'   model's features by name, others (e.g. `time`, `status`) are left out. Default
+#'   for survivalmodels fits: the training matrix `$x`; for extracted models: the data
+#'   kept by `extract_model(include_data = TRUE)`.
+#' @param dtype (`character(1)`) `"float"` (float32) or `"double"` (float64). An
+#'   extracted model has the precision it was extracted in (the default, `NULL`).
+#' @param ... Must be empty (survinng's arguments for R torch modules, such as
+#'   `model_type`, do not apply to fitted models).
 #' @return (`survinngpy_explainer`) A list with the Python explainer (`py`), the
-#'   feature names (`xnames`), the numeric data (`x`), `model_class`, the map from model
-#'   matrix columns to original variables (`variables`) and a note on where Cox
-#'   baseline hazards came from (`baseline_hazard`).
+#'   feature names (`xnames`), the numeric data (`x`), `model_class`, `dtype`, the map
+#'   from model matrix columns to original variables (`variables`) and a note on where
+#'   Cox baseline hazards came from (`baseline_hazard`).
 #' @examplesIf survinng_py_available() && reticulate::py_module_available("pycox")
 #' # see vignette("survinngpy") for a complete example with a fitted model
 #' @export
-explain <- function(model, data = NULL, dtype = "float", ...) {
+explain <- function(model, data = NULL, ...) {
   UseMethod("explain")
 }
 
 #' @rdname explain
 #' @export
 explain.survivalmodel <- function(model, data = NULL, dtype = "float", ...) {
-  if (!is.list(model) || is.null(model$model) || is.null(model$xnames)) {
-    abort_arg("model", "a survivalmodels fit with `$model` (the pycox model) and `$xnames`",
-              describe(model))
-  }
-  if (is.null(data)) data <- model$x
-  new_explainer(model$model, data, as.character(model$xnames), dtype)
+  check_dots_empty(..., where = "explain() of a survivalmodels fit")
+  py_model <- check_survivalmodel(model)
+  pycox_explainer(py_model, data %||% model$x, as.character(model$xnames), dtype)
 }
 
 #' @rdname explain
 #' @export
 explain.python.builtin.object <- function(model, data = NULL, dtype = "float", ...) {
+  check_dots_empty(..., where = "explain() of a pycox model")
   if (is.null(data)) abort_arg("data", "given for a pycox model (a data.frame or a matrix)")
-  names <- if (is.data.frame(data)) colnames(model_matrix(data)) else colnames(data)
+  check_live_model(model)
+  names <- if (is.data.frame(data)) colnames(model_matrix(data, "data")) else colnames(data)
   if (is.null(names)) names <- paste0("X", seq_len(ncol(data)))
-  new_explainer(model, data, names, dtype)
+  pycox_explainer(model, data, names, dtype)
 }
 
 #' @rdname explain
 #' @export
-explain.default <- function(model, data = NULL, dtype = "float", ...) {
-  cli::cli_abort(c(
-    "{.arg model} must be a survivalmodels fit ({.cls deepsurv}, {.cls coxtime}, {.cls deephit}) or a pycox model.",
-    x = "Got an object of class {.cls {class(model)}}."
-  ), class = c("survinngpy_error_model", "survinngpy_error"), call = NULL)
+explain.survinngpy_extracted <- function(model, data = NULL, dtype = NULL, ...) {
+  check_dots_empty(..., where = "explain() of an extracted model")
+  check_extracted(model)
+  saved <- dtype_name(model$dtype)
+  dtype <- if (is.null(dtype)) saved else check_string(dtype, "dtype", c("float", "double"))
+  if (is.null(data)) {
+    if (is.null(model$data)) {
+      abort_arg("data", paste("given: the extracted model holds no data",
+                              "(extract_model(..., include_data = TRUE) keeps it)"))
+    }
+    data <- model$data
+  }
+  build <- function(payload, dtype) {
+    if (dtype != saved) {
+      abort_arg("dtype", paste0('"', saved, '", the precision the model was extracted in ',
+                                '(extract_model(..., dtype = "', dtype, '") keeps ', dtype, ")"),
+                describe(dtype))
+    }
+    py <- call_python(bridge$explainer_from_bundle(reticulate::r_to_py(model$bundle), payload$raw,
+                                                   payload$dim))
+    list(py, model$baseline_hazard)
+  }
+  exp <- new_explainer(build, data, model$xnames, dtype)
+  if (!is.data.frame(data) && !is.null(model$variables)) exp$variables <- model$variables
+  exp
 }
 
-new_explainer <- function(py_model, data, xnames, dtype) {
+#' @rdname explain
+#' @export
+explain.default <- function(model, data = NULL, ...) {
+  hint <- if (any(startsWith(class(model), "extracted_survivalmodels_"))) {
+    " (survinng's extract_model() output needs R torch; extract the fit with survinngpy::extract_model())"
+  } else ""
+  abort_survinngpy(paste0(
+    "`model` must be a survivalmodels fit (deepsurv, coxtime, deephit), an extract_model() ",
+    "result or a pycox model; got an object of class ", paste(class(model), collapse = "/"), hint),
+    "model")
+}
+
+check_survivalmodel <- function(model) {
+  if (!is.list(model) || is.null(model$model) || is.null(model$xnames)) {
+    abort_arg("model", "a survivalmodels fit with `$model` (the pycox model) and `$xnames`",
+              describe(model))
+  }
   require_python()
+  if (!inherits(model$model, "python.builtin.object")) {
+    abort_arg("model", "a survivalmodels fit whose `$model` is a pycox model (a Python object)",
+              paste0("an object of class ", class(model$model)[1]))
+  }
+  check_live_model(model$model, "a survivalmodels fit")
+  model$model
+}
+
+# A fitted model read back with readRDS() has lost its Python object.
+check_live_model <- function(py_model, what = "a pycox model") {
+  if (python_object_gone(py_model)) {
+    abort_survinngpy(paste0(
+      "`model`: this is ", what, " restored from a file and its Python object is gone; ",
+      "fit it again, or extract_model() it in the R session that fitted it and explain() that"),
+      "restored")
+  }
+  py_model
+}
+
+pycox_explainer <- function(py_model, data, xnames, dtype, baseline_sample = NULL) {
   dtype <- check_string(dtype, "dtype", c("float", "double"))
-  prepared <- prepare_x(data, xnames, "data")
-  build <- function(dtype) {
-    call_python(bridge$explainer_for_r(py_model, prepared$payload$raw, prepared$payload$dim,
-                                       as.list(xnames), python_dtype(dtype)),
+  build <- function(payload, dtype) {
+    call_python(bridge$explainer_for_r(py_model, payload$raw, payload$dim, as.list(xnames),
+                                       python_dtype(dtype), baseline_sample = baseline_sample),
                 arg_map = c(data = "data"))
   }
-  built <- build(dtype)
+  new_explainer(build, data, xnames, dtype)
+}
+
+# `build(payload, dtype)` returns the Python explainer and the baseline-hazard note; it
+# runs again for every other dtype a method asks for.
+new_explainer <- function(build, data, xnames, dtype) {
+  require_python()
+  prepared <- prepare_x(data, xnames, "data")
+  built <- build(prepared$payload, dtype)
   cache <- new.env(parent = emptyenv())
   assign(dtype, built[[1]], envir = cache)
-  structure(list(py = built[[1]], cache = cache, build = build, dtype = dtype,
+  structure(list(py = built[[1]], cache = cache,
+                 build = function(dtype) build(prepared$payload, dtype), dtype = dtype,
                  xnames = xnames, x = prepared$x, variables = prepared$variables,
                  model_class = built[[1]]$model$model_class,
                  baseline_hazard = built[[2]]),
@@ -75,6 +149,7 @@ new_explainer <- function(py_model, data, xnames, dtype) {
 }
 
 python_dtype <- function(dtype) if (dtype == "double") "float64" else "float32"
+dtype_name <- function(python_dtype) if (python_dtype == "float64") "double" else "float"
 
 # The Python explainer for `dtype`, built once per dtype.
 explainer_for_dtype <- function(exp, dtype) {
@@ -85,8 +160,10 @@ explainer_for_dtype <- function(exp, dtype) {
 }
 
 # survivalmodels' covariate handling: model matrix without intercept.
-model_matrix <- function(data) {
-  mm <- stats::model.matrix(~ ., data)
+model_matrix <- function(data, arg) {
+  mm <- tryCatch(stats::model.matrix(~ ., data), error = function(e) {
+    abort_arg(arg, "a data.frame that model.matrix(~ ., data) can expand", first_line(conditionMessage(e)))
+  })
   assign <- attr(mm, "assign")[-1]
   labels <- attr(stats::terms(~ ., data = data), "term.labels")
   out <- mm[, -1, drop = FALSE]
@@ -102,7 +179,7 @@ prepare_x <- function(data, xnames, arg) {
   }
   if (anyNA(data)) abort_arg(arg, "free of missing values", "NA values")
   if (is.data.frame(data)) {
-    x <- model_matrix(data)
+    x <- model_matrix(data, arg)
     variables <- attr(x, "variables")
   } else {
     if (!is.numeric(data)) abort_arg(arg, "numeric", paste0("a ", typeof(data), " matrix"))
@@ -124,13 +201,16 @@ prepare_x <- function(data, xnames, arg) {
 #' @export
 print.survinngpy_explainer <- function(x, ...) {
   cat("survinngpy explainer\n")
-  cat("  Model class:         ", x$model_class, "\n")
-  cat("  Instances:           ", nrow(x$x), "\n")
-  cat("  Features:            ", length(x$xnames), "(", paste(utils::head(x$xnames, 5), collapse = ", "),
-      if (length(x$xnames) > 5) ", ..." else "", ")\n")
-  cat("  Precision:           ", x$dtype, "\n")
+  cat("  Model class:          ", x$model_class, "\n", sep = "")
+  cat("  Instances:            ", nrow(x$x), "\n", sep = "")
+  cat("  Features:             ", length(x$xnames), " (", paste(utils::head(x$xnames, 5), collapse = ", "),
+      if (length(x$xnames) > 5) ", ..." else "", ")\n", sep = "")
+  cat("  Precision:            ", x$dtype, "\n", sep = "")
   if (x$model_class %in% c("DeepSurv", "CoxTime")) {
-    cat("  Baseline hazards:    ", x$baseline_hazard, "\n")
+    cat("  Baseline hazards:     ", x$baseline_hazard, "\n", sep = "")
+  }
+  if (python_object_gone(x$py)) {
+    cat("  Python object:        gone (restored from a file); re-create the explainer with explain()\n")
   }
   invisible(x)
 }

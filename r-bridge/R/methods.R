@@ -90,9 +90,7 @@ reference_rows <- function(value, exp, arg) {
 # The one call path of every method: checks in R, the computation in Python, and the
 # answer converted to survinng's surv_result.
 run_method <- function(exp, method, target, instance, newdata, batch_size, dtype, args) {
-  if (!inherits(exp, "survinngpy_explainer")) {
-    abort_arg("exp", "an explainer from `explain()`", paste0("an object of class ", class(exp)[1]))
-  }
+  check_explainer(exp)
   check_string(target, "target")
   dtype <- if (is.null(dtype)) exp$dtype else check_string(dtype, "dtype", c("float", "double"))
   args$batch_size <- check_count(batch_size, "batch_size", null_ok = TRUE)
@@ -100,13 +98,14 @@ run_method <- function(exp, method, target, instance, newdata, batch_size, dtype
   args <- args[!vapply(args, is.null, logical(1))]
   if (is.null(newdata)) {
     instance <- check_instance(instance, nrow(exp$x))
-    payload <- call_python(bridge$run_for_r(explainer_for_dtype(exp, dtype), method,
-                                            instance = as.list(instance - 1L), args = args))
+    py_exp <- explainer_for_dtype(exp, dtype)
+    payload <- call_python(bridge$run_for_r(py_exp, method, instance = as.list(instance - 1L),
+                                            args = args))
     ids <- instance
   } else {
     rows <- prepare_x(newdata, exp$xnames, "newdata")
-    payload <- call_python(bridge$run_for_r(explainer_for_dtype(exp, dtype), method,
-                                            newdata_raw = rows$payload$raw,
+    py_exp <- explainer_for_dtype(exp, dtype)
+    payload <- call_python(bridge$run_for_r(py_exp, method, newdata_raw = rows$payload$raw,
                                             newdata_dim = rows$payload$dim, args = args),
                            arg_map = c(x = "newdata"))
     ids <- seq_len(nrow(rows$x))
@@ -156,7 +155,7 @@ as_surv_result <- function(payload, ids, exp, dtype) {
 #' @return (`survinngpy_result`) The same result with one feature per original variable.
 #' @export
 combine_dummies <- function(x) {
-  if (!inherits(x, "survinngpy_result")) abort_arg("x", "a survinngpy_result", class(x)[1])
+  if (!inherits(x, "survinngpy_result")) abort_arg("x", "a survinngpy_result", paste("an object of class", class(x)[1]))
   variables <- attr(x, "variables")
   groups <- unique(variables)
   x$res <- lapply(x$res, function(a) {

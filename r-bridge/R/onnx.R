@@ -28,9 +28,8 @@ onnx_predict <- function(path, newdata, target = "survival") {
   check_string(target, "target")
   require_python()
   if (!reticulate::py_module_available("onnxruntime")) {
-    cli::cli_abort(c("The Python package {.pkg onnxruntime} is not available to reticulate.",
-                     i = "Install it with {.code pip install onnxruntime}."),
-                   class = c("survinngpy_error_python_missing", "survinngpy_error"))
+    abort_survinngpy(paste("The Python package onnxruntime is not available to reticulate;",
+                           "install it with pip install onnxruntime"), "python_missing")
   }
   file <- if (dir.exists(path)) file.path(path, paste0(target, ".onnx")) else path
   onnx <- reticulate::import("survinng_py.onnx_export", convert = FALSE)

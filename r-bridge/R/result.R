@@ -50,7 +50,7 @@ print.survinngpy_result <- function(x, ...) {
 #'   (`pred_ref`, `cum_value`, `cum_ref`, `min_value`; needs `pred_diff`), cumulated
 #'   per instance, event and time.
 #' @param ... Unused.
-#' @return (`data.frame`) or a list of them.
+#' @return (`data.frame`, `data.table`) or a list of them.
 #' @export
 as.data.frame.survinngpy_result <- function(x, row.names = NULL, optional = FALSE, ...,
                                             stacked = FALSE) {
@@ -61,6 +61,18 @@ as.data.frame.survinngpy_result <- function(x, row.names = NULL, optional = FALS
   }
   frames <- lapply(x$res, function(a) long_frame(x, a, stacked))
   if (length(frames) == 1) frames[[1]] else stats::setNames(frames, paste0("Input_Layer_", seq_along(frames)))
+}
+
+#' @rdname as.data.frame.survinngpy_result
+#' @param keep.rownames Ignored (for the generic).
+#' @details `as.data.table()` (registered when data.table is loaded) gives the same
+#'   table as a `data.table` (a list of them for several inputs).
+#' @usage \method{as.data.table}{survinngpy_result}(x, keep.rownames = FALSE, ..., stacked = FALSE)
+#' @exportS3Method data.table::as.data.table
+as.data.table.survinngpy_result <- function(x, keep.rownames = FALSE, ..., stacked = FALSE) {
+  frames <- as.data.frame(x, stacked = stacked)
+  if (is.data.frame(frames)) data.table::as.data.table(frames) else
+    lapply(frames, data.table::as.data.table)
 }
 
 long_frame <- function(x, a, stacked) {

@@ -10,4 +10,10 @@ bridge_unconverted <- NULL  # returns Python objects as they are (numpy arrays s
   survinng_py <<- reticulate::import("survinng_py", delay_load = TRUE)
   bridge <<- reticulate::import("survinng_py.r", delay_load = TRUE)
   bridge_unconverted <<- reticulate::import("survinng_py.r", delay_load = TRUE, convert = FALSE)
+  if (utils::packageVersion("reticulate") >= "1.41") {
+    # A declaration only: a Python already chosen and started (RETICULATE_PYTHON,
+    # use_python(), another package) keeps its own packages, and loading goes on.
+    py_require <- getExportedValue("reticulate", "py_require")
+    tryCatch(py_require(declared_python_packages()), error = function(e) NULL)
+  }
 }

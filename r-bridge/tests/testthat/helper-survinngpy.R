@@ -44,3 +44,26 @@ python_result <- function(exp, method, instance, ...) {
        pred = survinngpy:::from_python_array(payload$pred),
        time = survinngpy:::from_python_array(payload$time))
 }
+
+# The error `object` raises: of `class`, one line, containing `message` literally.
+expect_error_line <- function(object, class, message) {
+  cnd <- expect_error(object, message, fixed = TRUE, class = class)
+  expect_false(grepl("\n", conditionMessage(cnd), fixed = TRUE))
+  invisible(cnd)
+}
+
+# Whether `x` holds anything that does not survive saveRDS() as data: an environment,
+# a function, an external pointer (live Python objects are external pointers).
+holds_reference <- function(x) {
+  if (is.environment(x) || is.function(x) || typeof(x) == "externalptr") return(TRUE)
+  if (is.list(x)) return(any(vapply(x, holds_reference, logical(1))))
+  !is.null(attributes(x)) && any(vapply(attributes(x), holds_reference, logical(1)))
+}
+
+# What readRDS(saveRDS(x)) gives: Python objects inside are dead afterwards.
+rds_round_trip <- function(x) {
+  path <- tempfile(fileext = ".rds")
+  on.exit(unlink(path))
+  saveRDS(x, path)
+  readRDS(path)
+}
