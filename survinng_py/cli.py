@@ -117,13 +117,20 @@ def _error_line(err: Exception) -> str:
     """One line for a failure: our own message, or a foreign error quoted with its type."""
     validation = sys.modules.get(f"{__package__}._validation")
     if validation is not None and isinstance(err, validation.SurvinngError):
-        return " ".join(str(err).split())  # one line by construction; made sure
+        return " ".join(str(err).splitlines())  # one line by construction; made sure
     from ._validation import first_line
-    if isinstance(err, OSError) and err.strerror:
-        return f"could not use {err.filename!r}: {err.strerror}" if err.filename else \
-            err.strerror
+    if isinstance(err, OSError) and err.errno:
+        return f"could not use {err.filename!r}: {_os_reason(err)}" if err.filename else \
+            _os_reason(err)
     return (f"unexpected {type(err).__name__}: {first_line(err)} (`{PROG} --traceback "
             "<command> ...` shows where)")
+
+
+def _os_reason(err: OSError) -> str:
+    """The system's reason, without the ``[Errno N]`` (pyarrow puts its own text in
+    ``strerror``; the errno names the reason)."""
+    from ._validation import first_line
+    return os.strerror(err.errno) if err.errno else first_line(err)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -366,6 +373,7 @@ def run_explain(args) -> list[str]:
             fail(flag, where, f"left out for --method {method.name}", value)
         kwargs[option.name] = value
     explainer, rows = _bundle_and_rows(args, where)
+    explainer.model.check_target(args.target, where)
     result = method.function(explainer, rows, **kwargs)
     with _writing(out, where):
         exchange.write(result, out, layout=args.layout, overwrite=args.overwrite)
@@ -422,6 +430,8 @@ def _bundle_and_rows(args, where: str):
 def _check_out(args, where: str, kind: str = "file") -> Path:
     from ._validation import fail
     out = Path(args.out)
+    if kind == "file" and not out.parent.is_dir():  # (a bundle's folders are made)
+        fail("--out", where, "a file in an existing folder", repr(str(out)), as_text=True)
     if out.exists() and not args.overwrite:
         fail("--out", where, f"a {kind} that does not exist yet (pass --overwrite to replace it)",
              repr(str(out)), as_text=True)
@@ -431,7 +441,7 @@ def _check_out(args, where: str, kind: str = "file") -> Path:
 @contextlib.contextmanager
 def _writing(out: Path, where: str, kind: str = "file"):
     """The system's refusal to write ``--out`` as our one line, never a raw ``[Errno ...]``."""
-    from ._validation import fail, first_line
+    from ._validation import fail
     try:
         yield
     except FileExistsError:  # appeared meanwhile
@@ -439,7 +449,7 @@ def _writing(out: Path, where: str, kind: str = "file"):
              "it)", repr(str(out)), as_text=True)
     except OSError as err:
         fail("--out", where, f"a {kind} path that can be written",
-             f"{str(out)!r} ({err.strerror or first_line(err)})", as_text=True)
+             f"{str(out)!r} ({_os_reason(err)})", as_text=True)
 
 
 def _read_spec(path: str, where: str) -> dict:

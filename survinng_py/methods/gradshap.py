@@ -15,7 +15,8 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
                   n: int = 50, num_samples: int = 10, data_ref: Any = None, replace: bool = True,
                   stratified: bool = True, times_input: bool = True,
                   batch_size: int | None = None,
-                  seed: int | np.random.Generator | None = None, progress: bool | None = None) -> SurvResult:
+                  seed: int | np.random.Generator | None = None,
+                  progress: bool | None = None) -> SurvResult:
     """GradSHAP(t) = mean_{s,k} (x - r_s) * grad f_t(r_s + alpha_sk (x - r_s)).
 
     ``num_samples`` references ``r_s`` are drawn once per call from ``data_ref`` (default:

@@ -10,9 +10,9 @@ dispatches by method id (:func:`describe` gives R the whole table as plain data)
 :attr:`SurvResult.label <survinng_py.SurvResult.label>` finds a result's label.
 
 Other packages add methods through the entry point group ``survinng_py.methods``: each
-entry point names a module that calls :func:`register_method` when imported (or a
-:class:`Method` object, which is then registered). Entry points are loaded once, the
-first time the table is read.
+entry point names a module (or an object in it, ``package.module:METHOD``) whose import
+calls :func:`register_method`. Entry points are loaded once, the first time the table is
+read.
 
 This module and the method modules of this package import without torch (the command
 line reads the table for ``--help``): method functions import torch when called.
@@ -274,12 +274,12 @@ def describe() -> list[dict]:
 # -- loading --------------------------------------------------------------------------------
 def _load(everything: bool) -> None:
     if not _loaded["command_line"]:
-        _loaded["command_line"] = True
         _load_package(_COMMAND_LINE_MODULES)
         _load_entry_points()
+        _loaded["command_line"] = True  # only once all loaded: a broken plugin fails each time
     if everything and not _loaded["all"]:
-        _loaded["all"] = True
         _load_package(_OTHER_MODULES)
+        _loaded["all"] = True
 
 
 def _load_package(modules: tuple[str, ...]) -> None:
@@ -291,15 +291,14 @@ def _load_entry_points() -> None:
     from importlib.metadata import entry_points
     for point in entry_points(group=ENTRY_POINT_GROUP):
         try:
-            loaded = point.load()
+            point.load()  # importing registers
         except Exception as err:  # a broken plugin is named, not hidden
-            from .._validation import first_line
+            from .._validation import SurvinngError, first_line
+            if isinstance(err, SurvinngError):  # its register_method() call was refused
+                raise
             _fail(f"entry point {point.name!r}", "importable (" + point.value + ")",
                   f"{type(err).__name__}: {first_line(err)}", where=ENTRY_POINT_GROUP,
                   as_text=True)
-        if isinstance(loaded, Method) and _TABLE.get(loaded.name) is not loaded:
-            _check_new(loaded)
-            _TABLE[loaded.name] = loaded
 
 
 # -- checks ---------------------------------------------------------------------------------

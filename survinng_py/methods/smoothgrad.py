@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 def surv_smoothgrad(explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
                     n: int = 10, noise_level: float = 0.1, times_input: bool = False,
                     batch_size: int | None = None,
-                    seed: int | np.random.Generator | None = None, progress: bool | None = None) -> SurvResult:
+                    seed: int | np.random.Generator | None = None,
+                    progress: bool | None = None) -> SurvResult:
     """SmoothGrad(t): mean of Grad(t) at ``n`` noisy copies ``x + eps``.
 
     ``eps_j ~ N(0, sigma_j^2)`` with ``sigma_j = noise_level * sd_j``, ``sd_j`` the sample
