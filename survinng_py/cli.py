@@ -45,8 +45,8 @@ DATA_SUFFIXES = (".csv", ".parquet", ".pq", ".feather", ".arrow", ".arrows", ".i
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 130, 141
 EXIT_CODES = ("exit status: 0 done; 1 the command failed (one line 'survinng-py <command>: "
               "error: ...'); 2 usage error; 130 interrupted; 141 the output's reader went away")
-#: command-line types of method options (the table's "rows" options are Python/R only)
-OPTION_TYPES = {"bool": None, "int": int, "float": float, "str": str}
+#: argparse types of method options (the table's "rows" options are Python/R only)
+FLAG_TYPES = {"bool": None, "int": int, "float": float, "str": str}
 _OPTION_DEST = "method option "  # argparse dest prefix of method options: no clash with ours
 
 
@@ -245,12 +245,12 @@ def _method_arguments(parser: argparse.ArgumentParser) -> None:
     uses: dict[str, list] = {}
     for method in table:
         for option in method.options:
-            if option.type in OPTION_TYPES:
+            if option.type in FLAG_TYPES:
                 uses.setdefault(option.name, []).append((method, option))
     for name, pairs in uses.items():
         option = pairs[0][1]
         kind = {"action": argparse.BooleanOptionalAction} if option.type == "bool" else \
-            {"type": OPTION_TYPES[option.type], "metavar": option.type.upper()}
+            {"type": FLAG_TYPES[option.type], "metavar": option.type.upper()}
         group.add_argument(option.flag, dest=_OPTION_DEST + name, default=None,
                            help=_option_help(pairs), **kind)
 
@@ -268,7 +268,7 @@ def _option_help(pairs: list[tuple[Method, Any]]) -> str:
 def _methods_epilog() -> str:
     return "methods: " + "; ".join(
         f"{m.name} = {'/'.join(dict.fromkeys(m.labels))}, options "
-        + (", ".join(o.flag for o in m.options if o.type in OPTION_TYPES) or "none")
+        + (", ".join(o.flag for o in m.options if o.type in FLAG_TYPES) or "none")
         for m in methods(cli=True)) + ". " + EXIT_CODES
 
 

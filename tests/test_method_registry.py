@@ -183,7 +183,7 @@ def test_bad_registrations_fail_in_one_line(toy):
         ...
 
     def typed(explainer, x=None, *, instance=None, target="survival", n: float = 1.0,
-              size=3, shape: tuple = (1,)):
+              size=3, shape: tuple = (1,), kinds=frozenset()):
         ...
     cases = [
         (dict(function=scaled_grad, name="grad", id="Other"),
@@ -210,6 +210,9 @@ def test_bad_registrations_fail_in_one_line(toy):
         (dict(function=typed, name="other", id="Other", options={"size": "what"},
               seed_option="seed"),
          "`seed_option` of register_method() must be one of the options; got 'seed'"),
+        (dict(function=typed, name="other", id="Other", options={"kinds": "what"}),
+         "`options` of register_method() must be arguments whose defaults are plain data "
+         "(None, a bool, a finite number, a string or a list of them); got kinds=frozenset()"),
         (dict(function=typed, name="Other", id="Other"),
          "`name` of register_method() must be lower-case letters, digits, '-' and '_', "
          "starting with a letter; got 'Other'"),

@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 #: entry point group through which other packages register methods
 ENTRY_POINT_GROUP = "survinng_py.methods"
-#: option types: the command line offers bool, int, float and str options; "rows" (tables
-#: in the format of ``x``) only go through Python and R
-OPTION_TYPES = ("bool", "int", "float", "str", "rows")
+#: option types: the command line offers the scalar ones; "rows" (tables in the format of
+#: ``x``) only go through Python and R
+SCALAR_TYPES = ("bool", "int", "float", "str")
+OPTION_TYPES = SCALAR_TYPES + ("rows",)
 #: arguments every method takes (``progress`` optional), given by its callers
 COMMON_ARGUMENTS = ("explainer", "x", "instance", "target", "progress")
 #: names the command line's ``explain`` uses itself, so no option may take them
@@ -102,6 +104,8 @@ class Method:
         The options a caller may set, in display order.
     cli : bool
         Whether ``survinng-py explain --method`` offers it.
+    arguments : frozenset of str
+        The function's argument names (see :meth:`takes`).
     """
 
     name: str
@@ -344,6 +348,12 @@ def _option(parameters: dict[str, inspect.Parameter], name: str, text: str,
     if parameter is None or parameter.default is inspect.Parameter.empty or parameter.kind \
             not in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD):
         _fail("options", "keyword arguments of the function, with defaults", name)
+    try:
+        json.dumps(parameter.default, allow_nan=False)
+    except (TypeError, ValueError):
+        _fail("options", "arguments whose defaults are plain data (None, a bool, a finite "
+              "number, a string or a list of them)", f"{name}={parameter.default!r}",
+              as_text=True)
     return Option(name=name, type=_option_type(parameter), default=parameter.default,
                   help=text, seed=seed)
 
@@ -358,7 +368,7 @@ def _option_type(parameter: inspect.Parameter) -> str:
     text = annotation if isinstance(annotation, str) else \
         getattr(annotation, "__name__", None) or str(annotation)
     return next((word for word in re.findall(r"[A-Za-z_][\w.]*", text)
-                 if word in OPTION_TYPES[:4]), "rows")
+                 if word in SCALAR_TYPES), "rows")
 
 
 def _check_new(entry: Method) -> None:
