@@ -247,11 +247,11 @@ def _method_arguments(parser: argparse.ArgumentParser) -> None:
         for option in method.options:
             if option.type in FLAG_TYPES:
                 uses.setdefault(option.name, []).append((method, option))
-    for name, pairs in uses.items():
+    for pairs in uses.values():
         option = pairs[0][1]
         kind = {"action": argparse.BooleanOptionalAction} if option.type == "bool" else \
             {"type": FLAG_TYPES[option.type], "metavar": option.type.upper()}
-        group.add_argument(option.flag, dest=_OPTION_DEST + name, default=None,
+        group.add_argument(option.flag, dest=_OPTION_DEST + option.flag, default=None,
                            help=_option_help(pairs), **kind)
 
 
@@ -367,9 +367,9 @@ def run_explain(args) -> list[str]:
     for dest, value in vars(args).items():
         if not dest.startswith(_OPTION_DEST) or value is None:
             continue
-        option = method.option(dest[len(_OPTION_DEST):])
+        flag = dest[len(_OPTION_DEST):]
+        option = next((o for o in method.options if o.flag == flag), None)
         if option is None:
-            flag = "--" + dest[len(_OPTION_DEST):].replace("_", "-")
             fail(flag, where, f"left out for --method {method.name}", value)
         kwargs[option.name] = value
     explainer, rows = _bundle_and_rows(args, where)
