@@ -5,19 +5,43 @@ Grad(t), GxI(t), SmoothGrad(t), IntGrad(t) and GradSHAP(t) for fitted pycox mode
 PCHazard, BCESurv) and bare torch modules with one or several inputs; modality-level
 Shapley values; an Arrow exchange layer; ONNX export of network + survival head and model
 bundles that load without pickle; a Python reimplementation of the R package survinng.
+
+Names are imported on first use, so that the command line starts (``--help``, argument
+errors) without loading torch.
 """
-from . import exchange
-from ._validation import SurvinngError
-from .explainer import Explainer, explain
-from .methods import surv_grad, surv_gradshap, surv_intgrad, surv_smoothgrad
-from .metrics import local_accuracy
-from .modality import modality_shapley, modality_shares, modality_totals
-from .onnx_export import export_onnx, predict_onnx
-from .bundle import bundle_info, load_model, save_model
-from .result import SurvResult
+import importlib
 
 __version__ = "0.1.0.dev0"
 __all__ = ["explain", "Explainer", "surv_grad", "surv_smoothgrad", "surv_intgrad",
            "surv_gradshap", "local_accuracy", "modality_shapley", "modality_totals",
            "modality_shares", "SurvResult", "SurvinngError", "exchange", "export_onnx",
            "predict_onnx", "save_model", "load_model", "bundle_info"]
+#: public name -> the submodule that defines it (other names: submodules)
+_EXPORTS = {"explain": "explainer", "Explainer": "explainer",
+            "surv_grad": "methods", "surv_smoothgrad": "methods", "surv_intgrad": "methods",
+            "surv_gradshap": "methods", "local_accuracy": "metrics",
+            "modality_shapley": "modality", "modality_totals": "modality",
+            "modality_shares": "modality", "SurvResult": "result",
+            "SurvinngError": "_validation", "export_onnx": "onnx_export",
+            "predict_onnx": "onnx_export", "save_model": "bundle", "load_model": "bundle",
+            "bundle_info": "bundle"}
+
+
+def __getattr__(name: str):
+    if name.startswith("__"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    else:  # a submodule, as `survinng_py.bundle` after `import survinng_py`
+        try:
+            value = importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

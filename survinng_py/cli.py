@@ -3,32 +3,51 @@
 Commands: ``export`` (network weights or program + a JSON spec -> model bundle),
 ``info`` (what a bundle holds), ``predict`` (bundle + CSV/Parquet rows -> predictions),
 ``explain`` (bundle + rows + method -> attributions in the exchange schema) and ``demo``.
-Bad input ends with one line ``survinng-py <command>: error: ...`` and exit status 1.
+``explain`` takes its methods and their option flags from the method table
+(:mod:`survinng_py.methods.registry`), so a registered method is offered at once.
+
+Every failure is one line on stderr and a non-zero exit status:
+
+* 0: done;
+* 1: the command failed (bad input, a file that cannot be read or written):
+  ``survinng-py <command>: error: ...``;
+* 2: a usage error (unknown option, missing argument, bad choice):
+  ``survinng-py [<command>]: error: ... (see survinng-py [<command>] --help)``;
+* 130: interrupted (Ctrl-C);
+* 141: the reader of the output went away (``survinng-py ... | head -1``): the command
+  stops quietly, as Unix tools do.
+
+Warnings of the libraries underneath (torch, ONNX, pycox) are not shown: the command's
+result or its one-line error says what happened. ``--help`` and usage errors do not load
+torch. ``survinng-py --traceback <command> ...`` shows the traceback of an unexpected
+error instead of its line.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
-import inspect
 import json
+import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
-from ._validation import SurvinngError, check_int, fail, first_line
+from .methods.registry import Method, get_method, methods
 
 PROG = "survinng-py"
 #: spec keys read by ``export``; the rest of explain()'s keyword arguments
 SPEC_KEYS = ("model_type", "baseline_hazard", "labtrans", "time_bins", "sub", "interpolate",
              "scheme", "feature_names", "input_names", "event_names", "dtype", "input_shapes",
              "arch_kwargs")
-METHODS = {"grad": "surv_grad", "smoothgrad": "surv_smoothgrad", "intgrad": "surv_intgrad",
-           "gradshap": "surv_gradshap"}
-#: method options of ``explain``: (flag, keyword argument of the method)
-METHOD_OPTIONS = [("--times-input", "times_input"), ("--n", "n"), ("--noise-level", "noise_level"),
-                  ("--num-samples", "num_samples"), ("--seed", "seed"),
-                  ("--batch-size", "batch_size")]
 DATA_SUFFIXES = (".csv", ".parquet", ".pq", ".feather", ".arrow", ".arrows", ".ipc")
+EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 130, 141
+EXIT_CODES = ("exit status: 0 done; 1 the command failed (one line 'survinng-py <command>: "
+              "error: ...'); 2 usage error; 130 interrupted; 141 the output's reader went away")
+#: argparse types of method options (the table's "rows" options are Python/R only)
+FLAG_TYPES = {"bool": None, "int": int, "float": float, "str": str}
+_OPTION_DEST = "method option "  # argparse dest prefix of method options: no clash with ours
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit status 0; errors exit through :class:`SystemExit` (status 1) with a one-line
-        message.
+        Exit status 0; failures exit through :class:`SystemExit` with a one-line message
+        on stderr (status 1 for a failed command, 2 for a usage error; see the module
+        docstring).
 
     Examples
     --------
@@ -53,21 +73,79 @@ def main(argv: list[str] | None = None) -> int:
     ...
     SystemExit: 1
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        lines = args.run(args)
-    except (FileExistsError, SurvinngError) as err:
-        parser.exit(1, f"{PROG} {args.command}: error: {err}\n")
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        # the reader left (`| head`): stop quietly; later flushes go nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        raise SystemExit(EXIT_BROKEN_PIPE) from None
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
+        parser = build_parser()
+    except Exception as err:  # the method table (a registered method) cannot be read
+        _exit(PROG, EXIT_ERROR, _error_line(err))
+    args = parser.parse_args(argv)  # usage errors exit here, status 2 (see _Parser)
+    where = f"{PROG} {args.command}"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lines = args.run(args)
+    except KeyboardInterrupt:
+        _exit(where, EXIT_INTERRUPTED, "interrupted")
+    except Exception as err:
+        if args.traceback:
+            raise
+        _exit(where, EXIT_ERROR, _error_line(err))
     if lines:
-        print("\n".join(lines))
+        sys.stdout.write("\n".join(lines) + "\n")
     return 0
 
 
+def _exit(where: str, status: int, message: str) -> None:
+    sys.stderr.write(f"{where}: error: {message}\n")
+    raise SystemExit(status)
+
+
+def _error_line(err: Exception) -> str:
+    """One line for a failure: our own message, or a foreign error quoted with its type."""
+    validation = sys.modules.get(f"{__package__}._validation")
+    if validation is not None and isinstance(err, validation.SurvinngError):
+        return " ".join(str(err).splitlines())  # one line by construction; made sure
+    from ._validation import first_line
+    if isinstance(err, OSError) and err.errno:
+        return f"could not use {err.filename!r}: {_os_reason(err)}" if err.filename else \
+            _os_reason(err)
+    return (f"unexpected {type(err).__name__}: {first_line(err)} (`{PROG} --traceback "
+            "<command> ...` shows where)")
+
+
+def _os_reason(err: OSError) -> str:
+    """The system's reason, without the ``[Errno N]`` (pyarrow puts its own text in
+    ``strerror``; the errno names the reason)."""
+    from ._validation import first_line
+    return os.strerror(err.errno) if err.errno else first_line(err)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line (argparse prints the usage first)."""
+
+    def error(self, message: str) -> None:
+        _exit(self.prog, EXIT_USAGE, f"{message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG, description="Time-resolved gradient attributions for deep survival models: "
-        "portable model bundles (ONNX + torch.export) and the demo.")
+        "portable model bundles (ONNX + torch.export) and the demo.", epilog=EXIT_CODES)
+    parser.add_argument("--traceback", action="store_true",
+                        help="show the traceback of an unexpected error (for bug reports)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     export = commands.add_parser(
@@ -79,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="spec keys: " + ", ".join(SPEC_KEYS) + ". baseline_hazard is {\"time\": [...], "
         "\"hazard\": [...]}; labtrans (CoxTime) is {\"time\": [...]}, the original time of "
         "each baseline time; input_shapes (per-row shapes, e.g. [[4]]) is needed without "
-        "--data; arch_kwargs are passed to the --arch factory.")
+        "--data; arch_kwargs are passed to the --arch factory. " + EXIT_CODES)
     export.add_argument("--spec", required=True, metavar="JSON",
                         help="model_type and head parameters (see below)")
     source = export.add_argument_group("network (give one)")
@@ -106,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = commands.add_parser("info", help="what a bundle contains",
                                description="Check a bundle (format, sha256 of every file) and "
-                               "print what it contains.")
+                               "print what it contains.", epilog=EXIT_CODES)
     info.add_argument("bundle", metavar="BUNDLE")
     info.add_argument("--json", action="store_true", help="print the whole sidecar as JSON")
     info.set_defaults(run=run_info)
@@ -114,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser(
         "predict", help="predictions of a bundle for CSV/Parquet rows",
         description="Predict the target for every row of DATA (columns matched to the "
-        "feature names) and write `instance, event, time, <target>` to --out.")
+        "feature names) and write `instance, event, time, <target>` to --out.",
+        epilog=EXIT_CODES)
     _rows_arguments(predict, "output .parquet")
     predict.add_argument("--batch-size", type=int, default=10000, metavar="N",
                          help="rows per batch (default: %(default)s)")
@@ -124,16 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
         "explain", help="attributions of a bundle's model for CSV/Parquet rows",
         description="Explain every row of DATA with a method and write the attributions in "
         "the survinng_py exchange schema (long or wide). Options a method does not take are "
-        "refused.")
+        "refused.", epilog=_methods_epilog())
     _rows_arguments(explain, "output .parquet (or .feather, .arrows)")
-    explain.add_argument("--method", required=True, choices=sorted(METHODS))
-    explain.add_argument("--times-input", action=argparse.BooleanOptionalAction, default=None,
-                         help="multiply by the input (default: the method's)")
-    explain.add_argument("--n", type=int, help="noisy copies / path points / points per reference")
-    explain.add_argument("--noise-level", type=float, help="SmoothGrad noise (x feature sd)")
-    explain.add_argument("--num-samples", type=int, help="GradSHAP references")
-    explain.add_argument("--seed", type=int, help="random seed (SmoothGrad, GradSHAP)")
-    explain.add_argument("--batch-size", type=int, metavar="N", help="points per batch")
+    _method_arguments(explain)
     explain.add_argument("--layout", choices=("long", "wide"), default="long",
                          help="table layout (default: %(default)s)")
     explain.set_defaults(run=run_explain)
@@ -141,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="fit DeepSurv, CoxTime and DeepHit on simulated data and explain them",
         description="Simulate time-dependent survival data, fit three pycox models on the CPU "
-                    "and write their Grad(t)/GxI(t) attributions (parquet) and a figure (PNG).")
+                    "and write their Grad(t)/GxI(t) attributions (parquet) and a figure (PNG).",
+        epilog=EXIT_CODES)
     demo.add_argument("--out", default="demo_output", help="output folder (default: %(default)s)")
     demo.add_argument("--n", type=int, default=3000, help="simulated rows (default: %(default)s)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
@@ -162,12 +235,51 @@ def _rows_arguments(parser: argparse.ArgumentParser, out_help: str) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
 
+def _method_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--method`` and one flag per option of the table's command-line methods (an option
+    several methods share, such as ``--n``, is one flag)."""
+    table = methods(cli=True)
+    parser.add_argument("--method", required=True, choices=[m.name for m in table],
+                        metavar="METHOD", help="one of " + ", ".join(m.name for m in table))
+    group = parser.add_argument_group("method options (default: the method's)")
+    uses: dict[str, list] = {}
+    for method in table:
+        for option in method.options:
+            if option.type in FLAG_TYPES:
+                uses.setdefault(option.name, []).append((method, option))
+    for pairs in uses.values():
+        option = pairs[0][1]
+        kind = {"action": argparse.BooleanOptionalAction} if option.type == "bool" else \
+            {"type": FLAG_TYPES[option.type], "metavar": option.type.upper()}
+        group.add_argument(option.flag, dest=_OPTION_DEST + option.flag, default=None,
+                           help=_option_help(pairs), **kind)
+
+
+def _option_help(pairs: list[tuple[Method, Any]]) -> str:
+    """What an option does for each method that takes it, with the method's default."""
+    texts: dict[tuple[str, str], list[str]] = {}
+    for method, option in pairs:
+        default = "" if option.default is None else f" (default: {option.default})"
+        texts.setdefault((option.help, default), []).append(method.name)
+    return "; ".join(f"{', '.join(names)}: {text}{default}"
+                     for (text, default), names in texts.items()).replace("%", "%%")
+
+
+def _methods_epilog() -> str:
+    return "methods: " + "; ".join(
+        f"{m.name} = {'/'.join(dict.fromkeys(m.labels))}, options "
+        + (", ".join(o.flag for o in m.options if o.type in FLAG_TYPES) or "none")
+        for m in methods(cli=True)) + ". " + EXIT_CODES
+
+
 # -- commands ---------------------------------------------------------------------------------
 def run_export(args) -> list[str]:
+    from ._validation import fail
     from .bundle import save_model
     from .explainer import explain
 
     where = f"{PROG} export"
+    out = _check_out(args, where, "folder")
     spec = _read_spec(args.spec, where)
     net = _network(args, spec.pop("arch_kwargs", {}), where)
     shapes = spec.pop("input_shapes", None)
@@ -189,8 +301,9 @@ def run_export(args) -> list[str]:
         example = [np.zeros((2, *shape), dtype="float32") for shape in shapes]
     explainer = explain(net, data, **spec)
     targets = None if args.targets is None else [t.strip() for t in args.targets.split(",")]
-    path = save_model(explainer, args.out, targets=targets, data=example, opset=args.opset,
-                      dynamo=not args.legacy_exporter, overwrite=args.overwrite)
+    with _writing(out, where, "folder"):
+        path = save_model(explainer, out, targets=targets, data=example, opset=args.opset,
+                          dynamo=not args.legacy_exporter, overwrite=args.overwrite)
     return [f"wrote bundle {path}"] + _summary(path)
 
 
@@ -208,6 +321,7 @@ def run_predict(args) -> list[str]:
     import pyarrow.parquet as pq
     from tqdm.auto import tqdm
 
+    from ._validation import check_int, fail
     from .exchange import predictions_table
 
     where = f"{PROG} predict"
@@ -220,43 +334,49 @@ def run_predict(args) -> list[str]:
     starts = range(0, len(rows), args.batch_size)
     show = args.progress if args.progress is not None else sys.stderr.isatty() and len(starts) > 1
     writer = None
-    try:
-        for start in tqdm(starts, disable=not show, desc="rows", unit="batch"):
-            table = predictions_table(explainer, rows[start:start + args.batch_size],
-                                      target=args.target)
-            ids = table.column("instance").to_numpy() + np.int32(start)  # batch-local ids
-            table = table.set_column(0, "instance", pa.array(ids, pa.int32()))
-            if writer is None:
-                writer = pq.ParquetWriter(out, table.schema)
-            writer.write_table(table)
-    except BaseException:
-        if writer is not None:  # no half-written output
-            writer.close()
-            out.unlink()
-        raise
-    writer.close()
+    with _writing(out, where):
+        try:
+            for start in tqdm(starts, disable=not show, desc="rows", unit="batch"):
+                table = predictions_table(explainer, rows[start:start + args.batch_size],
+                                          target=args.target)
+                ids = table.column("instance").to_numpy() + np.int32(start)  # batch-local ids
+                table = table.set_column(0, "instance", pa.array(ids, pa.int32()))
+                if writer is None:
+                    writer = pq.ParquetWriter(out, table.schema)
+                writer.write_table(table)
+        except BaseException:
+            if writer is not None:  # no half-written output
+                writer.close()
+                out.unlink()
+            raise
+        writer.close()
     return [f"wrote {out}: {args.target} of {len(rows)} rows on {len(explainer.model.time)} "
             "time points"]
 
 
 def run_explain(args) -> list[str]:
-    from . import exchange, methods
+    from . import exchange
+    from ._validation import fail
 
     where = f"{PROG} explain"
     out = _check_out(args, where)
-    fn = getattr(methods, METHODS[args.method])
-    accepted = inspect.signature(fn).parameters
-    kwargs = {"target": args.target, "progress": args.progress}
-    for flag, name in METHOD_OPTIONS:
-        value = getattr(args, name)
-        if value is None:
+    method = get_method(args.method)
+    kwargs = {"target": args.target}
+    if method.takes("progress"):
+        kwargs["progress"] = args.progress
+    for dest, value in vars(args).items():
+        if not dest.startswith(_OPTION_DEST) or value is None:
             continue
-        if name not in accepted:
-            fail(flag, where, f"left out for --method {args.method}", value)
-        kwargs[name] = value
+        flag = dest[len(_OPTION_DEST):]
+        option = next((o for o in method.options if o.flag == flag), None)
+        if option is None:
+            fail(flag, where, f"left out for --method {method.name}", value)
+        kwargs[option.name] = value
     explainer, rows = _bundle_and_rows(args, where)
-    result = fn(explainer, rows, **kwargs)
-    exchange.write(result, out, layout=args.layout, overwrite=args.overwrite)
+    explainer.model.check_target(args.target, where)
+    result = method.function(explainer, rows, **kwargs)
+    with _writing(out, where):
+        exchange.write(result, out, layout=args.layout, overwrite=args.overwrite)
     shape = " x ".join(str(s) for s in result.values[0].shape)
     return [f"wrote {out}: {result.label} of {result.target}, {args.layout} layout "
             f"(instance x feature x event x time = {shape})"]
@@ -273,7 +393,7 @@ def read_rows(path: str, arg: str, where: str):
     """A CSV, Parquet, Feather or Arrow IPC file as a pandas DataFrame."""
     import pandas as pd
 
-    from ._validation import as_frame
+    from ._validation import as_frame, fail, first_line
     file = Path(path)
     if file.suffix.lower() not in DATA_SUFFIXES:
         fail(arg, where, "a file ending in " + ", ".join(DATA_SUFFIXES), repr(str(file)),
@@ -294,7 +414,7 @@ def _bundle_and_rows(args, where: str):
     """The bundle's explainer and the rows of DATA, columns matched to its feature names."""
     import torch
 
-    from ._validation import to_tensor_list
+    from ._validation import fail, to_tensor_list
     from .bundle import bundle_info, load_model
     manifest = bundle_info(args.bundle, where)
     shapes = [tuple(s) for s in manifest["input_shapes"]]
@@ -307,17 +427,36 @@ def _bundle_and_rows(args, where: str):
     return load_model(args.bundle), rows
 
 
-def _check_out(args, where: str) -> Path:
+def _check_out(args, where: str, kind: str = "file") -> Path:
+    from ._validation import fail
     out = Path(args.out)
+    if kind == "file" and not out.parent.is_dir():  # (a bundle's folders are made)
+        fail("--out", where, "a file in an existing folder", repr(str(out)), as_text=True)
     if out.exists() and not args.overwrite:
-        fail("--out", where, "a file that does not exist yet (pass --overwrite to replace it)",
+        fail("--out", where, f"a {kind} that does not exist yet (pass --overwrite to replace it)",
              repr(str(out)), as_text=True)
     return out
+
+
+@contextlib.contextmanager
+def _writing(out: Path, where: str, kind: str = "file"):
+    """The system's refusal to write ``--out`` as our one line, never a raw ``[Errno ...]``."""
+    from ._validation import fail
+    try:
+        yield
+    except FileExistsError:  # appeared meanwhile
+        fail("--out", where, f"a {kind} that does not exist yet (pass --overwrite to replace "
+             "it)", repr(str(out)), as_text=True)
+    except OSError as err:
+        fail("--out", where, f"a {kind} path that can be written",
+             f"{str(out)!r} ({_os_reason(err)})", as_text=True)
 
 
 def _read_spec(path: str, where: str) -> dict:
     import numpy as np
     import pandas as pd
+
+    from ._validation import fail
     try:
         spec = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
@@ -347,6 +486,8 @@ def _read_spec(path: str, where: str) -> dict:
 
 def _network(args, arch_kwargs: dict, where: str):
     import torch
+
+    from ._validation import fail, first_line
     given = [name for name, value in (("--weights", args.weights), ("--program", args.program),
                                       ("--net", args.net)) if value is not None]
     if len(given) != 1:
@@ -382,6 +523,7 @@ def _network(args, arch_kwargs: dict, where: str):
 
 
 def _factory(spec: str, where: str):
+    from ._validation import fail
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         fail("--arch", where, "of the form package.module:factory", spec)
@@ -398,6 +540,8 @@ def _torch_load(path: str, arg: str, where: str, *, weights_only: bool) -> Any:
     import pickle
 
     import torch
+
+    from ._validation import fail, first_line
     if not Path(path).is_file():
         fail(arg, where, "an existing file", repr(path), as_text=True)
     try:

@@ -28,12 +28,14 @@ from . import engine
 from ._validation import check_int, fail
 from .methods._core import (_input_names, background, build_result, make_rng, prepare,
                             seed_label)
+from .methods.registry import register_method
 from .result import SurvResult
 
 
 def modality_shapley(explainer, x: Any = None, *, instance: Any = None,
                      target: str = "survival", data_ref: Any = None,
-                     num_samples: int | None = None, seed: Any = None) -> SurvResult:
+                     num_samples: int | None = None,
+                     seed: int | np.random.Generator | None = None) -> SurvResult:
     """Exact Shapley values of the network's inputs (modalities) over time.
 
     The value of a subset S of modalities is the target with the modalities in S taken
@@ -97,10 +99,21 @@ def modality_shapley(explainer, x: Any = None, *, instance: Any = None,
             "reference": "mean" if num_samples is None else "sampled",
             "num_samples": num_samples, "seed": seed_label(seed)}
     result = build_result(explainer, inputs, ids, [_input_names(explainer, n_inputs)],
-                          [shapley], method="Modality_Shapley", target=target, args=args,
+                          [shapley], method=SHAPLEY.id, target=target, args=args,
                           pred=full, pred_ref=empty, pred_diff=full - empty)
     result.input_names = ["modalities"]  # one "input" whose features are the modalities
     return result
+
+
+# in the method table for its label and the R bridge; not a gradient method, so not offered
+# by the command line's explain
+SHAPLEY = register_method(
+    modality_shapley, name="modality_shapley", id="Modality_Shapley",
+    labels="modality Shapley(t)", long_labels="Modality Shapley", cli=False,
+    options={"data_ref": "the reference pool (default: the explainer data)",
+             "num_samples": "references drawn from the pool (default: its mean row)",
+             "seed": "seed of the reference draws"},
+    seed_option="seed")
 
 
 def _subset_values(explainer, inputs, refs, subsets, target) -> torch.Tensor:

@@ -14,15 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from . import methods
 from ._files import _MEMBER_NAME
 from ._validation import SurvinngError, fail
 from .explainer import Explainer, explain
+from .methods.registry import describe, get_method, methods  # noqa: F401 (R reads describe here)
 from .result import SurvResult
-
-#: survinng's R method ids -> our functions
-METHODS = {"Surv_Gradient": methods.surv_grad, "Surv_SmoothGrad": methods.surv_smoothgrad,
-           "Surv_IntGrad": methods.surv_intgrad, "Surv_GradSHAP": methods.surv_gradshap}
 
 
 def to_raw(array: Any) -> dict:
@@ -76,16 +72,19 @@ def run_for_r(explainer: Explainer, method: str, instance: Any = None, newdata_r
 
     ``instance`` is 0-based here (the R side converts); arrays come as :func:`to_raw`
     payloads in survinng's axis order ``(instance, features..., [event], time)``, the
-    event axis only when there are competing events.
+    event axis only when there are competing events. ``method`` is a method id of the
+    method table, which :func:`describe` (imported here for R) gives as plain data.
     """
-    if method not in METHODS:
-        fail("method", "run_for_r()", "one of " + ", ".join(METHODS), method)
+    entry = get_method(id=method) if isinstance(method, str) else None
+    if entry is None:
+        fail("method", "run_for_r()", "a method id, one of " + ", ".join(m.id for m in methods()),
+             method)
     x = None if newdata_raw is None else from_raw(newdata_raw, newdata_dim)
     args = {k: from_raw(v["raw"], v["dim"]) if isinstance(v, dict) and "raw" in v else v
             for k, v in (args or {}).items()}  # x_ref / data_ref arrive as raw payloads
     if instance is not None:
         instance = [int(i) for i in (instance if isinstance(instance, (list, tuple)) else [instance])]
-    result = METHODS[method](explainer, x, instance=instance, **args)
+    result = entry.function(explainer, x, instance=instance, **args)
     return result_for_r(result)
 
 

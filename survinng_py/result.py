@@ -7,12 +7,6 @@ import numpy as np
 
 from ._validation import fail
 
-#: display names of the methods, by (method id, times_input)
-_LABELS = {("Surv_Gradient", False): "Grad(t)", ("Surv_Gradient", True): "GxI(t)",
-           ("Surv_SmoothGrad", False): "SG(t)", ("Surv_SmoothGrad", True): "SGxI(t)",
-           ("Surv_IntGrad", False): "IntGrad(t)", ("Surv_IntGrad", True): "IntGrad(t)",
-           ("Surv_GradSHAP", False): "GradSHAP(t)", ("Surv_GradSHAP", True): "GradSHAP(t)",
-           ("Modality_Shapley", False): "modality Shapley(t)"}
 PRED_FIELDS = ("pred", "pred_ref", "pred_diff", "pred_diff_q1", "pred_diff_q3")
 
 
@@ -60,8 +54,10 @@ class SurvResult:
     # -- shape and labels -----------------------------------------------------------
     @property
     def label(self) -> str:
-        """Display name of the method, e.g. ``GxI(t)``."""
-        return _LABELS.get((self.method, bool(self.args.get("times_input"))), self.method)
+        """Display name of the method, e.g. ``GxI(t)`` (from the method table; the method id
+        for a method that is not registered)."""
+        from .methods.registry import method_label
+        return method_label(self.method, bool(self.args.get("times_input")))
 
     @property
     def feature_shapes(self) -> list[tuple[int, ...]]:

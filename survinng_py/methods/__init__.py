@@ -1,7 +1,17 @@
-"""Attribution methods, one per module, all on the shared engine."""
-from .grad import surv_grad
-from .gradshap import surv_gradshap
-from .intgrad import surv_intgrad
-from .smoothgrad import surv_smoothgrad
+"""Attribution methods, one per module, all on the shared engine, each registered in the
+method table (:mod:`survinng_py.methods.registry`).
 
-__all__ = ["surv_grad", "surv_smoothgrad", "surv_intgrad", "surv_gradshap"]
+A method module imports torch inside its function: the command line reads the table
+(names, options) for ``--help`` without loading torch.
+"""
+# imported in the order the table lists them
+from .grad import surv_grad
+from .smoothgrad import surv_smoothgrad
+from .intgrad import surv_intgrad
+from .gradshap import surv_gradshap
+from .registry import (Method, Option, describe, get_method, method_label, methods,
+                       register_method, unregister_method)
+
+__all__ = ["surv_grad", "surv_smoothgrad", "surv_intgrad", "surv_gradshap", "Method", "Option",
+           "register_method", "unregister_method", "methods", "get_method", "method_label",
+           "describe"]

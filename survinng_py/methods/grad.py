@@ -1,10 +1,12 @@
 """Grad(t) and GxI(t): the gradient of the target at every time point."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._core import attribute, build_result, check_flag, prepare
-from ..result import SurvResult
+from .registry import BATCH_SIZE_HELP, register_method
+
+if TYPE_CHECKING:
+    from ..result import SurvResult
 
 
 def surv_grad(explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
@@ -48,6 +50,8 @@ def surv_grad(explainer, x: Any = None, *, instance: Any = None, target: str = "
     >>> res.label, res.values[0].shape
     ('GxI(t)', (1, 2, 1, 3))
     """
+    from ._core import attribute, build_result, check_flag, prepare
+
     where = "surv_grad()"
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where)
     times_input = check_flag(times_input, "times_input", where)
@@ -59,6 +63,13 @@ def surv_grad(explainer, x: Any = None, *, instance: Any = None, target: str = "
     values, pred = attribute(explainer, inputs, target=target, n_reps=1,
                              make_points=make_points, times_input=times_input,
                              batch_size=batch_size, progress=progress)
-    return build_result(explainer, inputs, ids, names, values, method="Surv_Gradient",
+    return build_result(explainer, inputs, ids, names, values, method=METHOD.id,
                         target=target, args={"target": target, "instance": ids.tolist(),
                                              "times_input": times_input}, pred=pred)
+
+
+METHOD = register_method(
+    surv_grad, name="grad", id="Surv_Gradient", labels=("Grad(t)", "GxI(t)"),
+    long_labels=("Gradient", "Grad x Input"), r_function="surv_grad",
+    options={"times_input": "multiply the gradient by the input (GxI(t))",
+             "batch_size": BATCH_SIZE_HELP})

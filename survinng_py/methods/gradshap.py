@@ -1,21 +1,21 @@
 """GradSHAP(t): expected gradients over references drawn from a background pool."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import torch
+from .registry import BATCH_SIZE_HELP, register_method
 
-from ._core import (attribute, background, build_result, check_flag, make_rng, path_points,
-                    predict, prepare, seed_label)
-from .._validation import check_int, fail
-from ..result import SurvResult
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..result import SurvResult
 
 
 def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
                   n: int = 50, num_samples: int = 10, data_ref: Any = None, replace: bool = True,
                   stratified: bool = True, times_input: bool = True,
-                  batch_size: int | None = None, seed: Any = None,
+                  batch_size: int | None = None,
+                  seed: int | np.random.Generator | None = None,
                   progress: bool | None = None) -> SurvResult:
     """GradSHAP(t) = mean_{s,k} (x - r_s) * grad f_t(r_s + alpha_sk (x - r_s)).
 
@@ -42,6 +42,13 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
     >>> res.values[0].shape, res.pred_diff.shape
     ((2, 2, 1, 2), (2, 1, 2))
     """
+    import numpy as np
+    import torch
+
+    from ._core import (attribute, background, build_result, check_flag, make_rng, path_points,
+                        predict, prepare, seed_label)
+    from .._validation import check_int, fail
+
     where = "surv_gradshap()"
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where)
     n = check_int(n, "n", where)
@@ -84,7 +91,7 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
         q1, q3 = np.quantile(pool_pred, [0.25, 0.75], axis=0, keepdims=True).astype(pred.dtype)
         quartiles = {"pred_diff_q1": pred - q1, "pred_diff_q3": pred - q3}
     pred_ref = np.broadcast_to(pred_ref, pred.shape).copy()
-    return build_result(explainer, inputs, ids, names, values, method="Surv_GradSHAP",
+    return build_result(explainer, inputs, ids, names, values, method=METHOD.id,
                         target=target, args={"target": target, "instance": ids.tolist(),
                                              "times_input": times_input, "n": n,
                                              "num_samples": num_samples, "replace": replace,
@@ -94,3 +101,16 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
                                              else "given",
                                              "seed": seed_label(seed)},
                         pred=pred, pred_ref=pred_ref, pred_diff=pred - pred_ref, **quartiles)
+
+
+METHOD = register_method(
+    surv_gradshap, name="gradshap", id="Surv_GradSHAP", labels="GradSHAP(t)",
+    long_labels="GradSHAP", r_function="surv_gradSHAP",
+    options={"times_input": "multiply by x - reference (off: the mean gradient on the paths)",
+             "n": "points on each reference's path",
+             "num_samples": "references drawn from the pool",
+             "data_ref": "the reference pool (default: the explainer data)",
+             "replace": "draw the references with replacement",
+             "stratified": "one path point in each of n equal parts of [0, 1)",
+             "seed": "seed of the references and path points", "batch_size": BATCH_SIZE_HELP},
+    seed_option="seed")

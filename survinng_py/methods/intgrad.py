@@ -1,14 +1,12 @@
 """IntGrad(t): integrated gradients along the straight path from a reference."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+from .registry import BATCH_SIZE_HELP, register_method
 
-from ._core import (attribute, background, build_result, check_flag, path_points, predict,
-                    prepare)
-from .._validation import check_int, fail
-from ..result import SurvResult
+if TYPE_CHECKING:
+    from ..result import SurvResult
 
 
 def surv_intgrad(explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
@@ -32,6 +30,12 @@ def surv_intgrad(explainer, x: Any = None, *, instance: Any = None, target: str 
     >>> bool(abs(gap).max() < 1e-3)
     True
     """
+    import torch
+
+    from ._core import (attribute, background, build_result, check_flag, path_points, predict,
+                        prepare)
+    from .._validation import check_int, fail
+
     where = "surv_intgrad()"
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where)
     n = check_int(n, "n", where)
@@ -55,8 +59,17 @@ def surv_intgrad(explainer, x: Any = None, *, instance: Any = None, target: str 
                        times_input=times_input, batch_size=batch_size, progress=progress)
     pred = predict(explainer, inputs, target)
     pred_ref = predict(explainer, [r.contiguous() for r in refs], target)
-    return build_result(explainer, inputs, ids, names, values, method="Surv_IntGrad",
+    return build_result(explainer, inputs, ids, names, values, method=METHOD.id,
                         target=target, args={"target": target, "instance": ids.tolist(),
                                              "times_input": times_input, "n": n,
                                              "x_ref": "mean" if x_ref is None else "given"},
                         pred=pred, pred_ref=pred_ref, pred_diff=pred - pred_ref)
+
+
+METHOD = register_method(
+    surv_intgrad, name="intgrad", id="Surv_IntGrad", labels="IntGrad(t)", long_labels="IntGrad",
+    r_function="surv_intgrad",
+    options={"times_input": "multiply by x - reference (off: the mean gradient on the path)",
+             "n": "points on the path from the reference",
+             "x_ref": "reference: one row, or one per instance (default: the data's mean)",
+             "batch_size": BATCH_SIZE_HELP})

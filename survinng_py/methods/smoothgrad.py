@@ -1,19 +1,20 @@
 """SG(t) and SGxI(t): gradients averaged over noisy copies of each instance."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+from .registry import BATCH_SIZE_HELP, register_method
 
-from ._core import (attribute, background, build_result, check_flag, make_rng, predict, prepare,
-                    seed_label)
-from .._validation import check_float, check_int, fail
-from ..result import SurvResult
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..result import SurvResult
 
 
 def surv_smoothgrad(explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
                     n: int = 10, noise_level: float = 0.1, times_input: bool = False,
-                    batch_size: int | None = None, seed: Any = None,
+                    batch_size: int | None = None,
+                    seed: int | np.random.Generator | None = None,
                     progress: bool | None = None) -> SurvResult:
     """SmoothGrad(t): mean of Grad(t) at ``n`` noisy copies ``x + eps``.
 
@@ -33,6 +34,12 @@ def surv_smoothgrad(explainer, x: Any = None, *, instance: Any = None, target: s
     >>> sv.surv_smoothgrad(exp, instance=[0, 1], n=5, seed=1).values[0].shape
     (2, 2, 1, 2)
     """
+    import torch
+
+    from ._core import (attribute, background, build_result, check_flag, make_rng, predict,
+                        prepare, seed_label)
+    from .._validation import check_float, check_int, fail
+
     where = "surv_smoothgrad()"
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where)
     n = check_int(n, "n", where)
@@ -55,8 +62,18 @@ def surv_smoothgrad(explainer, x: Any = None, *, instance: Any = None, target: s
 
     values, _ = attribute(explainer, inputs, target=target, n_reps=n, make_points=make_points,
                        times_input=times_input, batch_size=batch_size, progress=progress)
-    return build_result(explainer, inputs, ids, names, values, method="Surv_SmoothGrad",
+    return build_result(explainer, inputs, ids, names, values, method=METHOD.id,
                         target=target, args={"target": target, "instance": ids.tolist(),
                                              "times_input": times_input, "n": n,
                                              "noise_level": noise_level, "seed": seed_label(seed)},
                         pred=predict(explainer, inputs, target))
+
+
+METHOD = register_method(
+    surv_smoothgrad, name="smoothgrad", id="Surv_SmoothGrad", labels=("SG(t)", "SGxI(t)"),
+    long_labels=("SmoothGrad", "SmoothGrad x Input"), r_function="surv_smoothgrad",
+    options={"times_input": "multiply each gradient by its noisy input (SGxI(t))",
+             "n": "noisy copies of each instance",
+             "noise_level": "noise sd as a multiple of each feature's sd",
+             "seed": "seed of the noise", "batch_size": BATCH_SIZE_HELP},
+    seed_option="seed")
