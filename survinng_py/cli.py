@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from ._validation import SurvinngError, check_int, fail, first_line
+from .models.registry import SpecKeys
 
 PROG = "survinng-py"
-#: spec keys read by ``export``; the rest of explain()'s keyword arguments
-SPEC_KEYS = ("model_type", "baseline_hazard", "labtrans", "time_bins", "sub", "interpolate",
-             "scheme", "feature_names", "input_names", "event_names", "dtype", "input_shapes",
-             "arch_kwargs")
+#: spec keys read by ``export``: model_type, every registered family's head parameters,
+#: then the rest of explain()'s keyword arguments (read from the registry when used)
+SPEC_KEYS = SpecKeys(before=("model_type",), after=(
+    "feature_names", "input_names", "event_names", "dtype", "input_shapes", "arch_kwargs"))
 METHODS = {"grad": "surv_grad", "smoothgrad": "surv_smoothgrad", "intgrad": "surv_intgrad",
            "gradshap": "surv_gradshap"}
 #: method options of ``explain``: (flag, keyword argument of the method)
