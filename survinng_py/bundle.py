@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -377,7 +378,8 @@ def _decode_array(entry: dict, key: str, where: str) -> np.ndarray:
     shape, data = entry.get("shape"), entry.get("data")
     if sorted(entry) != ["$array", "data", "shape"] or entry["$array"] not in _ARRAY_DTYPES \
             or not isinstance(shape, list) or len(shape) > MAX_DIMS \
-            or not all(_is_int(s) and s >= 0 for s in shape) or not isinstance(data, list) \
+            or not all(_is_int(s) and 0 <= s <= MAX_DATA_VALUES for s in shape) \
+            or not isinstance(data, list) \
             or len(data) != int(np.prod(shape, dtype=np.float64)):
         _bad(key, "an array ({\"$array\": dtype, \"shape\": [...], \"data\": [...]} with as "
              "many values as its shape holds)", where)
@@ -541,8 +543,13 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
-        bool(np.isfinite(value))
+    """A finite JSON number that a float64 holds (a huge integer does not)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _text(value: Any, key: str, where: str) -> None:
