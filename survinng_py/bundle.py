@@ -376,7 +376,8 @@ def _decode_head(head: Any, where: str) -> dict:
 
 def _decode_array(entry: dict, key: str, where: str) -> np.ndarray:
     shape, data = entry.get("shape"), entry.get("data")
-    if sorted(entry) != ["$array", "data", "shape"] or entry["$array"] not in _ARRAY_DTYPES \
+    if sorted(entry) != ["$array", "data", "shape"] or not isinstance(entry["$array"], str) \
+            or entry["$array"] not in _ARRAY_DTYPES \
             or not isinstance(shape, list) or len(shape) > MAX_DIMS \
             or not all(_is_int(s) and 0 <= s <= MAX_DATA_VALUES for s in shape) \
             or not isinstance(data, list) \

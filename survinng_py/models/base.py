@@ -221,9 +221,9 @@ def numeric_vector(values: Any, arg: str, where: str) -> np.ndarray:
 def check_time_grid(time: Any, arg: str, where: str) -> np.ndarray:
     grid = numeric_vector(time, arg, where).astype(np.float64)
     if grid.size == 0 or not np.all(np.isfinite(grid)):
-        fail(arg, where, "a non-empty vector of finite time points", time)
+        fail(arg, where, "a non-empty vector of finite time points", grid.tolist())
     if np.any(np.diff(grid) <= 0):
-        fail(arg, where, "strictly increasing", time)
+        fail(arg, where, "strictly increasing", grid.tolist())
     return grid
 
 

@@ -76,7 +76,8 @@ def check_hazard(hazard: Any, n_times: int, where: str) -> np.ndarray:
     if h0.dtype.kind not in "fiu" or h0.ndim != 1 or h0.size != n_times or \
             not np.all(np.isfinite(h0)) or np.any(h0 < 0):
         fail("baseline_hazard", where,
-             f"{n_times} finite non-negative hazard jumps (one per time point)", hazard)
+             f"{n_times} finite non-negative hazard jumps (one per time point)",
+             h0.tolist() if h0.dtype.kind in "fiu" else hazard)
     return h0.astype(np.float64)
 
 
