@@ -69,7 +69,7 @@ MAX_ROW_VALUES = 2**24
 MAX_DATA_VALUES = 2**28
 MAX_DIMS = 8
 #: the longest name, label or version string a sidecar may hold
-MAX_TEXT = 200
+MAX_TEXT = 1000
 #: graph ops a loaded program may call: ATen/prims operators and symbolic-size arithmetic
 _ALLOWED_OPS = ("torch.ops.aten.", "torch.ops.prims.", "torch.sym_", "math.")
 _OPERATORS = {"getitem", "add", "sub", "mul", "floordiv", "truediv", "mod", "neg", "pow",
@@ -162,10 +162,13 @@ def save_model(model: Any, path: str | os.PathLike, *, targets: Any = None, data
             "input_shapes": [list(x.shape[1:]) for x in inputs],
             "feature_names": feature_names,
             "data": {"rows": int(explainer.data[0].shape[0])} if stored else None,
-            "memory_budget": explainer.memory_budget, "versions": versions(),
+            "memory_budget": int(explainer.memory_budget), "versions": versions(),
             "files": {p.name: _file_entry(p.read_bytes()) for p in sorted(staged.iterdir())},
         }
         manifest["sha256"] = _digest(manifest)
+        # what load_model would refuse (a cap exceeded) is not written
+        _check_fields(manifest, models.check_record(_decode_head(head, where), "model", where),
+                      where)
         (staged / BUNDLE_FILE).write_text(json.dumps(manifest, indent=1, allow_nan=False),
                                           encoding="utf-8")
         _check_target_folder(path, overwrite, where)  # still free, or still a bundle

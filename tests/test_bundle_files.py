@@ -280,6 +280,17 @@ def test_a_failed_save_leaves_no_folder_and_the_old_bundle_intact(bundle):
     assert {p.name: p.read_bytes() for p in bundle.iterdir()} == before
 
 
+def test_what_load_model_would_refuse_is_not_written(tmp_path):
+    exp = sv.explain(net(), data(), model_type="deepsurv", baseline_hazard=HAZARD,
+                     feature_names=["a", "b", "c", "x" * 1001])
+    with pytest.raises(sv.SurvinngError) as info:
+        sv.save_model(exp, tmp_path / "bundle", dynamo=False)
+    assert str(info.value) == ("`path` of save_model() must be a bundle whose bundle.json has "
+                               "`feature_names[0]` as a string of at most 1000 characters; got "
+                               "something else")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_overwrite_replaces_only_a_bundle(bundle, original):
     exp = sv.explain(net(seed=1), data(), model_type="deepsurv", baseline_hazard=HAZARD)
     sv.save_model(exp, bundle, targets="survival", overwrite=True, dynamo=False)

@@ -3,9 +3,11 @@ every method, ONNX export, bundles and the command line without any change to th
 package; the registry's entry-point loader adds it like a third-party package would."""
 from __future__ import annotations
 
+import gc
 import importlib.metadata
 import json
 import warnings
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -13,7 +15,7 @@ import pytest
 import torch
 
 import survinng_py as sv
-from survinng_py import exchange
+from survinng_py import engine, exchange
 from survinng_py._validation import fail
 from survinng_py.cli import SPEC_KEYS, main
 from survinng_py.models import HeadParam, SurvivalModel, registry
@@ -209,6 +211,16 @@ def test_command_line_exports_and_explains_the_toy(toy, x, tmp_path, capsys):
     expected = sv.surv_grad(sv.explain(net, x, model_type="toyweibull", time=TIME), x[:7])
     np.testing.assert_allclose(result.values[0], expected.values[0], rtol=1e-5, atol=1e-7)
     assert result.model_class == "ToyWeibull" and result.feature_names == [NAMES]
+
+
+def test_engine_caches_do_not_keep_an_adapter_alive(toy, x):
+    exp = sv.explain(toy_net(), x, model_type="toyweibull", time=TIME)
+    sv.surv_grad(exp, instance=[0, 1])
+    adapter = weakref.ref(exp.model)
+    assert exp.model in engine._CACHES and "profiles" not in vars(exp.model)
+    del exp
+    gc.collect()
+    assert adapter() is None
 
 
 def entry_point(value):

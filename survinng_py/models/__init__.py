@@ -74,30 +74,30 @@ def from_record(record: dict, net: torch.nn.Module, *, dtype: torch.dtype,
 
 
 def check_record(record: dict, arg: str, where: str) -> dict:
-    """What :func:`from_record` would build, without a network: the adapter's class,
-    ``model_class``, targets, per-event targets and time grid, after checking the
-    record's spec and interpolation by the family's own rules."""
+    """What :func:`from_record` would build, without a network: the adapter's
+    ``model_class``, targets and time grid, after checking the record's spec and
+    interpolation by the family's own rules."""
     cls = family(record["family"], arg, where)
     spec = cls.validate_spec(record["spec"], where)
-    out = {"class": cls, "model_class": cls.model_class, "targets": cls.targets,
-           "per_event_targets": cls.per_event_targets, "time": cls.grid(spec)}
-    if record["interpolate"] is None:
-        if record["scheme"] is not None:
-            fail("scheme", where, "left out unless `interpolate` is given", record["scheme"])
-        return out
+    if not _interpolated(record["interpolate"], record["scheme"], where):
+        return {"model_class": cls.model_class, "targets": cls.targets, "time": cls.grid(spec)}
     bins, sub, _ = Interpolated.check(cls, spec, record["interpolate"], record["scheme"], where)
-    return {**out, "class": Interpolated, "targets": Interpolated.targets,
-            "per_event_targets": Interpolated.per_event_targets, "time": subgrid(bins, sub)}
+    return {"model_class": cls.model_class, "targets": Interpolated.targets,
+            "time": subgrid(bins, sub)}
 
 
 def _assemble(cls: type, net: torch.nn.Module, spec: dict, interpolate: Any, scheme: Any,
               *, where: str, **common: Any) -> SurvivalModel:
     adapter = cls(net, spec, where=where, **common)
-    if interpolate is None:
-        if scheme is not None:
-            fail("scheme", where, "left out unless `interpolate` is given", scheme)
+    if not _interpolated(interpolate, scheme, where):
         return adapter
     return Interpolated(adapter, interpolate, scheme, where)
+
+
+def _interpolated(interpolate: Any, scheme: Any, where: str) -> bool:
+    if interpolate is None and scheme is not None:
+        fail("scheme", where, "left out unless `interpolate` is given", scheme)
+    return interpolate is not None
 
 
 def _module_head(cls: type, head: dict, where: str) -> dict:
