@@ -123,7 +123,15 @@ def test_names_of_another_family_are_refused(toy):
     with pytest.raises(sv.SurvinngError, match=r"^`cls` of register_family\(\) must be a class "
                        r"that sets `family` to a lower-case name; got None$"):
         registry.register_family(Unnamed)
-    assert "clash" not in registry.families()
+
+    class Headless(SurvivalModel):
+        family = "headless"
+        targets = ("survival",)
+    with pytest.raises(sv.SurvinngError, match=r"^`cls` of register_family\(\) must be a family "
+                       r"with lower-case targets, HeadParam head parameters and its own "
+                       r"check_spec, grid and head; got 'headless'$"):
+        registry.register_family(Headless)
+    assert "clash" not in registry.families() and "headless" not in registry.families()
 
 
 @pytest.mark.parametrize("target", ToyWeibull.targets)

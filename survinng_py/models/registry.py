@@ -59,11 +59,22 @@ def register_family(cls: type) -> type:
     if clash:
         fail("cls", where, "a family whose pycox classes no other family reads",
              f"{clash[0]!r} is read by {classes[clash[0]]!r}", as_text=True)
-    if not cls.targets or not all(isinstance(p, HeadParam) for p in cls.head_params):
-        fail("cls", where, "a family with targets and HeadParam head parameters", name)
+    undefined = [m for m in ("check_spec", "grid", "head")
+                 if _function(cls, m) is _function(SurvivalModel, m)]
+    # targets name files of a bundle (<target>.onnx): plain lower-case names only
+    if not cls.targets or not all(isinstance(t, str) and _NAME.fullmatch(t) for t in cls.targets) \
+            or undefined or not all(isinstance(p, HeadParam) for p in cls.head_params):
+        fail("cls", where, "a family with lower-case targets, HeadParam head parameters and its "
+             "own check_spec, grid and head", name)
     _families[name] = cls
     _model_types.update((n, name) for n in names)
     return cls
+
+
+def _function(cls: type, name: str) -> Any:
+    """The function behind a method or classmethod of ``cls``."""
+    attr = getattr(cls, name)
+    return getattr(attr, "__func__", attr)
 
 
 def unregister_family(name: str) -> None:
