@@ -87,8 +87,8 @@ class SurvivalModel:
                  where: str = "explain()"):
         if not isinstance(net, torch.nn.Module):
             fail("model", where, "a torch.nn.Module or a fitted pycox model", net)
-        if isinstance(event_names, str) or not (
-                event_names is None or isinstance(event_names, Sequence)):
+        if event_names is not None and (isinstance(event_names, (str, bytes)) or
+                                        not hasattr(event_names, "__iter__")):
             fail("event_names", where, "a list of names (one per competing event)", event_names)
         self.spec = self.validate_spec(spec, where)
         # a network loaded from a bundle is private already (and refuses eval())
