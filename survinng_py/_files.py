@@ -146,7 +146,7 @@ class Folder:
             if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
                 self._unusable(name)
             if info.st_size > max_bytes:
-                fail(self.arg, self.where, f"a {self.what} whose {name} has at most "
+                fail(self.arg, self.where, f"{self.what} whose {name} has at most "
                      f"{max_bytes} bytes", f"{info.st_size} bytes", as_text=True)
             chunks, total = [], 0
             while True:
@@ -156,7 +156,7 @@ class Folder:
                 chunks.append(block)
                 total += len(block)
                 if total > max_bytes:  # grew while being read
-                    fail(self.arg, self.where, f"a {self.what} whose {name} has at most "
+                    fail(self.arg, self.where, f"{self.what} whose {name} has at most "
                          f"{max_bytes} bytes", "a growing file", as_text=True)
             return b"".join(chunks)
         finally:

@@ -2,30 +2,46 @@
 
 A bundle is a folder::
 
-    bundle.json        the sidecar: format version, model class, head parameters (the
-                       adapter's state; float arrays written exactly), time grid, dtype,
-                       input/feature/event names, input shapes, package versions and the
-                       sha256 of every other file
+    bundle.json        the sidecar: format version, the head as its family's constructor
+                       spec (family name and head parameters; float arrays written
+                       exactly), time grid, dtype, input/feature/event names, input
+                       shapes, package versions, the size and sha256 of every other file
+                       and the sha256 of the sidecar itself
     network.pt2        the network as a torch.export program (differentiable again)
     <target>.onnx      network + survival head as one ONNX graph per target
                        (see :func:`~survinng_py.export_onnx`), for onnxruntime anywhere
     data_<k>.parquet   optional: the explainer data, one column per feature of input k
 
-Loading never unpickles: the sidecar is JSON, the data Parquet, and ``network.pt2`` is
-read by :func:`load_program`, which takes the graph (JSON) and the raw weight bytes from
-the archive and refuses every pickled payload (``torch.export.load`` would unpickle
-those). A changed, truncated or missing file, or a foreign one, gives a one-line
+Reading treats a bundle as untrusted input. The folder is opened once and its members
+are read by fixed names derived from the family's targets and the number of inputs
+(never names from ``bundle.json``), as regular files with one link inside the folder,
+within size caps checked before reading; each file is hashed and parsed from the same
+bytes. ``bundle.json`` is parsed as bounded strict JSON, its own sha256 is compared
+(computed over its canonical JSON without the ``sha256`` field), then every field is
+checked against the format (types, ranges and lengths that agree with each other), and
+the head is checked by its family exactly as :func:`~survinng_py.explain` checks a new
+model. The checksums detect accidents and edits, not a forger who rewrites the files and
+the checksums alike (bundles are not signed): a forged bundle can describe another model,
+but it still only loads through these checks. Loading never unpickles: the data is
+Parquet and ``network.pt2`` is read by :func:`load_program`, which takes the graph (JSON)
+and the raw weight bytes from the archive and refuses every pickled payload
+(``torch.export.load`` would unpickle those). A bad bundle gives a one-line
 :class:`~survinng_py.SurvinngError`.
+
+Writing builds the bundle in a temporary sibling folder and publishes it by one rename:
+an existing folder is never replaced without ``overwrite=True``, and then only if it is
+a bundle; a failed save leaves nothing behind.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import platform
+import re
 import shutil
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -34,6 +50,7 @@ import numpy as np
 import torch
 
 from . import models
+from ._files import MAX_JSON_BYTES, Folder, publish_folder, staging_folder, strict_json
 from ._report import version
 from ._validation import SurvinngError, check_device, check_int, fail
 from .explainer import Explainer, check_fits
@@ -43,13 +60,17 @@ from .onnx_export import (_first_line, _quiet, as_explainer, capture, export_onn
 
 BUNDLE_FILE = "bundle.json"
 NETWORK_FILE = "network.pt2"
-FORMAT, FORMAT_VERSION = "survinng_py.bundle", 1
-#: engine caches on the adapter: not saved, reset on load
-_TRANSIENT = {"profiles": dict, "forward_mode_ok": lambda: None}
+FORMAT, FORMAT_VERSION = "survinng_py.bundle", 2
+#: caps checked before anything is read: bytes of one member file, inputs, values per
+#: row of one input, values of the stored data, dimensions of a per-row shape
+MAX_MEMBER_BYTES = 2**31
+MAX_INPUTS = 64
+MAX_ROW_VALUES = 2**24
+MAX_DATA_VALUES = 2**28
+MAX_DIMS = 8
+#: the longest name, label or version string a sidecar may hold
+MAX_TEXT = 1000
 #: graph ops a loaded program may call: ATen/prims operators and symbolic-size arithmetic
-_MANIFEST_KEYS = ("model_class", "source", "dtype", "targets", "onnx", "time", "event_names",
-                  "input_names", "input_shapes", "feature_names", "network", "head", "data",
-                  "memory_budget", "versions", "files")
 _ALLOWED_OPS = ("torch.ops.aten.", "torch.ops.prims.", "torch.sym_", "math.")
 _OPERATORS = {"getitem", "add", "sub", "mul", "floordiv", "truediv", "mod", "neg", "pow",
               "eq", "ne", "lt", "le", "gt", "ge"}
@@ -77,12 +98,19 @@ def save_model(model: Any, path: str | os.PathLike, *, targets: Any = None, data
     opset, dynamo
         As in :func:`~survinng_py.export_onnx`.
     overwrite : bool
-        Replace an existing bundle (a folder holding anything else is never replaced).
+        Replace an existing bundle (a folder holding anything else is never replaced);
+        the new bundle takes its place in one rename.
 
     Returns
     -------
     Path
         The bundle folder.
+
+    Raises
+    ------
+    SurvinngError
+        For bad arguments, a path that is taken, or a network that cannot be exported;
+        nothing is written then.
 
     Examples
     --------
@@ -109,42 +137,45 @@ def save_model(model: Any, path: str | os.PathLike, *, targets: Any = None, data
             if len(set(names)) != len(names):
                 fail("feature_names", where, "unique within each input (they name the stored "
                      "data's columns)", names)
-    head = _encode(adapter, "model", where)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    head = _encode_head(models.head_record(adapter), where)
+    staged = staging_folder(path, overwrite=overwrite, arg="path", where=where)
     try:
         args = network_args(explainer, inputs)
         program = capture(adapter.net, args, where)
         with _quiet():
-            torch.export.save(program, str(tmp / NETWORK_FILE))
-        onnx = {t: f"{t}.onnx" for t in targets}
-        for target, name in onnx.items():
-            export_onnx(explainer, tmp / name, target=target, data=inputs,
+            torch.export.save(program, str(staged / NETWORK_FILE))
+        for target in targets:
+            export_onnx(explainer, staged / f"{target}.onnx", target=target, data=inputs,
                         opset=opset, dynamo=dynamo)
-        data_files = _write_data(explainer, tmp) if include_data else None
+        stored = include_data and explainer.data is not None
+        if stored:
+            _write_data(explainer, staged)
         n_risks = adapter.num_risks(inputs)
         manifest = {
             "format": FORMAT, "format_version": FORMAT_VERSION,
             "model_class": adapter.model_class, "source": adapter.source,
-            "dtype": str(adapter.dtype).replace("torch.", ""),
-            "targets": list(adapter.targets), "onnx": onnx,
+            "dtype": str(adapter.dtype).replace("torch.", ""), "head": head,
+            "targets": list(adapter.targets), "onnx": targets,
             "time": adapter.time.tolist(),
             "event_names": {t: adapter.event_names(t, n_risks) for t in adapter.targets},
             "input_names": input_names(explainer, len(inputs)),
             "input_shapes": [list(x.shape[1:]) for x in inputs],
             "feature_names": feature_names,
-            "network": {"file": NETWORK_FILE, "arguments": len(args)},
-            "head": head, "data": data_files, "memory_budget": explainer.memory_budget,
-            "versions": versions(),
+            "data": {"rows": int(explainer.data[0].shape[0])} if stored else None,
+            "memory_budget": int(explainer.memory_budget), "versions": versions(),
+            "files": {p.name: _file_entry(p.read_bytes()) for p in sorted(staged.iterdir())},
         }
-        manifest["files"] = {p.name: _file_entry(p) for p in sorted(tmp.iterdir())}
-        (tmp / BUNDLE_FILE).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        if path.exists():
-            shutil.rmtree(path)  # checked above: a bundle, and overwrite was asked for
-        tmp.rename(path)
+        manifest["sha256"] = _digest(manifest)
+        # what load_model would refuse (a cap exceeded) is not written
+        _check_fields(manifest, models.check_record(_decode_head(head, where), "model", where),
+                      where)
+        (staged / BUNDLE_FILE).write_text(json.dumps(manifest, indent=1, allow_nan=False),
+                                          encoding="utf-8")
+        _check_target_folder(path, overwrite, where)  # still free, or still a bundle
+        publish_folder(staged, path, overwrite=overwrite, arg="path", where=where)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        if staged.exists():
+            shutil.rmtree(staged)
     return path
 
 
@@ -153,7 +184,8 @@ def load_model(path: str | os.PathLike, *, device: Any = "cpu",
     """Read a bundle written by :func:`save_model` into an :class:`~survinng_py.Explainer`.
 
     The explainer's gradients, predictions and labels are those of the saved one; its
-    data (if stored) serves ``instance=`` and as background data.
+    data (if stored) serves ``instance=`` and as background data. The bundle is checked
+    as described in :mod:`survinng_py.bundle` before the network is built.
 
     Parameters
     ----------
@@ -167,33 +199,59 @@ def load_model(path: str | os.PathLike, *, device: Any = "cpu",
     Returns
     -------
     Explainer
+
+    Raises
+    ------
+    SurvinngError
+        For a folder that is not a complete, unchanged bundle of this format version, or
+        whose head its family refuses.
     """
     where = "load_model()"
     torch_device = check_device(device, where)
-    manifest = bundle_info(path, where)
-    path = Path(path)
-    net = load_program(path / manifest["network"]["file"], where)
+    if memory_budget is not None:
+        check_int(memory_budget, "memory_budget", where)
+    with Folder(path, arg="path", where=where, what="a model bundle folder") as folder:
+        manifest, record = _read_sidecar(folder, where)
+        members = _read_members(folder, manifest, where)
+    dtype = getattr(torch, manifest["dtype"])
+    net = load_program(Path(path) / NETWORK_FILE, where)
     net = net.to(torch_device)  # no eval(): the mode is part of the exported graph
     for p in net.parameters():
         p.requires_grad_(False)
-    try:
-        adapter = _decode(manifest["head"], net, torch_device, where)
-    except SurvinngError:
-        raise
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        fail("path", where, f"a bundle whose head parameters ({BUNDLE_FILE}) can be read",
-             _first_line(err), as_text=True)
-    data = _read_data(path, manifest, adapter.dtype, torch_device, where)
+    adapter = models.from_record(record, net, dtype=dtype, device=torch_device,
+                                 source=manifest["source"], where=where)
+    data = _read_data(members, manifest, dtype, torch_device, where)
+    rows = data or [torch.zeros(1, *shape, dtype=dtype, device=torch_device)
+                    for shape in manifest["input_shapes"]]
+    check_fits(adapter, rows, "path", where)
+    n_risks = adapter.num_risks(rows)
+    if manifest["event_names"] != {t: adapter.event_names(t, n_risks) for t in adapter.targets}:
+        fail("path", where, f"a bundle whose event names ({BUNDLE_FILE}) are its model's",
+             f"{BUNDLE_FILE} names other events", as_text=True)
     budget = manifest["memory_budget"] if memory_budget is None else memory_budget
-    check_int(budget, "memory_budget", where)
-    explainer = Explainer(adapter, data, manifest["feature_names"], manifest["input_names"], budget)
-    if data is not None:
-        check_fits(adapter, data, "path", where)
-    return explainer
+    return Explainer(adapter, data, manifest["feature_names"], manifest["input_names"], budget)
 
 
 def bundle_info(path: str | os.PathLike, where: str = "bundle_info()") -> dict:
-    """The sidecar of a bundle, after checking the format and every file's sha256.
+    """The sidecar of a bundle, after checking it, its head and every file's sha256.
+
+    Parameters
+    ----------
+    path : str or Path
+        The bundle folder.
+    where : str
+        The function named in errors.
+
+    Returns
+    -------
+    dict
+        The parsed ``bundle.json``.
+
+    Raises
+    ------
+    SurvinngError
+        As :func:`load_model`, for everything that can be checked without building the
+        network.
 
     Examples
     --------
@@ -201,42 +259,11 @@ def bundle_info(path: str | os.PathLike, where: str = "bundle_info()") -> dict:
     >>> sv.bundle_info("no/such/folder")
     Traceback (most recent call last):
     ...
-    survinng_py._validation.SurvinngError: `path` of bundle_info() must be a model bundle folder holding bundle.json; got 'no/such/folder'
+    survinng_py._validation.SurvinngError: `path` of bundle_info() must be a model bundle folder; got 'no/such/folder'
     """
-    path = Path(path)
-    sidecar = path / BUNDLE_FILE
-    if not sidecar.is_file():
-        fail("path", where, f"a model bundle folder holding {BUNDLE_FILE}", repr(str(path)),
-             as_text=True)
-    try:
-        manifest = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        fail("path", where, f"a bundle whose {BUNDLE_FILE} is valid JSON",
-             f"{BUNDLE_FILE}: {_first_line(err)}", as_text=True)
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        fail("path", where, f"a survinng_py model bundle ({BUNDLE_FILE} with format {FORMAT!r})",
-             f"{BUNDLE_FILE} of another format", as_text=True)
-    got = manifest.get("format_version")
-    if got != FORMAT_VERSION:
-        fail("path", where, f"a bundle of format version {FORMAT_VERSION} (this survinng_py "
-             f"{_package_version()})", f"format version {got!r}, written by survinng_py "
-             f"{manifest.get('versions', {}).get('survinng_py')}", as_text=True)
-    for name, entry in (manifest.get("files") or {}).items():
-        file = path / name
-        if not file.is_file():
-            fail("path", where, f"a complete bundle (its {BUNDLE_FILE} lists {name})",
-                 f"{name} is missing", as_text=True)
-        if _file_entry(file) != entry:
-            fail("path", where, "a bundle whose files are as written (sha256 in "
-                 f"{BUNDLE_FILE})", f"{name} has changed or is truncated", as_text=True)
-    absent = [key for key in _MANIFEST_KEYS if key not in manifest]
-    if absent:
-        fail("path", where, f"a bundle whose {BUNDLE_FILE} has the keys " +
-             ", ".join(_MANIFEST_KEYS), f"no {absent[0]!r}", as_text=True)
-    missing = [n for n in _required_files(manifest) if n not in manifest["files"]]
-    if missing:
-        fail("path", where, f"a bundle whose {BUNDLE_FILE} lists every file it uses",
-             f"{missing[0]} not listed", as_text=True)
+    with Folder(path, arg="path", where=where, what="a model bundle folder") as folder:
+        manifest, _ = _read_sidecar(folder, where)
+        _read_members(folder, manifest, where)
     return manifest
 
 
@@ -299,75 +326,247 @@ def versions() -> dict:
             "onnxruntime": version("onnxruntime"), "pyarrow": version("pyarrow")}
 
 
-# -- adapter state <-> JSON ---------------------------------------------------------------
-def _encode(value: Any, key: str, where: str) -> Any:
-    """The adapter's attributes as JSON; tensors and arrays keep dtype and exact values."""
-    if isinstance(value, SurvivalModel):
-        state = {k: _encode(v, k, where) for k, v in vars(value).items() if k not in _TRANSIENT}
-        return {"$adapter": type(value).__name__, "state": state}
-    if isinstance(value, torch.nn.Module):
-        return {"$network": True}
-    if isinstance(value, torch.Tensor):
-        return _array_entry("$tensor", value.detach().cpu().numpy(), str(value.dtype)[6:])
-    if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
-        return _array_entry("$array", value, value.dtype.name)
-    if isinstance(value, torch.dtype):
-        return {"$dtype": str(value)[6:]}
-    if isinstance(value, torch.device):
-        return {"$device": True}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
-        return list(value)
-    fail("model", where, "an adapter whose head parameters are tensors, arrays, numbers or "
-         "strings", f"attribute {key!r} of type {type(value).__name__}", as_text=True)
+# -- the head: a family's spec <-> JSON ----------------------------------------------------
+_ARRAY_DTYPES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64",
+                 "uint8", "uint16", "uint32", "uint64"}
+_HEAD_KEYS = ("family", "spec", "interpolate", "scheme", "event_names")
 
 
-def _array_entry(tag: str, array: np.ndarray, dtype: str) -> dict:
-    # float -> float64 -> JSON (shortest repr) is exact for float16/32/64
-    flat = array.astype(np.float64 if array.dtype.kind == "f" else array.dtype).ravel().tolist()
-    return {tag: dtype, "shape": list(array.shape), "data": flat}
+def _encode_head(record: dict, where: str) -> dict:
+    """A head record as JSON; arrays keep their dtype and exact values."""
+    spec = {}
+    for key, value in record["spec"].items():
+        if isinstance(value, np.ndarray) and value.dtype.name in _ARRAY_DTYPES:
+            # float -> float64 -> JSON (shortest repr) is exact for float16/32/64
+            flat = value.astype(np.float64 if value.dtype.kind == "f" else value.dtype)
+            spec[key] = {"$array": value.dtype.name, "shape": list(value.shape),
+                         "data": flat.ravel().tolist()}
+        elif isinstance(value, (np.integer, np.floating)):
+            spec[key] = value.item()
+        elif value is None or isinstance(value, (bool, int, float, str)):
+            spec[key] = value
+        else:
+            fail("model", where, "a family whose spec holds numbers, strings and numeric "
+                 "arrays", f"{key!r} of type {type(value).__name__}", as_text=True)
+    return {**record, "spec": spec}
 
 
-def _decode(value: Any, net: torch.nn.Module, device: torch.device, where: str) -> Any:
-    if isinstance(value, list):
-        return list(value)
-    if not isinstance(value, dict):
-        return value
-    if "$adapter" in value:
-        cls = _ADAPTER_CLASSES.get(value["$adapter"])
-        if cls is None:
-            fail("path", where, "a bundle of a known model adapter (" +
-                 ", ".join(sorted(_ADAPTER_CLASSES)) + ")", value["$adapter"])
-        adapter = cls.__new__(cls)  # the saved state is complete; no constructor re-run
-        vars(adapter).update({k: _decode(v, net, device, where) for k, v in value["state"].items()})
-        vars(adapter).update({k: make() for k, make in _TRANSIENT.items()})
-        return adapter
-    if "$network" in value:
-        return net
-    if "$device" in value:
-        return device
-    if "$dtype" in value:
-        return _torch_dtype(value["$dtype"], where)
-    if "$tensor" in value:
-        dtype = _torch_dtype(value["$tensor"], where)
-        exact = torch.float64 if dtype.is_floating_point else dtype  # JSON floats are float64
-        return torch.tensor(value["data"], dtype=exact).to(dtype).reshape(value["shape"]).to(device)
-    if "$array" in value:
-        return np.asarray(value["data"], dtype=np.dtype(value["$array"])).reshape(value["shape"])
-    fail("path", where, "a bundle whose head entries are known", sorted(value)[:3])
+def _decode_head(head: Any, where: str) -> dict:
+    """The head record of a sidecar, with its arrays rebuilt (values not yet checked)."""
+    if not isinstance(head, dict) or sorted(head) != sorted(_HEAD_KEYS):
+        _bad("head", "an object with the keys " + ", ".join(_HEAD_KEYS), where)
+    _text(head["family"], "head.family", where)
+    if head["interpolate"] is not None and not _is_int(head["interpolate"]):
+        _bad("head.interpolate", "null or an integer", where)
+    if head["scheme"] is not None:
+        _text(head["scheme"], "head.scheme", where)
+    if head["event_names"] is not None:
+        _texts(head["event_names"], "head.event_names", where)
+    if not isinstance(head["spec"], dict) or len(head["spec"]) > 64:
+        _bad("head.spec", "an object of at most 64 head parameters", where)
+    spec = {}
+    for key, value in head["spec"].items():
+        if isinstance(value, dict):
+            spec[key] = _decode_array(value, f"head.spec.{key[:40]}", where)
+        elif value is None or isinstance(value, (bool, int, float)):
+            spec[key] = value
+        elif isinstance(value, str) and len(value) <= MAX_TEXT:
+            spec[key] = value
+        else:
+            _bad(f"head.spec.{key[:40]}", "a number, a short string, null or an array", where)
+    return {**head, "spec": spec}
 
 
-def _torch_dtype(name: str, where: str) -> torch.dtype:
-    dtype = getattr(torch, str(name), None)
-    if not isinstance(dtype, torch.dtype):
-        fail("path", where, "a bundle with torch dtypes in its head", name)
-    return dtype
+def _decode_array(entry: dict, key: str, where: str) -> np.ndarray:
+    shape, data = entry.get("shape"), entry.get("data")
+    if sorted(entry) != ["$array", "data", "shape"] or not isinstance(entry["$array"], str) \
+            or entry["$array"] not in _ARRAY_DTYPES \
+            or not isinstance(shape, list) or len(shape) > MAX_DIMS \
+            or not all(_is_int(s) and 0 <= s <= MAX_DATA_VALUES for s in shape) \
+            or not isinstance(data, list) \
+            or len(data) != int(np.prod(shape, dtype=np.float64)):
+        _bad(key, "an array ({\"$array\": dtype, \"shape\": [...], \"data\": [...]} with as "
+             "many values as its shape holds)", where)
+    dtype = np.dtype(entry["$array"])
+    floating = dtype.kind == "f"
+    if not all(_is_number(v) if floating else _is_int(v) for v in data):
+        _bad(key, f"an array of {dtype.name} values", where)
+    try:  # JSON numbers are float64; each was written from a value of this dtype
+        values = np.asarray(data, dtype=np.float64 if floating else np.int64)
+        if not floating and np.any(values.astype(dtype).astype(np.int64) != values):
+            raise OverflowError
+        return values.astype(dtype).reshape(shape)
+    except (OverflowError, ValueError):
+        _bad(key, f"an array of {dtype.name} values", where)
 
 
-_ADAPTER_CLASSES = {name: getattr(models, name) for name in models.__all__
-                    if isinstance(getattr(models, name), type)
-                    and issubclass(getattr(models, name), SurvivalModel)}
+# -- the sidecar -----------------------------------------------------------------------------
+_SIDECAR_KEYS = ("format", "format_version", "sha256", "model_class", "source", "dtype", "head",
+                 "targets", "onnx", "time", "event_names", "input_names", "input_shapes",
+                 "feature_names", "data", "memory_budget", "versions", "files")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _digest(manifest: dict) -> str:
+    """sha256 of the sidecar's canonical JSON without its own ``sha256`` field."""
+    body = {k: v for k, v in manifest.items() if k != "sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _read_sidecar(folder: Folder, where: str) -> tuple[dict, dict]:
+    """``bundle.json`` of ``folder`` checked: format, version, own sha256, every field,
+    and the head by its family. Returns the sidecar and the decoded head record."""
+    if not folder.exists(BUNDLE_FILE):
+        fail("path", where, f"a model bundle folder holding {BUNDLE_FILE}",
+             repr(str(folder.path)), as_text=True)
+    manifest = strict_json(folder.read(BUNDLE_FILE, MAX_JSON_BYTES), arg="path", where=where,
+                           what=BUNDLE_FILE)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        fail("path", where, f"a survinng_py model bundle ({BUNDLE_FILE} with format {FORMAT!r})",
+             f"{BUNDLE_FILE} of another format", as_text=True)
+    got = manifest.get("format_version")
+    if got != FORMAT_VERSION or isinstance(got, bool):
+        writer = manifest.get("versions")
+        writer = writer.get("survinng_py") if isinstance(writer, dict) else None
+        older = _is_int(got) and got < FORMAT_VERSION
+        fail("path", where, f"a bundle of format version {FORMAT_VERSION} (this survinng_py "
+             f"{_package_version()})", f"format version {str(got)[:20]}, written by survinng_py "
+             f"{str(writer)[:20]}" + ("; re-export the model with save_model() or survinng-py "
+                                      "export" if older else ""), as_text=True)
+    if manifest.get("sha256") != _digest(manifest):
+        fail("path", where, f"a bundle whose {BUNDLE_FILE} is as written (its sha256 field)",
+             f"{BUNDLE_FILE} has been edited", as_text=True)
+    absent = [key for key in _SIDECAR_KEYS if key not in manifest]
+    unknown = sorted(set(manifest) - set(_SIDECAR_KEYS))
+    if absent or unknown:
+        fail("path", where, f"a bundle whose {BUNDLE_FILE} has the keys " +
+             ", ".join(_SIDECAR_KEYS), f"no {absent[0]!r}" if absent else
+             f"unknown key {unknown[0][:40]!r}", as_text=True)
+    record = _decode_head(manifest["head"], where)
+    model = models.check_record(record, "path", where)
+    _check_fields(manifest, model, where)
+    return manifest, record
+
+
+def _check_fields(m: dict, model: dict, where: str) -> None:
+    """Every field of the sidecar ``m`` against the format and the head's ``model``
+    (:func:`survinng_py.models.check_record`), before any other file is read."""
+    if m["model_class"] != model["model_class"]:
+        _bad("model_class", f"{model['model_class']!r} (its head's)", where)
+    _text(m["source"], "source", where)
+    if m["dtype"] not in ("float32", "float64"):
+        _bad("dtype", "'float32' or 'float64'", where)
+    targets = list(model["targets"])
+    if m["targets"] != targets:
+        _bad("targets", "its head's targets " + ", ".join(targets), where)
+    onnx = m["onnx"]
+    if not isinstance(onnx, list) or len(set(map(str, onnx))) != len(onnx) or \
+            not all(isinstance(t, str) and t in targets for t in onnx):
+        _bad("onnx", "a list of distinct targets of its head", where)
+    time = m["time"]
+    if not isinstance(time, list) or not all(_is_number(t) for t in time) or \
+            time != [float(t) for t in model["time"]]:
+        _bad("time", "its head's time grid", where)
+    events = m["event_names"]
+    if not isinstance(events, dict) or sorted(events) != sorted(targets):
+        _bad("event_names", "an object of event names per target", where)
+    for target in targets:
+        _texts(events[target], f"event_names.{target}", where)
+    shapes = m["input_shapes"]
+    if not isinstance(shapes, list) or not 1 <= len(shapes) <= MAX_INPUTS or not all(
+            isinstance(s, list) and len(s) <= MAX_DIMS and
+            all(_is_int(d) and 1 <= d <= MAX_ROW_VALUES for d in s) for s in shapes):
+        _bad("input_shapes", f"a list of 1 to {MAX_INPUTS} per-row shapes of positive integers",
+             where)
+    sizes = [int(np.prod(s, dtype=np.float64)) for s in shapes]
+    if max(sizes) > MAX_ROW_VALUES:
+        _bad("input_shapes", f"per-row shapes of at most {MAX_ROW_VALUES} values", where)
+    _texts(m["input_names"], "input_names", where, count=len(shapes))
+    names = m["feature_names"]
+    if names is not None:
+        if not isinstance(names, list) or len(names) != len(shapes):
+            _bad("feature_names", f"null or {len(shapes)} lists of names (one per input)", where)
+        for k, (group, size) in enumerate(zip(names, sizes)):
+            _texts(group, f"feature_names[{k}]", where, count=size)
+            if len(set(group)) != len(group):
+                _bad(f"feature_names[{k}]", "distinct names", where)
+    data = m["data"]
+    if data is not None:
+        if not isinstance(data, dict) or sorted(data) != ["rows"] or not _is_int(data["rows"]) \
+                or not 1 <= data["rows"] <= MAX_DATA_VALUES // sum(sizes) or names is None:
+            _bad("data", f"null or {{\"rows\": n}} with at most {MAX_DATA_VALUES} values in all "
+                 "(and feature_names given)", where)
+    if not _is_int(m["memory_budget"]) or not 1 <= m["memory_budget"] <= 2**62:
+        _bad("memory_budget", "a positive integer", where)
+    written = m["versions"]
+    if not isinstance(written, dict) or len(written) > 16 or not all(
+            isinstance(v, (str, type(None))) and len(str(v)) <= MAX_TEXT for v in written.values()):
+        _bad("versions", "an object of package versions", where)
+    files = m["files"]
+    expected = _member_names(m)
+    if not isinstance(files, dict) or sorted(files) != sorted(expected):
+        _bad("files", "the bundle's files " + ", ".join(expected), where)
+    for name in expected:
+        entry = files[name]
+        if not isinstance(entry, dict) or sorted(entry) != ["bytes", "sha256"] or \
+                not isinstance(entry["sha256"], str) or not _SHA256.fullmatch(entry["sha256"]) \
+                or not _is_int(entry["bytes"]) or not 0 <= entry["bytes"] <= MAX_MEMBER_BYTES:
+            _bad(f"files.{name}", f"its sha256 and size (at most {MAX_MEMBER_BYTES} bytes)", where)
+
+
+def _member_names(manifest: dict) -> list[str]:
+    """The bundle's files, named from its fields (never names read from the sidecar)."""
+    names = [NETWORK_FILE] + [f"{target}.onnx" for target in manifest["onnx"]]
+    if manifest["data"] is not None:
+        names += [f"data_{k + 1}.parquet" for k in range(len(manifest["input_shapes"]))]
+    return names
+
+
+def _read_members(folder: Folder, manifest: dict, where: str) -> dict[str, bytes]:
+    """Every file of the (checked) sidecar, read once and compared with its size and sha256."""
+    members = {}
+    for name in _member_names(manifest):
+        entry = manifest["files"][name]
+        raw = folder.read(name, entry["bytes"])
+        if len(raw) != entry["bytes"] or _file_entry(raw) != entry:
+            fail("path", where, f"a bundle whose files are as written (sha256 in {BUNDLE_FILE})",
+                 f"{name} has changed or is truncated", as_text=True)
+        members[name] = raw
+    return members
+
+
+def _bad(key: str, rule: str, where: str) -> None:
+    fail("path", where, f"a bundle whose {BUNDLE_FILE} has `{key}` as {rule}",
+         "something else", as_text=True)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    """A finite JSON number that a float64 holds (a huge integer does not)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _text(value: Any, key: str, where: str) -> None:
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        _bad(key, f"a string of at most {MAX_TEXT} characters", where)
+
+
+def _texts(values: Any, key: str, where: str, count: int | None = None) -> None:
+    if not isinstance(values, list) or (count is not None and len(values) != count) or \
+            len(values) > MAX_ROW_VALUES:
+        _bad(key, "a list of " + (f"{count} " if count is not None else "") + "names", where)
+    for value in values:
+        _text(value, key, where)
 
 
 # -- the .pt2 archive ----------------------------------------------------------------------
@@ -482,17 +681,22 @@ def _read_payloads(archive: zipfile.ZipFile, root: str, config_name: str, folder
 
 # -- files -------------------------------------------------------------------------------
 def _check_target_folder(path: Path, overwrite: bool, where: str) -> None:
-    if not path.exists():
+    """``path`` is free, or (with ``overwrite``) a bundle folder holding nothing else."""
+    if not path.exists() and not path.is_symlink():
         return
     if not overwrite:
         fail("path", where, "a folder that does not exist yet (pass overwrite=True to replace it)",
              repr(str(path)), as_text=True)
     try:
-        listed = set(json.loads((path / BUNDLE_FILE).read_text(encoding="utf-8"))["files"])
-    except (OSError, ValueError, KeyError, TypeError):
-        listed = None
-    if listed is None or not path.is_dir() or \
-            {p.name for p in path.iterdir()} - listed - {BUNDLE_FILE}:
+        if path.is_symlink() or not path.is_dir():
+            raise SurvinngError
+        with Folder(path, arg="path", where=where, what="a bundle folder") as folder:
+            manifest = strict_json(folder.read(BUNDLE_FILE, MAX_JSON_BYTES), arg="path",
+                                   where=where, what=BUNDLE_FILE)
+        listed = set(manifest["files"]) | {BUNDLE_FILE}
+        if manifest["format"] != FORMAT or {p.name for p in path.iterdir()} - listed:
+            raise SurvinngError
+    except (SurvinngError, OSError, KeyError, TypeError):
         fail("path", where, "a survinng_py bundle folder to be replaced (nothing else is ever "
              "overwritten)", repr(str(path)), as_text=True)
 
@@ -508,48 +712,43 @@ def _check_targets(targets: Any, adapter: SurvivalModel, where: str) -> list[str
     return list(dict.fromkeys(chosen))
 
 
-def _write_data(explainer: Explainer, folder: Path) -> dict | None:
-    if explainer.data is None:
-        return None
+def _write_data(explainer: Explainer, folder: Path) -> None:
     import pyarrow.parquet as pq
 
     from .exchange import data_table
-    files = []
     for k, (x, names) in enumerate(zip(explainer.data, explainer.feature_names)):
-        name = f"data_{k + 1}.parquet"
-        pq.write_table(data_table(x.cpu().numpy().reshape(x.shape[0], -1), names), folder / name)
-        files.append(name)
-    return {"files": files, "rows": int(explainer.data[0].shape[0])}
+        table = data_table(x.cpu().numpy().reshape(x.shape[0], -1), names)
+        with open(folder / f"data_{k + 1}.parquet", "xb") as handle:  # a new file, never a link
+            pq.write_table(table, handle)
 
 
-def _read_data(path: Path, manifest: dict, dtype: torch.dtype, device: torch.device,
-               where: str) -> list[torch.Tensor] | None:
-    if not manifest.get("data"):
+def _read_data(members: dict[str, bytes], manifest: dict, dtype: torch.dtype,
+               device: torch.device, where: str) -> list[torch.Tensor] | None:
+    """The stored data, from the bytes read (and hashed) by :func:`_read_members`."""
+    if manifest["data"] is None:
         return None
-    from .exchange import read_table
-    tensors = []
-    for file, names, shape in zip(manifest["data"]["files"], manifest["feature_names"],
-                                  manifest["input_shapes"]):
-        table = read_table(path / file)
-        if table.column_names != names:
-            fail("path", where, f"a bundle whose {file} has the feature columns",
-                 table.column_names)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    rows, tensors = manifest["data"]["rows"], []
+    for k, (names, shape) in enumerate(zip(manifest["feature_names"], manifest["input_shapes"])):
+        name = f"data_{k + 1}.parquet"
+        try:
+            table = pq.read_table(pa.BufferReader(members[name]))
+        except (pa.ArrowException, OSError, ValueError) as err:
+            fail("path", where, f"a bundle whose {name} is a Parquet file",
+                 f"{name} ({_first_line(err)})", as_text=True)
+        if table.column_names != names or table.num_rows != rows or not all(
+                pa.types.is_floating(c.type) and c.null_count == 0 for c in table.columns):
+            fail("path", where, f"a bundle whose {name} holds {rows} rows of the numeric "
+                 "feature columns of its bundle.json", f"{name} holds other columns or rows",
+                 as_text=True)
         flat = np.column_stack([table.column(n).to_numpy() for n in names])
         tensors.append(torch.as_tensor(flat.reshape(-1, *shape)).to(device=device, dtype=dtype))
     return tensors
 
 
-def _required_files(manifest: dict) -> list[str]:
-    return [manifest["network"]["file"], *manifest["onnx"].values(),
-            *(manifest["data"] or {}).get("files", [])]
-
-
-def _file_entry(path: Path) -> dict:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return {"sha256": digest.hexdigest(), "bytes": path.stat().st_size}
+def _file_entry(raw: bytes) -> dict:
+    return {"sha256": hashlib.sha256(raw).hexdigest(), "bytes": len(raw)}
 
 
 def _package_version() -> str:

@@ -37,10 +37,9 @@ from typing import Any
 from .methods.registry import Method, get_method, methods
 
 PROG = "survinng-py"
-#: spec keys read by ``export``; the rest of explain()'s keyword arguments
-SPEC_KEYS = ("model_type", "baseline_hazard", "labtrans", "time_bins", "sub", "interpolate",
-             "scheme", "feature_names", "input_names", "event_names", "dtype", "input_shapes",
-             "arch_kwargs")
+#: spec keys of ``export`` besides model_type and its family's head parameters
+SPEC_EXTRA_KEYS = ("feature_names", "input_names", "event_names", "dtype", "input_shapes",
+                   "arch_kwargs")
 DATA_SUFFIXES = (".csv", ".parquet", ".pq", ".feather", ".arrow", ".arrows", ".ipc")
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 130, 141
 EXIT_CODES = ("exit status: 0 done; 1 the command failed (one line 'survinng-py <command>: "
@@ -154,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
         "network + survival head as ONNX graphs, a JSON sidecar and optionally the data. The "
         "network comes from --weights + --arch, from a torch.export program (--program), or "
         "from a pickled module (--net, only with --trust-pickle).",
-        epilog="spec keys: " + ", ".join(SPEC_KEYS) + ". baseline_hazard is {\"time\": [...], "
+        epilog="spec keys: model_type, its family's head parameters (e.g. baseline_hazard, "
+        "time_bins, interpolate), " + ", ".join(SPEC_EXTRA_KEYS) + ". baseline_hazard is {\"time\": [...], "
         "\"hazard\": [...]}; labtrans (CoxTime) is {\"time\": [...]}, the original time of "
         "each baseline time; input_shapes (per-row shapes, e.g. [[4]]) is needed without "
         "--data; arch_kwargs are passed to the --arch factory. " + EXIT_CODES)
@@ -452,6 +452,13 @@ def _writing(out: Path, where: str, kind: str = "file"):
              f"{str(out)!r} ({_os_reason(err)})", as_text=True)
 
 
+def spec_keys() -> list[str]:
+    """Keys ``export`` reads from a spec: model_type, every registered family's head
+    parameters (read now, so later registrations count), then the rest."""
+    from .models.registry import head_keys  # imports torch: not needed for --help
+    return list(dict.fromkeys(["model_type", *head_keys(), *SPEC_EXTRA_KEYS]))
+
+
 def _read_spec(path: str, where: str) -> dict:
     import numpy as np
     import pandas as pd
@@ -464,9 +471,10 @@ def _read_spec(path: str, where: str) -> dict:
              as_text=True)
     if not isinstance(spec, dict) or "model_type" not in spec:
         fail("--spec", where, "a JSON object with at least model_type", path)
-    unknown = sorted(set(spec) - set(SPEC_KEYS))
+    keys = spec_keys()
+    unknown = sorted(set(spec) - set(keys))
     if unknown:
-        fail("--spec", where, "a JSON object with keys among " + ", ".join(SPEC_KEYS),
+        fail("--spec", where, "a JSON object with keys among " + ", ".join(keys),
              f"unknown key {unknown[0]!r}", as_text=True)
     if isinstance(spec.get("baseline_hazard"), dict):  # explain() reads a time/hazard frame
         try:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import weakref
 from typing import Literal
 
 import torch
@@ -138,9 +139,15 @@ def _choose_mode(model, inputs, target, mode: Mode) -> str:
     prof = _profile(model, inputs)
     if prof["n_in"] >= prof["width"]:
         return "reverse"
-    if model.forward_mode_ok is None:
-        model.forward_mode_ok = _forward_mode_agrees(model, inputs, target)
-    return "forward" if model.forward_mode_ok else "reverse"
+    cache = _cache(model)
+    if cache["forward_mode_ok"] is None:
+        cache["forward_mode_ok"] = _forward_mode_agrees(model, inputs, target)
+    return "forward" if cache["forward_mode_ok"] else "reverse"
+
+
+def forward_mode_ok(model: SurvivalModel) -> bool | None:
+    """Whether reverse-over-reverse was found to work for ``model`` (None: not checked yet)."""
+    return _cache(model)["forward_mode_ok"]
 
 
 def _forward_mode_agrees(model, inputs, target) -> bool:
@@ -262,7 +269,7 @@ def _offsets(sizes):
 def _profile(model: SurvivalModel, inputs: list[torch.Tensor]) -> dict:
     """Network output width, input size and activation count per instance (cached)."""
     key = tuple(tuple(x.shape[1:]) for x in inputs)
-    cache = model.profiles
+    cache = _cache(model)["profiles"]
     if key not in cache:
         activations = []
         hooks = [mod.register_forward_hook(lambda _m, _i, o: activations.append(
@@ -281,3 +288,14 @@ def _profile(model: SurvivalModel, inputs: list[torch.Tensor]) -> dict:
                       "itemsize": itemsize,
                       "bytes_forward": itemsize * (act + 4 * m * out.shape[1] + 4 * len(model.time))}
     return cache[key]
+
+
+#: what the engine learns about each adapter (its network profile per input shape, whether
+#: reverse-over-reverse works), kept here rather than on the adapter and dropped with it
+_CACHES: "weakref.WeakKeyDictionary[SurvivalModel, dict]" = weakref.WeakKeyDictionary()
+
+
+def _cache(model: SurvivalModel) -> dict:
+    if model not in _CACHES:
+        _CACHES[model] = {"profiles": {}, "forward_mode_ok": None}
+    return _CACHES[model]

@@ -98,24 +98,32 @@ def explain(model: Any, data: Any = None, *, model_type: str | None = None,
     model_type : str, optional
         Required for a bare module: ``"deepsurv"`` (``"coxph"``, ``"coxcc"``),
         ``"coxtime"``, ``"deephit"`` (``"deephitsingle"``, ``"pmf"``), ``"mtlr"``,
-        ``"logistichazard"``, ``"pchazard"`` or ``"bcesurv"``.
+        ``"logistichazard"``, ``"pchazard"``, ``"bcesurv"`` or a registered family
+        (:mod:`survinng_py.models.registry`, also entry points ``survinng_py.families``).
     dtype : {"float32", "float64"}
         Precision of the private network copy and of all computations.
     device : str or torch.device
         Where to compute (e.g. ``"cuda"``). The user's network is never moved or changed.
     feature_names, input_names, event_names : optional
         Labels; defaults are the DataFrame columns (else ``X1..Xp``), ``input_1..`` and
-        ``event_1..`` (competing risks).
+        ``event_1..`` (competing risks). A DeepHit network has competing risks when its
+        output is shaped ``(batch, risks, times)``; a flat output ``(batch, risks *
+        times)`` is read as several risks only when ``event_names`` gives one name per
+        risk (a flat output that is a multiple of the time grid is otherwise refused,
+        never guessed).
     memory_budget : int
         Bytes a batch of points may take; batch sizes follow from it.
     **head
         For bare modules: ``baseline_hazard`` (Series indexed by time, DataFrame with
-        ``time``/``hazard`` columns or a ``(time, hazard)`` pair; CoxTime times on the
-        network's scale) for Cox types, ``labtrans`` (pycox ``LabTransCoxTime`` or a
+        ``time``/``hazard`` columns or a ``(time, hazard)`` pair of arrays of equal
+        length; CoxTime times on the network's scale) for Cox types, ``labtrans`` (pycox ``LabTransCoxTime`` or a
         function from network time to original time) for CoxTime, ``time_bins``
-        (pycox's ``duration_index``) for the discrete-time families and ``sub`` for
-        PCHazard. For any model, ``interpolate=sub`` and ``scheme`` evaluate survival
-        on pycox's ``interpolate(sub, scheme)`` grid (discrete-time families).
+        (pycox's ``duration_index``, a vector of numbers) for the discrete-time
+        families and ``sub`` for PCHazard; families added with
+        :func:`~survinng_py.models.register_family` declare their own. For any model,
+        ``interpolate=sub`` and ``scheme`` evaluate survival on pycox's
+        ``interpolate(sub, scheme)`` grid (discrete-time families), of at most
+        :data:`~survinng_py.models.MAX_GRID_POINTS` points.
 
     Returns
     -------

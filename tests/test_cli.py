@@ -205,7 +205,7 @@ def test_bad_bundles_and_files(coxph_bundle, tmp_path, capsys):
     (copy_dir / "bundle.json").write_text(json.dumps({**sidecar, "format_version": 99}))
     fails(capsys, ["info", str(copy_dir)],
           f"survinng-py info: error: `path` of survinng-py info must be a bundle of format version "
-          f"1 (this survinng_py {sv.__version__}); got format version 99, written by survinng_py "
+          f"2 (this survinng_py {sv.__version__}); got format version 99, written by survinng_py "
           f"{sv.__version__}")
     (tmp_path / "rows.txt").write_text("1,2,3,4\n")
     fails(capsys, ["predict", str(bundle), str(tmp_path / "rows.txt"), "--out",

@@ -68,7 +68,7 @@ def test_wrong_number_of_inputs(exp, data):
 
 def test_wrong_number_of_inputs_for_a_two_input_net(two_input):
     net, inputs, bins = two_input
-    exp = sv.explain(net, inputs, model_type="deephit", time_bins=bins)
+    exp = sv.explain(net, inputs, model_type="deephit", time_bins=bins, event_names=["a", "b", "c"])
     raises("`x` of surv_intgrad() must be a list of 2 input(s)", sv.surv_intgrad, exp, inputs[1])
 
 

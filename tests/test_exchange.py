@@ -44,7 +44,8 @@ def results(coxph, coxtime, deephit_single, deephit_cr, two_input, data):
                                         instance=[0, 1], target="cif", n=2, num_samples=3, seed=1),
     }
     net, inputs, bins = two_input
-    out["two-input"] = sv.surv_gradshap(sv.explain(net, inputs, model_type="deephit", time_bins=bins),
+    out["two-input"] = sv.surv_gradshap(sv.explain(net, inputs, model_type="deephit", time_bins=bins,
+                                                    event_names=["event_1", "event_2", "event_3"]),
                                         instance=[4, 6], target="pmf", n=2, num_samples=2, seed=0)
     with_nan = sv.surv_grad(sv.explain(coxph, x), instance=[0, 1])
     with_nan.pred[0, 0, 3] = np.nan

@@ -205,7 +205,8 @@ def test_gradshap_lists_the_references_it_drew(explainer64):
 
 def test_multi_input_intgrad_is_complete(two_input):
     net, inputs, bins = two_input
-    exp = sv.explain(net, inputs, model_type="deephit", time_bins=bins, dtype="float64")
+    exp = sv.explain(net, inputs, model_type="deephit", time_bins=bins, dtype="float64",
+                     event_names=["a", "b", "c"])  # a flat output of 3 risks
     res = sv.surv_intgrad(exp, instance=[0, 1, 2], target="cif", n=300)
     assert [v.shape for v in res.values] == [(3, 1, 3, 3, 3, 7), (3, 4, 3, 7)]
     assert sv.local_accuracy(res)["max_gap"] < 1e-2

@@ -81,7 +81,7 @@ def test_sampled_references_are_reproducible_and_efficient():
 def test_totals_and_shares(two_input):
     net, inputs, bins = two_input
     exp = sv.explain(net, inputs, model_type="deephit", time_bins=bins, dtype="float64",
-                     input_names=["image", "table"])
+                     input_names=["image", "table"], event_names=["a", "b", "c"])
     ig = sv.surv_intgrad(exp, instance=[0, 1], n=200)
     totals = sv.modality_totals(ig)
     assert totals.values[0].shape == (2, 2, 1, len(bins))

@@ -134,7 +134,7 @@ def test_contr_gives_equal_shares_where_nothing_is_attributed():
 
 def test_plots_draw_into_given_axes_and_pick_an_input(two_input):
     net, inputs, bins = two_input
-    exp = sv.explain(net, inputs, model_type="deephit", time_bins=bins)
+    exp = sv.explain(net, inputs, model_type="deephit", time_bins=bins, event_names=["a", "b", "c"])
     res = sv.surv_intgrad(exp, instance=[0, 1, 2], n=5)
     fig = Figure()
     axes = fig.subplots(1, 3)

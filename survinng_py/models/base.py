@@ -6,44 +6,155 @@ network output of each instance, ``phi`` of shape ``(B, M*K)``, to a target over
 time grid (``head``, output ``(B, event, time)``). ``M`` is the number of network rows
 per instance (the active baseline times for CoxTime, 1 otherwise). The engine relies
 only on this contract; adapters know nothing about attribution methods.
+
+A model family is one adapter class that also describes itself (see
+:class:`SurvivalModel`): its ``model_type`` names, the pycox classes it reads, its head
+parameters, how its constructor *spec* is made from a fitted pycox model or from
+``explain()``'s keyword arguments and how the spec is checked. The registry
+(:mod:`survinng_py.models.registry`) is built from these declarations.
 """
 from __future__ import annotations
 
 import copy
-from typing import Callable, Sequence
+import inspect
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from .._validation import check_choice, fail
+from .._validation import check_choice, check_int, fail
+
+#: most points a time grid made of ``sub`` steps per interval may have (pycox's
+#: ``interpolate(sub)`` and PCHazard's ``sub``): the head's buffers and every result
+#: grow with it
+MAX_GRID_POINTS = 100_000
+
+
+@dataclass(frozen=True)
+class HeadParam:
+    """A keyword argument of :func:`~survinng_py.explain` for a bare module of a family.
+
+    Parameters
+    ----------
+    name : str
+        The keyword.
+    doc : str
+        What it is, shown when a required one is missing.
+    required : bool
+        Whether a bare module needs it.
+    """
+
+    name: str
+    doc: str
+    required: bool = False
 
 
 class SurvivalModel:
     """Base class of the adapters (one subclass per model family).
 
-    Subclasses set :attr:`targets`, :attr:`model_class` and implement :meth:`head`;
-    the default :meth:`expand` and :meth:`net_forward` call ``net(*inputs)`` once per
+    A family class sets :attr:`family` (its ``model_type``), :attr:`targets`,
+    :attr:`model_class`, implements :meth:`check_spec`, :meth:`grid` and :meth:`head`,
+    and, as needed, :attr:`aliases`, :attr:`pycox_classes` with :meth:`spec_from_pycox`,
+    :attr:`head_params` with :meth:`spec_from_head`, and :attr:`schemes`. The *spec*
+    is the constructor's head description: the keyword-only arguments of
+    :meth:`check_spec`, as numbers, strings and numpy arrays. It is what a model bundle
+    stores, so a loaded head is checked by the same :meth:`check_spec` as a new one.
+
+    The default :meth:`expand` and :meth:`net_forward` call ``net(*inputs)`` once per
     instance row.
     """
 
+    #: the ``model_type`` name (lower case); None for classes that are not a family
+    family: str | None = None
+    #: other ``model_type`` names of the family
+    aliases: tuple[str, ...] = ()
+    #: class names of the fitted pycox models read by this family (matched along the
+    #: model's MRO, the most specific class first)
+    pycox_classes: tuple[str, ...] = ()
+    #: keyword arguments of explain() for a bare module
+    head_params: tuple[HeadParam, ...] = ()
+    #: pycox ``interpolate`` schemes of the survival curve (empty: not interpolated)
+    schemes: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()
     model_class: str = "SurvivalModel"
     #: targets with one curve per competing event (the others have one curve)
     per_event_targets: tuple[str, ...] = ()
 
-    def __init__(self, net: torch.nn.Module, time: np.ndarray, *, dtype: torch.dtype,
+    def __init__(self, net: torch.nn.Module, spec: dict, *, dtype: torch.dtype,
                  device: torch.device, source: str | None = None,
-                 event_names: Sequence[str] | None = None):
+                 event_names: Sequence[str] | None = None, copy_network: bool = True,
+                 where: str = "explain()"):
         if not isinstance(net, torch.nn.Module):
-            fail("model", "explain()", "a torch.nn.Module or a fitted pycox model", net)
-        self.net = _private_copy(net, dtype, device)
+            fail("model", where, "a torch.nn.Module or a fitted pycox model", net)
+        if event_names is not None and (isinstance(event_names, (str, bytes)) or
+                                        not hasattr(event_names, "__iter__")):
+            fail("event_names", where, "a list of names (one per competing event)", event_names)
+        self.spec = self.validate_spec(spec, where)
+        # a network loaded from a bundle is private already (and refuses eval())
+        self._attach(_private_copy(net, dtype, device) if copy_network else net,
+                     self.grid(self.spec), dtype, device, source or type(net).__name__,
+                     event_names)
+
+    def _attach(self, net: torch.nn.Module, time: np.ndarray, dtype: torch.dtype,
+                device: torch.device, source: str, event_names: Sequence[str] | None) -> None:
+        self.net = net
         self.time = np.asarray(time, dtype=np.float64)
         self.dtype = dtype
         self.device = device
-        self.source = source or type(net).__name__
+        self.source = source
         self._event_names = None if event_names is None else [str(e) for e in event_names]
-        self.forward_mode_ok: bool | None = None  # engine checks once if reverse-over-reverse works
-        self.profiles: dict = {}  # engine's per-input-shape network profile, filled on first use
+
+    # -- the family's description ---------------------------------------------------
+    @classmethod
+    def check_spec(cls, where: str, **spec: Any) -> dict:  # pragma: no cover
+        """The spec, checked and normalised (numpy arrays, ints); one-line errors."""
+        raise NotImplementedError
+
+    @classmethod
+    def grid(cls, spec: dict) -> np.ndarray:  # pragma: no cover
+        """The time grid of the targets for a checked spec."""
+        raise NotImplementedError
+
+    @classmethod
+    def interpolation_bins(cls, spec: dict) -> np.ndarray:
+        """The grid points :class:`~.interpolation.Interpolated` interpolates between, in
+        their own float type (it fixes the rounding of the subgrid)."""
+        return cls.grid(spec)
+
+    @classmethod
+    def spec_from_pycox(cls, model: Any, where: str) -> dict:
+        """The spec of a fitted pycox model of one of :attr:`pycox_classes`."""
+        raise NotImplementedError(f"{cls.__name__} reads no fitted pycox model")
+
+    @classmethod
+    def spec_from_head(cls, head: dict, where: str) -> dict:
+        """The spec from explain()'s head parameters (given ones only, none is None)."""
+        return dict(head)
+
+    @classmethod
+    def spec_keys(cls) -> tuple[list[str], list[str]]:
+        """The spec's required and optional keys (:meth:`check_spec`'s keyword arguments)."""
+        params = [p for p in inspect.signature(cls.check_spec).parameters.values()
+                  if p.kind is p.KEYWORD_ONLY]
+        return ([p.name for p in params if p.default is p.empty],
+                [p.name for p in params if p.default is not p.empty])
+
+    @classmethod
+    def validate_spec(cls, spec: Any, where: str) -> dict:
+        """:meth:`check_spec` after checking that ``spec`` has exactly its keys."""
+        required, optional = cls.spec_keys()
+        if not isinstance(spec, dict):
+            fail("head", where, f"the head parameters of a {cls.model_class} model (a dict)",
+                 type(spec).__name__, as_text=True)
+        unknown = sorted(set(spec) - set(required) - set(optional), key=str)
+        missing = [k for k in required if k not in spec]
+        if unknown or missing:
+            fail("head", where, f"the head parameters of a {cls.model_class} model (" +
+                 ", ".join(required + optional) + ")",
+                 f"unknown {str(unknown[0])[:40]!r}" if unknown else f"no {missing[0]!r}",
+                 as_text=True)
+        return cls.check_spec(where, **spec)
 
     # -- the contract used by the engine -------------------------------------------
     @property
@@ -72,6 +183,7 @@ class SurvivalModel:
         return check_choice(target, self.targets, "target", f"{where} for a {self.model_class} model")
 
     def num_risks(self, inputs: list[torch.Tensor]) -> int:
+        """The number of competing events, after checking the network's output width."""
         return 1
 
     def event_names(self, target: str, num_risks: int) -> list[str]:
@@ -97,17 +209,44 @@ def _private_copy(net: torch.nn.Module, dtype: torch.dtype, device: torch.device
     return private
 
 
-def check_time_grid(time: np.ndarray, arg: str, where: str) -> np.ndarray:
-    grid = np.asarray(time, dtype=np.float64).reshape(-1)
+def numeric_vector(values: Any, arg: str, where: str) -> np.ndarray:
+    """``values`` as a 1-D numpy array of numbers in its own type (strings, objects,
+    booleans and nested lists are refused, never converted)."""
+    try:
+        array = np.asarray(values)
+    except (ValueError, TypeError):  # ragged nesting
+        array = None
+    if array is None or array.ndim != 1 or array.dtype.kind not in "fiu":
+        fail(arg, where, "a vector of numbers", values)
+    return array
+
+
+def check_time_grid(time: Any, arg: str, where: str) -> np.ndarray:
+    grid = numeric_vector(time, arg, where).astype(np.float64)
     if grid.size == 0 or not np.all(np.isfinite(grid)):
-        fail(arg, where, "a non-empty vector of finite time points", time)
+        fail(arg, where, "a non-empty vector of finite time points", grid.tolist())
     if np.any(np.diff(grid) <= 0):
-        fail(arg, where, "strictly increasing", time)
+        fail(arg, where, "strictly increasing", grid.tolist())
     return grid
+
+
+def check_sub(sub: Any, n_bins: int, arg: str, where: str) -> int:
+    """pycox's ``sub`` (steps per interval), bounded so the grid has at most
+    :data:`MAX_GRID_POINTS` points."""
+    sub = check_int(sub, arg, where)
+    most = max(1, (MAX_GRID_POINTS - 1) // max(1, n_bins - 1))
+    if sub > most:
+        fail(arg, where, f"at most {most} (a grid of at most {MAX_GRID_POINTS} points over "
+             f"{n_bins - 1} intervals)", sub)
+    return sub
+
+
+def network_width(model: SurvivalModel, inputs: list[torch.Tensor]) -> int:
+    """Outputs per network row, from one instance row."""
+    with torch.no_grad():
+        return model.net_forward(model.expand([x[:1] for x in inputs])).shape[1]
 
 
 def as_buffer(values: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     return torch.as_tensor(np.asarray(values, dtype=np.float64)).to(device=device, dtype=dtype)
 
-
-TransformInv = Callable[[np.ndarray], np.ndarray]

@@ -1,13 +1,21 @@
 """CoxTime (pycox ``CoxTime``): the network sees time as its last input column."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
-from .base import SurvivalModel, as_buffer, check_time_grid
-from .cox import check_hazard
+from .base import HeadParam, SurvivalModel, as_buffer, check_time_grid
+from .cox import BASELINE_HAZARD, check_hazard, one_output_per_row, pycox_baseline, split_hazard
+from .registry import register_family
+from .._validation import fail
+
+LABTRANS = HeadParam("labtrans", "pycox's LabTransCoxTime or a function from network time to "
+                     "original time")
 
 
+@register_family
 class CoxTime(SurvivalModel):
     """hazard_j = h0_j exp(g(x, tau_j)), cum_hazard = cumulative sum, survival = exp(-cum).
 
@@ -15,25 +23,56 @@ class CoxTime(SurvivalModel):
     ``time`` the same grid on the original scale (reported axis). Only the times with a
     non-zero baseline jump are evaluated: elsewhere the hazard is 0 (as pycox forces) and
     the cumulative hazard is flat.
+
+    Spec: ``tau``, ``baseline_hazard`` (the jumps ``h0_j``) and ``time``.
     """
 
+    family = "coxtime"
+    pycox_classes = ("CoxTime",)
+    head_params = (BASELINE_HAZARD, LABTRANS)
     targets = ("survival", "cum_hazard", "hazard")
     model_class = "CoxTime"
 
-    def __init__(self, net, tau, baseline_hazard, time, *, dtype, device, **kwargs):
-        tau = check_time_grid(tau, "baseline_hazard", "explain()")
-        h0 = check_hazard(baseline_hazard, len(tau))
-        time = check_time_grid(time, "labtrans", "explain()")
-        super().__init__(net, time, dtype=dtype, device=device, **kwargs)
+    @classmethod
+    def check_spec(cls, where, *, tau, baseline_hazard, time) -> dict:
+        tau = check_time_grid(tau, "baseline_hazard", where)
+        h0 = check_hazard(baseline_hazard, len(tau), where)
+        time = check_time_grid(time, "labtrans", where)
+        if len(time) != len(tau):
+            fail("labtrans", where, f"{len(tau)} original times (one per baseline time)",
+                 f"{len(time)} times", as_text=True)
+        return {"tau": tau, "baseline_hazard": h0, "time": time}
+
+    @classmethod
+    def grid(cls, spec: dict) -> np.ndarray:
+        return spec["time"]
+
+    @classmethod
+    def spec_from_pycox(cls, model: Any, where: str) -> dict:
+        tau, h0 = pycox_baseline(model, where)
+        index = model.baseline_hazards_.index.to_numpy()
+        return {"tau": tau, "baseline_hazard": h0,
+                "time": original_time(getattr(model, "labtrans", None), index, where)}
+
+    @classmethod
+    def spec_from_head(cls, head: dict, where: str) -> dict:
+        tau, h0 = split_hazard(head["baseline_hazard"], where)
+        tau = check_time_grid(tau, "baseline_hazard", where)
+        return {"tau": tau, "baseline_hazard": h0,
+                "time": original_time(head.get("labtrans"), tau, where)}
+
+    def __init__(self, net, spec, **kwargs):
+        super().__init__(net, spec, **kwargs)
+        tau, h0 = self.spec["tau"], self.spec["baseline_hazard"]
         active = np.flatnonzero(h0 > 0)
-        self.tau = tau
-        self.h0_active = as_buffer(h0[active], dtype, device)
-        self.tau_active = as_buffer(tau[active], dtype, device).reshape(-1, 1)
+        self.h0_active = as_buffer(h0[active], self.dtype, self.device)
+        self.tau_active = as_buffer(tau[active], self.dtype, self.device).reshape(-1, 1)
         # Column j of the grid reads position pos[j] of [0, active values...].
         is_active = np.zeros(len(tau), dtype=bool)
         is_active[active] = True
-        self._hazard_pos = torch.as_tensor(np.where(is_active, np.cumsum(is_active), 0), device=device)
-        self._cum_pos = torch.as_tensor(np.cumsum(is_active), device=device)
+        self._hazard_pos = torch.as_tensor(np.where(is_active, np.cumsum(is_active), 0),
+                                           device=self.device)
+        self._cum_pos = torch.as_tensor(np.cumsum(is_active), device=self.device)
 
     @property
     def rows_per_instance(self) -> int:
@@ -45,6 +84,9 @@ class CoxTime(SurvivalModel):
         out = self.net(*rows, tau)
         return out.reshape(out.shape[0], -1)
 
+    def num_risks(self, inputs: list[torch.Tensor]) -> int:
+        return one_output_per_row(self, inputs)
+
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
         hazard = self.h0_active * torch.exp(phi)  # (B, active)
         padded = torch.nn.functional.pad(hazard if target == "hazard" else hazard.cumsum(-1), (1, 0))
@@ -54,3 +96,22 @@ class CoxTime(SurvivalModel):
         # index_add, several times faster than advanced indexing's accumulating index_put
         out = cum_hazard if target == "cum_hazard" else torch.exp(-cum_hazard)
         return out.unsqueeze(1)
+
+
+def original_time(labtrans: Any, tau: np.ndarray, where: str) -> np.ndarray:
+    """pycox's own relabelling of the CoxTime grid (exact lookup), analytic where missing."""
+    if labtrans is None:
+        return np.asarray(tau, dtype=np.float64)
+    if not callable(labtrans) and not hasattr(labtrans, "map_scaled_to_orig"):
+        fail("labtrans", where, LABTRANS.doc, type(labtrans).__name__, as_text=True)
+    if callable(labtrans) and not hasattr(labtrans, "map_scaled_to_orig"):
+        return labtrans(np.asarray(tau, dtype=np.float64))  # checked as the spec's `time`
+    mapped = np.asarray(labtrans.map_scaled_to_orig(tau), dtype=object)
+    missing = np.array([m is None for m in mapped])
+    if missing.any():
+        scaler = labtrans.duration_scaler
+        analytic = scaler.inverse_transform(np.asarray(tau, dtype=np.float64).reshape(-1, 1)).ravel()
+        if getattr(labtrans, "log_duration", False):
+            analytic = np.expm1(analytic)
+        mapped[missing] = analytic[missing]
+    return mapped.astype(np.float64)

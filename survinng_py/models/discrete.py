@@ -1,42 +1,72 @@
-"""Single-risk discrete-time pycox families: ``LogisticHazard``, ``MTLR`` and ``BCESurv``.
+"""Discrete-time pycox families on ``duration_index``: the shared base and the single-risk
+``LogisticHazard`` and ``BCESurv``.
 
 Their network has one output per point of pycox's ``duration_index`` (the time grid).
-``PMF`` and ``DeepHitSingle`` are :class:`~.deephit.DeepHit`; ``PCHazard`` (one output
-per interval) is in :mod:`.pchazard`. The heads follow pycox's ``predict_*`` operation
-by operation, so float32 predictions equal pycox's.
+``PMF``, ``DeepHitSingle``, ``DeepHit`` and ``MTLR`` are in :mod:`.deephit`;
+``PCHazard`` (one output per interval) is in :mod:`.pchazard`. The heads follow pycox's
+``predict_*`` operation by operation, so float32 predictions equal pycox's.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import torch
 
-from .base import SurvivalModel, check_time_grid
-from .deephit import DeepHit
+from .base import HeadParam, SurvivalModel, check_time_grid, network_width, numeric_vector
+from .registry import register_family
 from .._validation import fail
 
 #: pycox's ``epsilon`` in ``LogisticHazard.predict_surv`` and its const_hazard interpolation
 EPSILON = 1e-7
+#: pycox's interpolation schemes: survival linear between grid points, or a constant
+#: hazard within each interval
+LINEAR = ("const_pdf", "lin_surv")
+CONST_HAZARD = ("const_hazard", "exp_surv")
+TIME_BINS = HeadParam("time_bins", "pycox's duration_index: the time of each output bin, "
+                      "PCHazard's cut points", required=True)
 
 
 class DiscreteTime(SurvivalModel):
-    """Base of the single-risk models with one network output per grid time.
+    """Base of the families on pycox's ``duration_index`` (spec: ``time_bins``, kept in
+    its own float type: PCHazard's and interpolate's subgrids round in it); by default
+    single-risk with one network output per grid time.
 
     Parameters
     ----------
     net : torch.nn.Module
         Network with output ``(B, m)``.
-    time_bins : array_like
-        pycox's ``duration_index``, the ``m`` grid times.
+    spec : dict
+        ``time_bins``: pycox's ``duration_index``, the ``m`` grid times.
     """
 
-    def __init__(self, net, time_bins, *, dtype, device, **kwargs):
-        time = check_time_grid(time_bins, "time_bins", "explain()")
-        super().__init__(net, time, dtype=dtype, device=device, **kwargs)
+    head_params = (TIME_BINS,)
+
+    @classmethod
+    def check_spec(cls, where, *, time_bins) -> dict:
+        check_time_grid(time_bins, "time_bins", where)
+        return {"time_bins": numeric_vector(time_bins, "time_bins", where)}
+
+    @classmethod
+    def grid(cls, spec: dict) -> np.ndarray:
+        return spec["time_bins"]
+
+    @classmethod
+    def interpolation_bins(cls, spec: dict) -> np.ndarray:
+        return spec["time_bins"]
+
+    @classmethod
+    def spec_from_pycox(cls, model: Any, where: str) -> dict:
+        if getattr(model, "duration_index", None) is None:
+            fail("model", where, "a pycox model with `duration_index` (the time grid)",
+                 type(model).__name__)
+        return {"time_bins": np.asarray(model.duration_index)}
 
     def num_risks(self, inputs: list[torch.Tensor]) -> int:
         return single_risk(self, inputs, n_bins=len(self.time), n_outputs=len(self.time))
 
 
+@register_family
 class LogisticHazard(DiscreteTime):
     """pycox ``LogisticHazard`` (Nnet-survival): discrete hazard ``h_j = sigmoid(phi_j)``,
     survival ``S_j = exp(sum_{l<=j} log(1 - h_l + 1e-7))``.
@@ -45,6 +75,9 @@ class LogisticHazard(DiscreteTime):
     defines no cumulative hazard for this family.
     """
 
+    family = "logistichazard"
+    pycox_classes = ("LogisticHazard",)
+    schemes = LINEAR + CONST_HAZARD
     targets = ("survival", "hazard")
     model_class = "LogisticHazard"
 
@@ -55,10 +88,18 @@ class LogisticHazard(DiscreteTime):
         return (1 - hazard).add(EPSILON).log().cumsum(-1).exp()
 
 
+@register_family
 class BCESurv(DiscreteTime):
     """pycox ``BCESurv``: survival ``S_j = sigmoid(phi_j)``, one binary classifier per grid
-    time (not necessarily monotone). pycox predicts nothing else for this family."""
+    time (not necessarily monotone). pycox predicts nothing else for this family.
 
+    pycox's interpolation of BCESurv is linear whatever the scheme asked for; here only
+    the linear schemes are accepted.
+    """
+
+    family = "bcesurv"
+    pycox_classes = ("BCESurv",)
+    schemes = LINEAR
     targets = ("survival",)
     model_class = "BCESurv"
 
@@ -66,29 +107,10 @@ class BCESurv(DiscreteTime):
         return torch.sigmoid(phi).unsqueeze(1)
 
 
-class MTLR(DeepHit):
-    """pycox ``MTLR``: reverse cumulative sum of the logits, ``psi_j = sum_{l>=j} phi_l``,
-    then the PMF head of :class:`~.deephit.DeepHit` (targets survival, cif, pmf).
-
-    The reverse sum is pycox's ``cumsum_reverse`` (the total minus the exclusive
-    cumulative sum), not a flip/cumsum/flip, so that float32 predictions match pycox's.
-    """
-
-    model_class = "MTLR"
-
-    def num_risks(self, inputs: list[torch.Tensor]) -> int:
-        return single_risk(self, inputs, n_bins=len(self.time), n_outputs=len(self.time))
-
-    def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
-        exclusive = torch.nn.functional.pad(phi, (1, 0)).cumsum(-1)[:, :-1]
-        return super().head(phi.sum(-1, keepdim=True) - exclusive, target)
-
-
 def single_risk(model: SurvivalModel, inputs: list[torch.Tensor], *, n_bins: int,
                 n_outputs: int) -> int:
     """1, after checking that the network has ``n_outputs`` outputs for ``n_bins`` times."""
-    with torch.no_grad():
-        width = model.net_forward([x[:1] for x in inputs]).shape[1]
+    width = network_width(model, inputs)
     if width != n_outputs:
         rule = ("as long as the network's output" if n_bins == n_outputs else
                 "one longer than the network's output, one output per interval")

@@ -1,64 +1,66 @@
 """pycox's ``model.interpolate(sub, scheme)`` as a wrapper around a discrete-time adapter."""
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
-from .base import SurvivalModel
-from .deephit import DeepHit
-from .discrete import EPSILON, MTLR, BCESurv, LogisticHazard, subgrid
-from .._validation import check_choice, check_int, fail
-
-LINEAR = ("const_pdf", "lin_surv")
-CONST_HAZARD = ("const_hazard", "exp_surv")
-#: schemes per adapter, as pycox's ``interpolate`` offers them. PMF-type models raise
-#: NotImplementedError for const_hazard; BCESurv silently interpolates linearly whatever
-#: the scheme, which is refused here rather than copied.
-SCHEMES = {DeepHit: LINEAR, MTLR: LINEAR, BCESurv: LINEAR, LogisticHazard: LINEAR + CONST_HAZARD}
+from .base import SurvivalModel, check_sub
+from .discrete import EPSILON, LINEAR, subgrid
+from .._validation import check_choice, fail
 
 
 class Interpolated(SurvivalModel):
     """Survival of a discrete-time adapter between its grid points (target survival only).
 
-    The grid is pycox's ``make_subgrid(duration_index, sub)``, ``sub`` points per interval
-    plus the last grid time.
+    The grid is pycox's ``make_subgrid(bins, sub)``, ``sub`` points per interval plus the
+    last grid time, where ``bins`` are the inner family's
+    :meth:`~.base.SurvivalModel.interpolation_bins`. The schemes are those the inner
+    family declares (:attr:`~.base.SurvivalModel.schemes`):
 
     * ``const_pdf``/``lin_surv``: ``S`` is linear between grid points,
       ``S_prev + (S_next - S_prev) * rho`` with ``rho = 0, 1/sub, ...``;
-    * ``const_hazard``/``exp_surv`` (LogisticHazard): the continuous hazard
-      ``eta_j = relu(-log(1 - h_j + 1e-7))`` of interval ``j`` is spread evenly over its
-      steps and ``S = (1 - h_0) exp(-cumsum(eta / sub))``.
+    * ``const_hazard``/``exp_surv`` (needs the inner target ``hazard``): the continuous
+      hazard ``eta_j = relu(-log(1 - h_j + 1e-7))`` of interval ``j`` is spread evenly
+      over its steps and ``S = (1 - h_0) exp(-cumsum(eta / sub))``.
 
     Parameters
     ----------
     inner : SurvivalModel
-        The discrete adapter; it then runs the wrapper's private network copy.
-    time_bins : array_like
-        pycox's ``duration_index`` as stored (its float type fixes the grid's rounding).
+        The discrete adapter; the wrapper runs its private network.
     sub : int
-        Grid points per interval (pycox's ``sub``).
-    scheme : str
-        pycox's ``scheme``.
+        Grid points per interval (pycox's ``sub``), at most
+        :data:`~.base.MAX_GRID_POINTS` grid points in all.
+    scheme : str, optional
+        pycox's ``scheme`` (default ``"const_pdf"``, as pycox's).
+    where : str
+        The function named in errors.
     """
 
     targets = ("survival",)
 
-    def __init__(self, inner: SurvivalModel, time_bins, sub: int, scheme: str):
-        allowed = SCHEMES.get(type(inner))
-        if allowed is None:
-            fail("interpolate", "explain()", f"left out for a {inner.model_class} model (pycox "
-                 "interpolates LogisticHazard, PMF, DeepHitSingle, MTLR and BCESurv)", sub)
-        self.sub = check_int(sub, "interpolate", "explain()")
-        self.scheme = check_choice(scheme, allowed, "scheme",
-                                   f"explain() for a {inner.model_class} model")
-        super().__init__(inner.net, subgrid(time_bins, self.sub), dtype=inner.dtype,
-                         device=inner.device, source=inner.source,
-                         event_names=inner._event_names)
-        # One private network for both: the inner adapter runs the wrapper's copy.
-        inner.net = self.net
+    def __init__(self, inner: SurvivalModel, sub: int, scheme: str | None = None,
+                 where: str = "explain()"):
+        bins, self.sub, self.scheme = self.check(type(inner), inner.spec, sub, scheme, where)
         self.inner = inner
         self.model_class = inner.model_class
+        self._attach(inner.net, subgrid(bins, self.sub), inner.dtype, inner.device,
+                     inner.source, inner._event_names)
         # pycox's rho, in the model's precision
         self._rho = torch.linspace(0, 1, self.sub + 1, dtype=self.dtype, device=self.device)[:-1]
+
+    @staticmethod
+    def check(inner: type, spec: dict, sub: Any, scheme: Any, where: str) -> tuple:
+        """The bins, ``sub`` and scheme for the family ``inner`` with the checked ``spec``."""
+        allowed = inner.schemes
+        if not allowed:
+            fail("interpolate", where, f"left out for a {inner.model_class} model (pycox "
+                 "interpolates LogisticHazard, PMF, DeepHitSingle, MTLR and BCESurv)", sub)
+        bins = inner.interpolation_bins(spec)
+        sub = check_sub(sub, len(bins), "interpolate", where)
+        scheme = check_choice("const_pdf" if scheme is None else scheme, allowed, "scheme",
+                              f"{where} for a {inner.model_class} model")
+        return bins, sub, scheme
 
     @property
     def rows_per_instance(self) -> int:

@@ -1,14 +1,19 @@
 """PCHazard (pycox ``PCHazard``): a piecewise-constant continuous-time hazard."""
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import torch
 
-from .base import SurvivalModel, check_time_grid
-from .discrete import single_risk, subgrid
-from .._validation import check_int, fail
+from .base import HeadParam, check_sub
+from .discrete import TIME_BINS, DiscreteTime, single_risk, subgrid
+from .registry import register_family
+from .._validation import fail
 
 
-class PCHazard(SurvivalModel):
+@register_family
+class PCHazard(DiscreteTime):
     """``eta_j = softplus(phi_j)`` is the hazard integrated over interval ``j`` of the ``m``
     cut points (``m - 1`` network outputs).
 
@@ -21,23 +26,37 @@ class PCHazard(SurvivalModel):
     ----------
     net : torch.nn.Module
         Network with output ``(B, m - 1)``.
-    time_bins : array_like
-        pycox's ``duration_index``, the ``m`` cut points.
-    sub : int
-        pycox's ``model.sub``: grid points per interval.
+    spec : dict
+        ``time_bins``: pycox's ``duration_index``, the ``m`` cut points; ``sub``: pycox's
+        ``model.sub``, grid points per interval.
     """
 
+    family = "pchazard"
+    pycox_classes = ("PCHazard",)
+    head_params = (TIME_BINS, HeadParam("sub", "pycox's model.sub: grid points per interval"))
     targets = ("survival", "cum_hazard", "hazard")
     model_class = "PCHazard"
 
-    def __init__(self, net, time_bins, sub=1, *, dtype, device, **kwargs):
-        cuts = check_time_grid(time_bins, "time_bins", "explain()")
-        if len(cuts) < 2:
-            fail("time_bins", "explain()", "at least 2 cut points for a PCHazard model (one "
-                 "network output per interval)", time_bins)
-        self.sub = check_int(sub, "sub", "explain()")
-        self.n_cuts = len(cuts)
-        super().__init__(net, subgrid(time_bins, self.sub), dtype=dtype, device=device, **kwargs)
+    @classmethod
+    def check_spec(cls, where, *, time_bins, sub=1) -> dict:
+        spec = super().check_spec(where, time_bins=time_bins)
+        if len(spec["time_bins"]) < 2:
+            fail("time_bins", where, "at least 2 cut points for a PCHazard model (one network "
+                 "output per interval)", time_bins)
+        return {**spec, "sub": check_sub(sub, len(spec["time_bins"]), "sub", where)}
+
+    @classmethod
+    def grid(cls, spec: dict) -> np.ndarray:
+        return subgrid(spec["time_bins"], spec["sub"])
+
+    @classmethod
+    def spec_from_pycox(cls, model: Any, where: str) -> dict:
+        return {**super().spec_from_pycox(model, where), "sub": model.sub}
+
+    def __init__(self, net, spec, **kwargs):
+        super().__init__(net, spec, **kwargs)
+        self.sub = self.spec["sub"]
+        self.n_cuts = len(self.spec["time_bins"])
 
     def num_risks(self, inputs: list[torch.Tensor]) -> int:
         return single_risk(self, inputs, n_bins=self.n_cuts, n_outputs=self.n_cuts - 1)
