@@ -96,7 +96,7 @@ CASES = [
     Case("cli", "info_not_a_bundle", lambda tmp: ["info", str(tmp)],
          "must be a model bundle folder holding bundle.json", "a folder that is no bundle"),
     Case("cli", "info_future_bundle", lambda tmp: ["info", edited_bundle(tmp, format_version=99)],
-         "must be a bundle of format version 1", "a bundle written by a newer format"),
+         "must be a bundle of format version 2", "a bundle written by a newer format"),
     Case("cli", "explain_out_exists",
          lambda tmp: explain(tmp, "--method", "grad", out=existing(tmp, "taken.parquet")),
          "must be a file that does not exist yet (pass --overwrite to replace it)",
