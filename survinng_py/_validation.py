@@ -188,7 +188,7 @@ def _one_tensor(item: Any, arg: str, where: str, dtype: torch.dtype, device: tor
             missing = [n for n in feature_names if n not in columns]
             if missing:
                 fail(arg, where, "a table with the model's feature columns " +
-                     str(list(feature_names)), f"missing {missing}")
+                     str(list(feature_names)), f"missing {missing}", as_text=True)
             item = item[list(feature_names)]
         array = _frame_values(item, arg, where)
     elif isinstance(item, torch.Tensor):
