@@ -104,7 +104,7 @@ def _is_sequence(value: Any) -> bool:
             and hasattr(value, "__len__") and hasattr(value, "__iter__"))
 
 
-def check_names(value: Any, arg: str, where: str, count: int | None = None) -> list[str]:
+def check_names(value: Any, arg: str, where: str) -> list[str]:
     """A list of distinct labels as strings. A string is refused rather than split into
     characters, and a repeated name rather than silently labelling two things alike."""
     if not _is_sequence(value) or not all(_is_label(v) for v in value):
@@ -114,8 +114,6 @@ def check_names(value: Any, arg: str, where: str, count: int | None = None) -> l
     if repeated:
         fail(arg, where, "distinct names (they label the results)", f"{repeated} repeated",
              as_text=True)
-    if count is not None and len(names) != count:
-        fail(arg, where, f"{count} names", f"{len(names)} names", as_text=True)
     return names
 
 
@@ -188,7 +186,7 @@ def _one_tensor(item: Any, arg: str, where: str, dtype: torch.dtype, device: tor
             missing = [n for n in feature_names if n not in columns]
             if missing:
                 fail(arg, where, "a table with the model's feature columns " +
-                     str(list(feature_names)), f"missing {missing}", as_text=True)
+                     str(list(feature_names)), f"missing {missing}")
             item = item[list(feature_names)]
         array = _frame_values(item, arg, where)
     elif isinstance(item, torch.Tensor):

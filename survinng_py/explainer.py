@@ -20,8 +20,9 @@ class Explainer:
 
     Build it with :func:`explain`. ``data`` is a list of tensors (one per network input,
     instance axis first) or ``None``; ``feature_names`` holds, per input, one name per
-    element of the feature dims. Without data, ``feature_names`` and ``input_names`` are
-    those given to :func:`explain` (or ``None``) and are checked against each call's rows.
+    element of the feature dims. Without data, ``feature_names`` are those given to
+    :func:`explain` (or ``None``) and, like input names given there, are checked against
+    each call's rows.
     """
 
     def __init__(self, model: SurvivalModel, data: list[torch.Tensor] | None,
@@ -30,7 +31,8 @@ class Explainer:
         self.model = model
         self.data = data
         self.feature_names = feature_names
-        self.input_names = input_names
+        self.input_names = input_names if input_names is not None else ["input_1"]
+        self._names_fix_inputs = data is None and input_names is not None
         self.memory_budget = memory_budget
 
     @property
@@ -59,7 +61,7 @@ class Explainer:
                                 feature_shapes=self.feature_shapes,
                                 feature_names=self._column_names(), allow_empty=allow_empty)
         if self.data is None:
-            if self.input_names is not None and len(inputs) != len(self.input_names):
+            if self._names_fix_inputs and len(inputs) != len(self.input_names):
                 fail(arg, where, f"a list of {len(self.input_names)} input(s), one per name in "
                      "`input_names` of explain()", f"{len(inputs)} input(s)", as_text=True)
             check_fits(self.model, inputs, arg, where)
@@ -74,7 +76,7 @@ class Explainer:
     def __repr__(self) -> str:
         rows = "no data" if self.data is None else f"{self.data[0].shape[0]} rows"
         shapes = self.feature_shapes
-        inputs = "?" if shapes is None or self.input_names is None else ", ".join(
+        inputs = "?" if shapes is None else ", ".join(
             f"{n}{s}" for n, s in zip(self.input_names, shapes))
         return (f"<Explainer {self.model.model_class} (from {self.model.source}) | {rows} | "
                 f"inputs: {inputs} | {len(self.model.time)} times | {self.model.dtype} on "
@@ -149,9 +151,9 @@ def explain(model: Any, data: Any = None, *, model_type: str | None = None,
         data = [as_frame(d) for d in data] if isinstance(data, (list, tuple)) else as_frame(data)
         tensors = to_tensor_list(data, "data", where, dtype=torch_dtype, device=torch_device)
         check_fits(adapter, tensors, "data", where)
-        if event_names is not None and len(event_names) != adapter.num_risks(tensors):
-            fail("event_names", where, f"{adapter.num_risks(tensors)} names (one per competing "
-                 "event)", event_names)
+        n_risks = adapter.num_risks(tensors)
+        if event_names is not None and len(event_names) != n_risks:
+            fail("event_names", where, f"{n_risks} names (one per competing event)", event_names)
         if input_names is None:
             input_names = [f"input_{k + 1}" for k in range(len(tensors))]
         elif len(input_names) != len(tensors):

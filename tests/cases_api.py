@@ -189,7 +189,7 @@ CASES = [
           "`data` of explain() must be numeric; got dtype <U1", "an array of text"),
     _case("x-frame-missing-column", _grad(x=_frame().drop(columns="X3")),
           "`x` of surv_grad() must be a table with the model's feature columns ['X1', 'X2', "
-          "'X3', 'X4']; got missing ['X3']", "a table without one of the model's columns"),
+          "'X3', 'X4']; got \"missing ['X3']\"", "a table without one of the model's columns"),
     _case("x-frame-text-column", _grad(x=_frame(X2=["a", "b", "c"])),
           "`x` of surv_grad() must be a table of numeric columns (encode categories as numbers "
           "first); got non-numeric columns ['X2']", "a table with a text column"),

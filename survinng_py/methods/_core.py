@@ -180,10 +180,8 @@ def build_result(explainer: Explainer, inputs: list[torch.Tensor], ids: np.ndarr
 
 
 def _input_names(explainer: Explainer, n_inputs: int) -> list[str]:
-    """The explainer's input names (their number is checked against the rows), else
-    ``input_1..``."""
     names = explainer.input_names
-    return list(names) if names is not None else [f"input_{k + 1}" for k in range(n_inputs)]
+    return names if len(names) == n_inputs else [f"input_{k + 1}" for k in range(n_inputs)]
 
 
 def background(explainer: Explainer, arg: str, where: str) -> list[torch.Tensor]:
