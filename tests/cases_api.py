@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import torch
 
 import survinng_py as sv
 from catalogue import Case, data, explainer, net
@@ -16,7 +17,7 @@ HAZARD = ([1.0, 2.0, 3.0], [0.1, 0.2, 0.3])
 DEVICES = ", ".join(repr(d) for d in available_devices()) + \
     (" (no CUDA device found)" if len(available_devices()) == 1 else "")
 #: a CUDA index that is not here (cuda:0 .. cuda:count-1 exist where CUDA is)
-MISSING_CUDA = "cuda:7" if len(available_devices()) < 9 else f"cuda:{len(available_devices())}"
+MISSING_CUDA = f"cuda:{max(7, torch.cuda.device_count())}"
 FLOAT32_RANGE = ('within the range of float32 (|value| <= 3.403e+38; explain() with '
                  'dtype="float64" computes in double precision); got a value of magnitude 1e+39')
 BUDGET = sv.engine.DEFAULT_MEMORY_BUDGET
