@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numbers
 import os
+from collections.abc import Mapping
 from typing import Any, Sequence
 
 import numpy as np
@@ -42,9 +43,12 @@ def check_choice(value: Any, choices: Sequence[str], arg: str, where: str) -> st
     return value
 
 
-def check_int(value: Any, arg: str, where: str, minimum: int = 1) -> int:
+def check_int(value: Any, arg: str, where: str, minimum: int = 1,
+              maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         fail(arg, where, f"an integer >= {minimum}", value)
+    if maximum is not None and value > maximum:
+        fail(arg, where, f"an integer in [{minimum}, {maximum}]", value)
     return int(value)
 
 
@@ -64,14 +68,63 @@ def check_dtype(dtype: Any, where: str) -> torch.dtype:
         fail("dtype", where, "'float32' or 'float64' (or the torch dtype)", dtype)
 
 
+def available_devices() -> list[str]:
+    """The devices this package computes on that are available here: the CPU and, where
+    CUDA is, each CUDA device."""
+    if not torch.cuda.is_available():
+        return ["cpu"]
+    return ["cpu", "cuda"] + [f"cuda:{k}" for k in range(torch.cuda.device_count())]
+
+
 def check_device(device: Any, where: str) -> torch.device:
+    """``device`` as a torch device, if it is one this package computes on (CPU, CUDA)
+    and it is available here; ``"mps"``, ``"meta"`` or a missing CUDA index are refused."""
+    choices = available_devices()
+    rule = "a device that is available here: " + ", ".join(repr(c) for c in choices)
+    if len(choices) == 1:
+        rule += " (no CUDA device found)"
     try:
-        dev = torch.device(device)
+        dev = torch.device(device) if isinstance(device, (str, torch.device)) else None
     except (RuntimeError, TypeError):
-        fail("device", where, "a torch device such as 'cpu' or 'cuda'", device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        fail("device", where, "a device that is available here (no CUDA device found)", device)
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda") or \
+            (dev.type == "cuda" and str(dev) not in choices):
+        fail("device", where, rule, str(device) if isinstance(device, torch.device) else device)
     return dev
+
+
+def _is_label(value: Any) -> bool:
+    return isinstance(value, (str, numbers.Number)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_sequence(value: Any) -> bool:
+    """An ordered collection (list, tuple, array, pandas Index) that is not text; sets and
+    mappings have no order to label by."""
+    return (not isinstance(value, (str, bytes, set, frozenset, Mapping))
+            and hasattr(value, "__len__") and hasattr(value, "__iter__"))
+
+
+def check_names(value: Any, arg: str, where: str) -> list[str]:
+    """A list of distinct labels as strings. A string is refused rather than split into
+    characters, and a repeated name rather than silently labelling two things alike."""
+    if not _is_sequence(value) or not all(_is_label(v) for v in value):
+        fail(arg, where, "a list of names (strings or numbers), not a single string", value)
+    names = [str(v) for v in value]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        fail(arg, where, "distinct names (they label the results)", f"{repeated} repeated",
+             as_text=True)
+    return names
+
+
+def name_lists(value: Any, arg: str, where: str) -> list[list[str]]:
+    """Feature names: one list of names (one input) or one list per input."""
+    if not _is_sequence(value) or not len(value):
+        fail(arg, where, "a list of names (not a single string), or one list of names per "
+             "input", value)
+    if all(_is_label(v) for v in value):
+        return [check_names(value, arg, where)]
+    return [check_names(v, f"{arg}[{k}]", where) for k, v in enumerate(value)]
 
 
 def to_tensor_list(value: Any, arg: str, where: str, *, dtype: torch.dtype,
@@ -94,7 +147,8 @@ def to_tensor_list(value: Any, arg: str, where: str, *, dtype: torch.dtype,
     for k, item in enumerate(items):
         name = arg if len(items) == 1 else f"{arg}[{k}]"
         names = None if feature_names is None else feature_names[k]
-        tensors.append(_one_tensor(item, name, where, dtype, device, names))
+        tensors.append(_one_tensor(item, name, where, dtype, device, names,
+                                   in_list=isinstance(value, (list, tuple))))
     rows = {t.shape[0] for t in tensors}
     if len(rows) > 1:
         fail(arg, where, "inputs with the same number of rows", sorted(rows))
@@ -120,10 +174,14 @@ def as_frame(item: Any) -> Any:
 
 
 def _one_tensor(item: Any, arg: str, where: str, dtype: torch.dtype, device: torch.device,
-                feature_names: Sequence[str] | None) -> torch.Tensor:
+                feature_names: Sequence[str] | None, in_list: bool = False) -> torch.Tensor:
     item = as_frame(item)
     if hasattr(item, "columns") and hasattr(item, "to_numpy"):  # pandas-like frame
         columns = [str(c) for c in item.columns]
+        repeated = sorted({c for c in columns if columns.count(c) > 1})
+        if repeated:
+            fail(arg, where, "a table with distinct column names", f"columns {repeated} repeated",
+                 as_text=True)
         if feature_names is not None and columns != list(feature_names):
             missing = [n for n in feature_names if n not in columns]
             if missing:
@@ -137,12 +195,28 @@ def _one_tensor(item: Any, arg: str, where: str, dtype: torch.dtype, device: tor
         array = np.asarray(item)
     if array.dtype.kind not in "fiub":
         fail(arg, where, "numeric", f"dtype {array.dtype}", as_text=True)
-    if array.ndim == 1:
-        fail(arg, where, "at least 2-D with instances on the first axis (use x[None] for one row)",
+    if array.ndim < 2:
+        hint = ("a list holds one array per network input: give rows as one array"
+                if in_list else "use x[None] for one row")
+        fail(arg, where, f"at least 2-D with instances on the first axis ({hint})",
              f"shape {array.shape}", as_text=True)
     if not np.all(np.isfinite(array)):
         fail(arg, where, "finite (no NaN or inf)", "non-finite values", as_text=True)
+    _check_range(array, arg, where, dtype)
     return torch.as_tensor(np.ascontiguousarray(array)).to(device=device, dtype=dtype)
+
+
+def _check_range(array: np.ndarray, arg: str, where: str, dtype: torch.dtype) -> None:
+    """Refuse finite values that would become infinite in ``dtype`` (1e39 in float32)."""
+    limit = torch.finfo(dtype).max
+    if array.dtype.kind != "f" or array.size == 0 or float(np.finfo(array.dtype).max) <= limit:
+        return
+    largest = float(np.abs(array).max())
+    if largest > limit:
+        name = str(dtype).replace("torch.", "")
+        fail(arg, where, f"within the range of {name} (|value| <= {limit:.4g}; explain() with "
+             'dtype="float64" computes in double precision)', f"a value of magnitude {largest:.4g}",
+             as_text=True)
 
 
 def _frame_values(frame: Any, arg: str, where: str) -> np.ndarray:
@@ -163,9 +237,24 @@ def _frame_values(frame: Any, arg: str, where: str) -> np.ndarray:
 
 
 def check_instance(instance: Any, n_rows: int, where: str) -> np.ndarray:
-    idx = np.atleast_1d(np.asarray(instance))
-    if idx.size == 0 or idx.dtype.kind not in "iu" or idx.ndim != 1:
-        fail("instance", where, "a non-empty vector of 0-based row indices", instance)
+    """0-based row indices: an integer (Python or numpy) or a 1-D sequence of them.
+
+    Floats, booleans (also inside a list, where numpy would read ``True`` as 1), text and
+    nested sequences are refused, as are indices outside ``[0, n_rows - 1]``.
+    """
+    rule = "a non-empty vector of 0-based row indices"
+    try:
+        idx = np.asarray(instance)
+    except (TypeError, ValueError, RuntimeError):
+        fail("instance", where, rule, instance)
+    items = idx.reshape(-1).tolist() if idx.dtype == object and idx.ndim <= 1 else []
+    if items and all(isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in items):
+        fail("instance", where, f"row indices in [0, {n_rows - 1}]", instance)  # beyond int64
+    has_bool = isinstance(instance, (list, tuple)) and any(isinstance(i, (bool, np.bool_))
+                                                          for i in instance)
+    if idx.size == 0 or idx.dtype.kind not in "iu" or idx.ndim > 1 or has_bool:
+        fail("instance", where, rule, instance)
+    idx = idx.reshape(-1)
     if idx.min() < 0 or idx.max() >= n_rows:
         fail("instance", where, f"row indices in [0, {n_rows - 1}]", instance)
     return idx.astype(np.int64)

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from . import engine
-from ._validation import (SurvinngError, as_frame, check_device, check_dtype, check_instance, first_line,
-                          check_int, fail, to_tensor_list)
+from ._validation import (SurvinngError, as_frame, check_device, check_dtype, check_instance,
+                          check_int, check_names, fail, first_line, name_lists, to_tensor_list)
 from .models import SurvivalModel, build_model
 
 _AXIS_PREFIXES = "XYZABCDEFG"
@@ -20,16 +20,19 @@ class Explainer:
 
     Build it with :func:`explain`. ``data`` is a list of tensors (one per network input,
     instance axis first) or ``None``; ``feature_names`` holds, per input, one name per
-    element of the feature dims.
+    element of the feature dims. Without data, ``feature_names`` are those given to
+    :func:`explain` (or ``None``) and, like input names given there, are checked against
+    each call's rows.
     """
 
     def __init__(self, model: SurvivalModel, data: list[torch.Tensor] | None,
-                 feature_names: list[list[str]] | None, input_names: list[str],
+                 feature_names: list[list[str]] | None, input_names: list[str] | None,
                  memory_budget: int):
         self.model = model
         self.data = data
         self.feature_names = feature_names
-        self.input_names = input_names
+        self.input_names = input_names if input_names is not None else ["input_1"]
+        self._names_fix_inputs = data is None and input_names is not None
         self.memory_budget = memory_budget
 
     @property
@@ -48,7 +51,8 @@ class Explainer:
             index = torch.as_tensor(idx, device=self.model.device)
             return [d.index_select(0, index) for d in self.data], idx, self.feature_names
         inputs = self.to_inputs(x, "x", where)
-        names = self.feature_names or _feature_names(None, x, inputs)
+        names = self.feature_names if self.data is not None else \
+            _feature_names(self.feature_names, x, inputs)
         return inputs, np.arange(inputs[0].shape[0]), names
 
     def to_inputs(self, value: Any, arg: str, where: str, allow_empty: bool = False) -> list[torch.Tensor]:
@@ -57,12 +61,15 @@ class Explainer:
                                 feature_shapes=self.feature_shapes,
                                 feature_names=self._column_names(), allow_empty=allow_empty)
         if self.data is None:
+            if self._names_fix_inputs and len(inputs) != len(self.input_names):
+                fail(arg, where, f"a list of {len(self.input_names)} input(s), one per name in "
+                     "`input_names` of explain()", f"{len(inputs)} input(s)", as_text=True)
             check_fits(self.model, inputs, arg, where)
         return inputs
 
     def _column_names(self) -> list[list[str]] | None:
-        if self.feature_names is None:
-            return None
+        if self.feature_names is None or self.feature_shapes is None:
+            return self.feature_names  # without data, names match a table's columns
         return [names if len(shape) == 1 else None
                 for names, shape in zip(self.feature_names, self.feature_shapes)]
 
@@ -141,6 +148,10 @@ def explain(model: Any, data: Any = None, *, model_type: str | None = None,
     where = "explain()"
     torch_dtype, torch_device = check_dtype(dtype, where), check_device(device, where)
     check_int(memory_budget, "memory_budget", where, minimum=1)
+    if event_names is not None:
+        event_names = check_names(event_names, "event_names", where)
+    if input_names is not None:
+        input_names = check_names(input_names, "input_names", where)
     adapter = build_model(model, model_type=model_type, dtype=torch_dtype, device=torch_device,
                           event_names=event_names, **head)
     tensors = None
@@ -148,28 +159,53 @@ def explain(model: Any, data: Any = None, *, model_type: str | None = None,
         data = [as_frame(d) for d in data] if isinstance(data, (list, tuple)) else as_frame(data)
         tensors = to_tensor_list(data, "data", where, dtype=torch_dtype, device=torch_device)
         check_fits(adapter, tensors, "data", where)
-    n_inputs = None if tensors is None else len(tensors)
+        n_risks = adapter.num_risks(tensors)
+        if event_names is not None and len(event_names) != n_risks:
+            fail("event_names", where, f"{n_risks} names (one per competing event)", event_names)
+        if input_names is None:
+            input_names = [f"input_{k + 1}" for k in range(len(tensors))]
+        elif len(input_names) != len(tensors):
+            fail("input_names", where, f"{len(tensors)} names (one per input)", input_names)
     names = _feature_names(feature_names, data, tensors)
-    if input_names is None:
-        input_names = [f"input_{k + 1}" for k in range(n_inputs or 1)]
-    elif n_inputs is not None and len(input_names) != n_inputs:
-        fail("input_names", where, f"{n_inputs} names (one per input)", input_names)
-    return Explainer(adapter, tensors, names, [str(n) for n in input_names], memory_budget)
+    return Explainer(adapter, tensors, names, input_names, memory_budget)
 
 
 def check_fits(model: SurvivalModel, inputs: list[torch.Tensor], arg: str, where: str) -> None:
-    """Run the network on one row so that a mismatch fails here, with the argument's name."""
+    """Run the network on one row so that a mismatch fails here, with the argument's name.
+
+    Where rows with their size-1 axes dropped would fit (an array of shape ``(n, p, 1)``
+    for a network that takes ``(n, p)``), the message gives the shape the network takes.
+    """
     try:
-        with torch.no_grad():
-            model.net_forward(model.expand([x[:1] for x in inputs]))
-        model.num_risks(inputs)
+        _run_one_row(model, inputs)
     except SurvinngError:
         raise
     except (RuntimeError, TypeError, ValueError, IndexError) as err:
-        first = first_line(err)
+        shapes = [tuple(x.shape[1:]) for x in inputs]
+        squeezed = [tuple(size for size in shape if size != 1) for shape in shapes]
+        if squeezed != shapes and _fits(model, [x.reshape(x.shape[0], *shape)
+                                                for x, shape in zip(inputs, squeezed)]):
+            k = next(k for k, (a, b) in enumerate(zip(shapes, squeezed)) if a != b)
+            name = arg if len(inputs) == 1 else f"{arg}[{k}]"
+            fail(name, where, f"of per-row shape {squeezed[k]}, the shape the network takes "
+                 "(drop the extra size-1 axes)", f"per-row shape {shapes[k]}", as_text=True)
         raise SurvinngError(f"`{arg}` of {where} does not fit the network "
-                            f"({len(inputs)} input(s) of per-row shape "
-                            f"{[tuple(x.shape[1:]) for x in inputs]}): {first}") from err
+                            f"({len(inputs)} input(s) of per-row shape {shapes}): "
+                            f"{first_line(err)}") from err
+
+
+def _run_one_row(model: SurvivalModel, inputs: list[torch.Tensor]) -> None:
+    with torch.no_grad():
+        model.net_forward(model.expand([x[:1] for x in inputs]))
+    model.num_risks(inputs)
+
+
+def _fits(model: SurvivalModel, inputs: list[torch.Tensor]) -> bool:
+    try:
+        _run_one_row(model, inputs)
+    except (RuntimeError, TypeError, ValueError, IndexError):
+        return False
+    return True
 
 
 def default_feature_names(inputs: list[torch.Tensor]) -> list[list[str]]:
@@ -185,20 +221,20 @@ def default_feature_names(inputs: list[torch.Tensor]) -> list[list[str]]:
 
 
 def _feature_names(given, data, tensors) -> list[list[str]] | None:
+    """The names given (checked against the inputs' sizes where these are known), else
+    the table columns or survinng's ``X1..`` labels."""
+    where = "explain()"
+    if given is not None:
+        given = name_lists(given, "feature_names", where)
     if tensors is None:
-        if given is None:
-            return None
-        return [list(map(str, given))] if all(isinstance(g, str) for g in given) \
-            else [list(map(str, g)) for g in given]
+        return given
     if given is None:
         frames = data if isinstance(data, (list, tuple)) else [data]
         defaults = default_feature_names(tensors)
         return [[str(c) for c in frame.columns] if hasattr(frame, "columns") else default
                 for frame, default in zip(frames, defaults)]
-    nested = [list(map(str, given))] if all(isinstance(g, str) for g in given) \
-        else [list(map(str, g)) for g in given]
     sizes = [math.prod(t.shape[1:]) for t in tensors]
-    if len(nested) != len(tensors) or any(len(n) != s for n, s in zip(nested, sizes)):
-        fail("feature_names", "explain()", f"one name per feature of each input (sizes {sizes})",
+    if len(given) != len(tensors) or any(len(n) != s for n, s in zip(given, sizes)):
+        fail("feature_names", where, f"one name per feature of each input (sizes {sizes})",
              given)
-    return nested
+    return given

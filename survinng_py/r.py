@@ -233,5 +233,5 @@ def read_rds(path: str):
     from rpy2.robjects import pandas2ri
     from rpy2.robjects.conversion import localconverter
     obj = ro.r["readRDS"](str(path))
-    with localconverter(ro.default_converter + pandas2ri.converter):
-        return ro.conversion.rpy2py(obj)
+    with localconverter(ro.default_converter + pandas2ri.converter) as converter:
+        return converter.rpy2py(obj)

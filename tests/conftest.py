@@ -1,20 +1,45 @@
-"""Tiny fitted pycox models and bare modules shared by the tests (trained once per session)."""
+"""Tiny fitted pycox models and bare modules shared by the tests (trained once per session).
+
+pycox is needed only by the fixtures and helpers that build pycox models: they skip their
+test when it is missing, and ``from conftest import CoxPH`` (or ``tt``, ``pycox``, ...)
+skips the importing test module, so that tests of bare modules run without pycox.
+
+Test tiers: ``python -m pytest -m "not slow"`` leaves out the tests marked ``slow``
+(vignette quick-runs, benchmark smoke runs); CI runs everything.
+"""
 from __future__ import annotations
 
 import copy
-import warnings
+import importlib
 
 import numpy as np
 import pytest
 import torch
 
-warnings.filterwarnings("ignore")
-pycox = pytest.importorskip("pycox")
-tt = pytest.importorskip("torchtuples")
-from pycox.models import CoxPH, CoxTime, DeepHit, DeepHitSingle  # noqa: E402
-from pycox.models.cox_time import MLPVanillaCoxTime  # noqa: E402
-
 N_FEATURES = 4
+#: names importable from this module that come from pycox/torchtuples (loaded on first use)
+_PYCOX_NAMES = {"pycox": ("pycox", None), "tt": ("torchtuples", None),
+                "CoxPH": ("pycox.models", "CoxPH"), "CoxTime": ("pycox.models", "CoxTime"),
+                "DeepHit": ("pycox.models", "DeepHit"),
+                "DeepHitSingle": ("pycox.models", "DeepHitSingle"),
+                "MLPVanillaCoxTime": ("pycox.models.cox_time", "MLPVanillaCoxTime")}
+
+
+def _pycox(module_name):
+    """A pycox or torchtuples module, or a skip of the calling test where they are missing."""
+    pytest.importorskip("pycox")
+    pytest.importorskip("torchtuples")
+    return importlib.import_module(module_name)
+
+
+def __getattr__(name):
+    """``from conftest import CoxPH`` (``tt``, ``pycox``, ...): the pycox object, or a skip
+    of the importing test module where pycox is not installed."""
+    if name not in _PYCOX_NAMES:
+        raise AttributeError(f"module 'conftest' has no attribute {name!r}")
+    module_name, attr = _PYCOX_NAMES[name]
+    module = _pycox(module_name)
+    return module if attr is None else getattr(module, attr)
 
 
 def simulate(n=300, seed=0, n_risks=1):
@@ -31,6 +56,7 @@ def simulate(n=300, seed=0, n_risks=1):
 
 def mlp(out_features, output_bias=True):
     # tanh, not ReLU: finite differences are only reliable away from kinks
+    tt = _pycox("torchtuples")
     return tt.practical.MLPVanilla(N_FEATURES, [16, 16], out_features, batch_norm=True,
                                    dropout=0.1, output_bias=output_bias,
                                    activation=torch.nn.Tanh)
@@ -74,46 +100,50 @@ def data():
 
 @pytest.fixture(scope="session")
 def coxph(data):
+    models, tt = _pycox("pycox.models"), _pycox("torchtuples")
     torch.manual_seed(1)
     x, d, e = data
-    model = fit(CoxPH(mlp(1, output_bias=False), tt.optim.Adam), x, (d, e.astype("float32")))
+    model = fit(models.CoxPH(mlp(1, output_bias=False), tt.optim.Adam), x, (d, e.astype("float32")))
     model.compute_baseline_hazards()
     return model
 
 
 @pytest.fixture(scope="session")
 def coxtime(data):
+    models, tt = _pycox("pycox.models"), _pycox("torchtuples")
     torch.manual_seed(2)
     np.random.seed(2)  # pycox draws CoxTime's case-control pairs from numpy's global RNG
     x, d, e = data
-    labtrans = CoxTime.label_transform()
+    labtrans = models.CoxTime.label_transform()
     target = labtrans.fit_transform(d, e.astype("float32"))
-    net = MLPVanillaCoxTime(N_FEATURES, [16, 16], batch_norm=True, dropout=0.1,
-                            activation=torch.nn.Tanh)
-    model = fit(CoxTime(net, tt.optim.Adam, labtrans=labtrans), x, target)
+    net = _pycox("pycox.models.cox_time").MLPVanillaCoxTime(
+        N_FEATURES, [16, 16], batch_norm=True, dropout=0.1, activation=torch.nn.Tanh)
+    model = fit(models.CoxTime(net, tt.optim.Adam, labtrans=labtrans), x, target)
     model.compute_baseline_hazards()
     return model
 
 
 @pytest.fixture(scope="session")
 def deephit_single(data):
+    models, tt = _pycox("pycox.models"), _pycox("torchtuples")
     torch.manual_seed(3)
     x, d, e = data
-    labtrans = DeepHitSingle.label_transform(12)
+    labtrans = models.DeepHitSingle.label_transform(12)
     target = labtrans.fit_transform(d, e.astype("float32"))
-    model = DeepHitSingle(mlp(labtrans.out_features), tt.optim.Adam, alpha=0.2, sigma=0.1,
+    model = models.DeepHitSingle(mlp(labtrans.out_features), tt.optim.Adam, alpha=0.2, sigma=0.1,
                           duration_index=labtrans.cuts)
     return fit(model, x, target)
 
 
 @pytest.fixture(scope="session")
 def deephit_cr():
+    models, tt = _pycox("pycox.models"), _pycox("torchtuples")
     torch.manual_seed(4)
     x, d, e = simulate(seed=5, n_risks=2)
     cuts = np.linspace(0, d.max(), 10)
     idx = np.searchsorted(cuts, d).clip(max=len(cuts) - 1)
     net = CauseSpecificNet(2, len(cuts))
-    model = DeepHit(net, tt.optim.Adam, alpha=0.2, sigma=0.1, duration_index=cuts)
+    model = models.DeepHit(net, tt.optim.Adam, alpha=0.2, sigma=0.1, duration_index=cuts)
     return fit(model, x, (idx.astype("int64"), e.astype("int64")))
 
 
@@ -141,6 +171,7 @@ def pycox_float64(model):
 
 def _fit_discrete(cls, seed, data, **kwargs):
     """A pycox discrete-time model of class ``cls`` fitted on ``data`` (10 equidistant cuts)."""
+    tt = _pycox("torchtuples")
     torch.manual_seed(seed)
     x, d, e = data
     labtrans = cls.label_transform(10)
@@ -151,32 +182,27 @@ def _fit_discrete(cls, seed, data, **kwargs):
 
 @pytest.fixture(scope="session")
 def logistic_hazard(data):
-    from pycox.models import LogisticHazard
-    return _fit_discrete(LogisticHazard, 11, data)
+    return _fit_discrete(_pycox("pycox.models").LogisticHazard, 11, data)
 
 
 @pytest.fixture(scope="session")
 def pmf(data):
-    from pycox.models import PMF
-    return _fit_discrete(PMF, 12, data)
+    return _fit_discrete(_pycox("pycox.models").PMF, 12, data)
 
 
 @pytest.fixture(scope="session")
 def mtlr(data):
-    from pycox.models import MTLR
-    return _fit_discrete(MTLR, 13, data)
+    return _fit_discrete(_pycox("pycox.models").MTLR, 13, data)
 
 
 @pytest.fixture(scope="session")
 def bcesurv(data):
-    from pycox.models import BCESurv
-    return _fit_discrete(BCESurv, 14, data)
+    return _fit_discrete(_pycox("pycox.models").BCESurv, 14, data)
 
 
 @pytest.fixture(scope="session")
 def pchazard(data):
-    from pycox.models import PCHazard
-    return _fit_discrete(PCHazard, 15, data)
+    return _fit_discrete(_pycox("pycox.models").PCHazard, 15, data)
 
 
 @pytest.fixture(scope="session")
@@ -189,7 +215,7 @@ def pchazard_sub3(pchazard):
 
 @pytest.fixture(scope="session")
 def coxcc(data):
-    from pycox.models import CoxCC
+    models, tt = _pycox("pycox.models"), _pycox("torchtuples")
     torch.manual_seed(16)
     x, d, e = data
     # pycox draws CoxCC's control samples with numpy's global RNG: seed it for this fit
@@ -197,7 +223,7 @@ def coxcc(data):
     state = np.random.get_state()
     np.random.seed(16)
     try:
-        model = fit(CoxCC(mlp(1, output_bias=False), tt.optim.Adam), x,
+        model = fit(models.CoxCC(mlp(1, output_bias=False), tt.optim.Adam), x,
                     (d, e.astype("float32")), epochs=2)
     finally:
         np.random.set_state(state)

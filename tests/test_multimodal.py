@@ -227,6 +227,7 @@ def test_bad_multimodal_plot_arguments_raise_one_line_errors(explained, call, ar
 
 
 # -- the digits vignette ------------------------------------------------------------------------
+@pytest.mark.slow
 def test_vignette_multimodal_quick(monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(str(VIGNETTES))
     summary = importlib.import_module("multimodal").main(["--quick", "--out", str(tmp_path)])

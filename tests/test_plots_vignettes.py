@@ -212,6 +212,7 @@ def test_time_dependent_truth(vignette):
     assert td.survival_flip_time(np.array([0.0, 1.0])) == pytest.approx([3.211, 1.883], abs=1e-3)
 
 
+@pytest.mark.slow
 def test_vignette_time_independent_quick(vignette, tmp_path):
     summary = vignette("sim_time_independent").main(["--quick", "--out", str(tmp_path)])
     _check_outputs(summary, tmp_path, "sim_time_independent")
@@ -224,6 +225,7 @@ def test_vignette_time_independent_quick(vignette, tmp_path):
             assert check["x3_ratio"] < 0.5, (name, method)  # x3 has no effect
 
 
+@pytest.mark.slow
 def test_vignette_time_dependent_quick(vignette, tmp_path):
     summary = vignette("sim_time_dependent").main(["--quick", "--out", str(tmp_path)])
     _check_outputs(summary, tmp_path, "sim_time_dependent")
@@ -238,6 +240,7 @@ def test_vignette_time_dependent_quick(vignette, tmp_path):
         assert flip[name]["median_abs_error"] < 0.8, name
 
 
+@pytest.mark.slow
 def test_vignette_gbsg2_quick(vignette, tmp_path):
     summary = vignette("real_data_gbsg2").main(["--quick", "--out", str(tmp_path)])
     _check_outputs(summary, tmp_path, "real_data_gbsg2")

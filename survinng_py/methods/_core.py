@@ -8,6 +8,7 @@ averages over replicates, so results do not depend on the chunk size.
 """
 from __future__ import annotations
 
+import numbers
 import sys
 from typing import Any, Callable
 
@@ -23,13 +24,16 @@ from ..result import SurvResult
 PointsFn = Callable[[torch.Tensor, torch.Tensor], tuple[list[torch.Tensor], list[torch.Tensor]]]
 
 
-def prepare(explainer: Any, x: Any, instance: Any, target: Any, batch_size: Any, where: str):
+def prepare(explainer: Any, x: Any, instance: Any, target: Any, batch_size: Any, where: str,
+            progress: Any = None):
     """Shared argument checks; returns the rows to explain, their ids and feature names."""
     if not isinstance(explainer, Explainer):
         fail("explainer", where, "an Explainer built by survinng_py.explain()", type(explainer).__name__)
     explainer.model.check_target(target, where)
     if batch_size is not None:
         check_int(batch_size, "batch_size", where)
+    if progress is not None:
+        check_flag(progress, "progress", where)
     return explainer.points(x, instance, where)
 
 
@@ -51,10 +55,11 @@ def attribute(explainer: Explainer, inputs: list[torch.Tensor], *, target: str, 
     if chunk >= n_reps:
         chunk -= chunk % n_reps  # whole instances per batch: their sums are contiguous
     factored = engine.factored(model, inputs, target)
-    batches = _batches(total, chunk, n_reps)
-    show = progress if progress is not None else (sys.stderr.isatty() and len(batches) > 1)
+    n_batches = _batch_count(n, chunk, n_reps)
+    show = progress if progress is not None else (sys.stderr.isatty() and n_batches > 1)
     means = None  # per quantity ([value,] then each input): sums over replicates, (n, ...)
-    for start, stop in tqdm(batches, disable=not show, desc="points", unit="batch"):
+    for start, stop in tqdm(_batches(total, chunk, n_reps), total=n_batches, disable=not show,
+                            desc="points", unit="batch"):
         flat = torch.arange(start, stop, device=model.device)
         points, factors = make_points(flat // n_reps, flat % n_reps)
         first, per = start // n_reps, min(stop - start, n_reps)  # per: points per instance
@@ -68,7 +73,7 @@ def attribute(explainer: Explainer, inputs: list[torch.Tensor], *, target: str, 
                     for j, f in zip(jacobians, factors)]
         if n_reps == 1:
             sums.insert(0, value)
-        if len(batches) == 1:
+        if n_batches == 1:
             means = sums
             break
         if means is None:  # filled batch by batch: memory stays one batch above the result
@@ -84,16 +89,23 @@ def attribute(explainer: Explainer, inputs: list[torch.Tensor], *, target: str, 
     return [m.contiguous().cpu().numpy() for m in means[1:]], means[0].cpu().numpy()
 
 
-def _batches(total: int, chunk: int, n_reps: int) -> list[tuple[int, int]]:
+def _batches(total: int, chunk: int, n_reps: int):
     """``[start, stop)`` of each batch of points: whole instances, or, when an instance's
-    replicates do not fit in one batch, parts of one instance (never two)."""
-    out, start = [], 0
+    replicates do not fit in one batch, parts of one instance (never two). A generator:
+    memory does not grow with the number of points."""
+    start = 0
     while start < total:
         stop = min(total, start + chunk, (start // n_reps + 1) * n_reps if chunk < n_reps
                    else total)
-        out.append((start, stop))
+        yield start, stop
         start = stop
-    return out
+
+
+def _batch_count(n: int, chunk: int, n_reps: int) -> int:
+    """How many batches :func:`_batches` yields for ``n`` instances."""
+    if chunk >= n_reps:
+        return -(-n * n_reps // chunk)
+    return n * -(-n_reps // chunk)
 
 
 def _sum_points(contrib: torch.Tensor, per: int) -> torch.Tensor:
@@ -114,17 +126,29 @@ def predict(explainer: Explainer, inputs: list[torch.Tensor], target: str) -> np
     return engine.predict(explainer.model, inputs, target, explainer.memory_budget).cpu().numpy()
 
 
+#: largest integer seed: results record it among their arguments as a 64-bit integer
+SEED_MAX = 2**63 - 1
+#: most points per instance (``n``; GradSHAP: ``n x num_samples``), far above any useful
+#: number; the points are made batch by batch, so memory does not grow with ``n``
+MAX_POINTS = 2**32
+
+
 def make_rng(seed: Any, where: str) -> np.random.Generator:
-    if seed is None or isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+    """A generator from ``None``, an integer in ``[0, SEED_MAX]`` or a Generator (used as is)."""
+    if seed is None or isinstance(seed, np.random.Generator):
         return np.random.default_rng(seed)
-    if isinstance(seed, np.random.Generator):
-        return seed
-    fail("seed", where, "None, an integer or a numpy.random.Generator", seed)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        fail("seed", where, "None, an integer or a numpy.random.Generator", seed)
+    if not 0 <= seed <= SEED_MAX:
+        fail("seed", where, "an integer in [0, 2**63 - 1] (or None, or a "
+             "numpy.random.Generator)", seed)
+    return np.random.default_rng(int(seed))
 
 
 def seed_label(seed: Any) -> Any:
     """How a seed is recorded in a result's arguments."""
-    return seed if seed is None or isinstance(seed, (int, np.integer)) else "Generator"
+    return None if seed is None else int(seed) if isinstance(seed, numbers.Integral) \
+        else "Generator"
 
 
 def path_points(xs: list[torch.Tensor], refs: list[torch.Tensor], alpha: torch.Tensor):
@@ -167,4 +191,4 @@ def background(explainer: Explainer, arg: str, where: str) -> list[torch.Tensor]
 
 
 __all__ = ["prepare", "attribute", "predict", "make_rng", "check_flag", "build_result",
-           "background", "check_choice", "seed_label", "path_points"]
+           "background", "check_choice", "seed_label", "path_points", "MAX_POINTS"]

@@ -53,7 +53,7 @@ def surv_grad(explainer, x: Any = None, *, instance: Any = None, target: str = "
     from ._core import attribute, build_result, check_flag, prepare
 
     where = "surv_grad()"
-    inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where)
+    inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)
     times_input = check_flag(times_input, "times_input", where)
 
     def make_points(rows, _reps):

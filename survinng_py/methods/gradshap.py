@@ -45,14 +45,15 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
     import numpy as np
     import torch
 
-    from ._core import (attribute, background, build_result, check_flag, make_rng, path_points,
+    from ._core import (MAX_POINTS, attribute, background, build_result, check_flag, make_rng, path_points,
                         predict, prepare, seed_label)
     from .._validation import check_int, fail
 
     where = "surv_gradshap()"
-    inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where)
-    n = check_int(n, "n", where)
+    inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)
+    n = check_int(n, "n", where, maximum=MAX_POINTS)
     num_samples = check_int(num_samples, "num_samples", where)
+    _check_draws(explainer, n, num_samples, where)
     replace = check_flag(replace, "replace", where)
     stratified = check_flag(stratified, "stratified", where)
     times_input = check_flag(times_input, "times_input", where)
@@ -101,6 +102,23 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
                                              else "given",
                                              "seed": seed_label(seed)},
                         pred=pred, pred_ref=pred_ref, pred_diff=pred - pred_ref, **quartiles)
+
+
+def _check_draws(explainer, n: int, num_samples: int, where: str) -> None:
+    """The ``n x num_samples`` path positions are drawn up front (a float64 draw and its
+    copy in the model's dtype: at most 16 bytes each): refuse counts whose draws do not
+    fit in the explainer's memory budget rather than exhausting memory."""
+    from .._validation import fail
+
+    limit = max(1, explainer.memory_budget // 16)
+    budget = f"the explainer's memory_budget of {explainer.memory_budget} bytes"
+    if num_samples > limit:
+        fail("num_samples", where, f"at most {limit} (its path positions are drawn up front, "
+             f"16 bytes each, within {budget})", num_samples)
+    if n * num_samples > limit:
+        fail("n", where, f"at most {limit // num_samples} with num_samples={num_samples} (the "
+             f"n x num_samples path positions are drawn up front, 16 bytes each, within "
+             f"{budget})", n)
 
 
 METHOD = register_method(

@@ -32,16 +32,17 @@ def surv_intgrad(explainer, x: Any = None, *, instance: Any = None, target: str 
     """
     import torch
 
-    from ._core import (attribute, background, build_result, check_flag, path_points, predict,
+    from ._core import (MAX_POINTS, attribute, background, build_result, check_flag, path_points, predict,
                         prepare)
     from .._validation import check_int, fail
 
     where = "surv_intgrad()"
-    inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where)
-    n = check_int(n, "n", where)
+    inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)
+    n = check_int(n, "n", where, maximum=MAX_POINTS)
     times_input = check_flag(times_input, "times_input", where)
-    if x_ref is None:
-        refs = [d.mean(dim=0, keepdim=True) for d in background(explainer, "x_ref", where)]
+    if x_ref is None:  # the mean in float64: a float32 sum can overflow
+        refs = [d.mean(dim=0, keepdim=True, dtype=torch.float64).to(d.dtype)
+                for d in background(explainer, "x_ref", where)]
     else:
         refs = explainer.to_inputs(x_ref, "x_ref", where)
     n_inst = inputs[0].shape[0]
@@ -49,11 +50,11 @@ def surv_intgrad(explainer, x: Any = None, *, instance: Any = None, target: str 
         fail("x_ref", where, f"one row or {n_inst} rows (one per instance)",
              f"{refs[0].shape[0]} rows", as_text=True)
     refs = [r.expand(n_inst, *r.shape[1:]) for r in refs]
-    alphas = torch.arange(1, n + 1, dtype=inputs[0].dtype, device=inputs[0].device) / n
 
-    def make_points(rows, reps):
+    def make_points(rows, reps):  # alpha per point: nothing of size n is held
+        alphas = (reps + 1).to(inputs[0].dtype) / n
         return path_points([x.index_select(0, rows) for x in inputs],
-                           [r.index_select(0, rows) for r in refs], alphas[reps])
+                           [r.index_select(0, rows) for r in refs], alphas)
 
     values, _ = attribute(explainer, inputs, target=target, n_reps=n, make_points=make_points,
                        times_input=times_input, batch_size=batch_size, progress=progress)

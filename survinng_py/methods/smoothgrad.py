@@ -36,20 +36,24 @@ def surv_smoothgrad(explainer, x: Any = None, *, instance: Any = None, target: s
     """
     import torch
 
-    from ._core import (attribute, background, build_result, check_flag, make_rng, predict,
+    from ._core import (MAX_POINTS, attribute, background, build_result, check_flag, make_rng, predict,
                         prepare, seed_label)
     from .._validation import check_float, check_int, fail
 
     where = "surv_smoothgrad()"
-    inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where)
-    n = check_int(n, "n", where)
+    inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)
+    n = check_int(n, "n", where, maximum=MAX_POINTS)
     noise_level = check_float(noise_level, "noise_level", where)
     times_input = check_flag(times_input, "times_input", where)
     data = background(explainer, "explainer", where)
     if data[0].shape[0] < 2:
         fail("explainer", where, "built with at least 2 rows of data (for the feature sd)",
              data[0].shape[0])
-    sds = [noise_level * d.std(dim=0, correction=1) for d in data]
+    # sd in float64 (float32 squares overflow from |x| ~ 1e19), then in the model's dtype
+    sds = [(noise_level * d.double().std(dim=0, correction=1)).to(d.dtype) for d in data]
+    if not all(bool(torch.isfinite(sd).all()) for sd in sds):
+        fail("noise_level", where, "small enough that noise_level x the feature sd is finite "
+             f"in {str(data[0].dtype).replace('torch.', '')}", noise_level)
     # One stream per input, drawn in (instance, copy) order: chunking cannot change it.
     streams = make_rng(seed, where).spawn(len(inputs))
 
