@@ -71,6 +71,8 @@ def build(case, dtype="float64", memory_budget=engine.DEFAULT_MEMORY_BUDGET):
         head = {"time_bins": time, "sub": int(rng.integers(1, 3))}
     else:
         head = {"time_bins": time}
+    if family == "deephit_cr":  # a flat output of 2 x n_times values: name the two events
+        head["event_names"] = ["relapse", "death"]
     model_type = "deephit" if family == "deephit_cr" else family
     x = rng.normal(size=(rows, p))
     exp = sv.explain(net, x, model_type=model_type, dtype=dtype, memory_budget=memory_budget,
