@@ -17,7 +17,7 @@ import numpy as np
 from ._files import _MEMBER_NAME
 from ._validation import SurvinngError, fail
 from .explainer import Explainer, explain
-from .methods.registry import describe, get_method, methods  # noqa: F401 (R reads describe here)
+from .methods.registry import describe, get_method, method_label, methods  # noqa: F401 (R reads describe here)
 from .result import SurvResult
 
 
@@ -103,6 +103,8 @@ def result_for_r(result: SurvResult) -> dict:
             "event_names": result.event_names, "competing_risks": not drop_event,
             "time": to_raw(result.time), "instance": [int(i) for i in result.instance],
             "method": result.method, "model_class": result.model_class,
+            "labels": [result.label, method_label(result.method, bool(result.args.get(
+                "times_input")), long=True)],
             "target": result.target, "args": result.args, **preds}
 
 

@@ -42,8 +42,7 @@
 #' @export
 surv_grad <- function(exp, target = "survival", instance = 1, times_input = FALSE,
                       batch_size = NULL, dtype = NULL, newdata = NULL) {
-  run_method(exp, "Surv_Gradient", target, instance, newdata, batch_size, dtype,
-             list(times_input = check_flag(times_input, "times_input")))
+  run_method(exp, "Surv_Gradient", environment())
 }
 
 #' @rdname surv_grad
@@ -51,10 +50,7 @@ surv_grad <- function(exp, target = "survival", instance = 1, times_input = FALS
 surv_smoothgrad <- function(exp, target = "survival", instance = 1, times_input = FALSE,
                             batch_size = NULL, n = 10, noise_level = 0.1, dtype = NULL,
                             newdata = NULL, seed = NULL) {
-  run_method(exp, "Surv_SmoothGrad", target, instance, newdata, batch_size, dtype,
-             list(times_input = check_flag(times_input, "times_input"), n = check_count(n, "n"),
-                  noise_level = check_number(noise_level, "noise_level"),
-                  seed = check_count(seed, "seed", minimum = 0, null_ok = TRUE)))
+  run_method(exp, "Surv_SmoothGrad", environment())
 }
 
 #' @rdname surv_grad
@@ -62,9 +58,7 @@ surv_smoothgrad <- function(exp, target = "survival", instance = 1, times_input 
 surv_intgrad <- function(exp, target = "survival", instance = 1, times_input = TRUE,
                          batch_size = NULL, n = 10, x_ref = NULL, dtype = NULL,
                          newdata = NULL) {
-  run_method(exp, "Surv_IntGrad", target, instance, newdata, batch_size, dtype,
-             list(times_input = check_flag(times_input, "times_input"), n = check_count(n, "n"),
-                  x_ref = reference_rows(x_ref, exp, "x_ref")))
+  run_method(exp, "Surv_IntGrad", environment())
 }
 
 #' @rdname surv_grad
@@ -73,13 +67,35 @@ surv_gradSHAP <- function(exp, target = "survival", instance = 1, times_input = 
                           batch_size = NULL, n = 50, num_samples = 10, data_ref = NULL,
                           dtype = NULL, replace = TRUE, stratified = TRUE, newdata = NULL,
                           seed = NULL) {
-  run_method(exp, "Surv_GradSHAP", target, instance, newdata, batch_size, dtype,
-             list(times_input = check_flag(times_input, "times_input"), n = check_count(n, "n"),
-                  num_samples = check_count(num_samples, "num_samples"),
-                  data_ref = reference_rows(data_ref, exp, "data_ref"),
-                  replace = check_flag(replace, "replace"),
-                  stratified = check_flag(stratified, "stratified"),
-                  seed = check_count(seed, "seed", minimum = 0, null_ok = TRUE)))
+  run_method(exp, "Surv_GradSHAP", environment())
+}
+
+# The Python method table (survinng_py.methods.describe()): the options each method
+# takes, their types and defaults. Read once per session.
+method_table <- function() {
+  if (is.null(bridge_state$methods)) {
+    table <- call_python(bridge$describe())
+    bridge_state$methods <- stats::setNames(table, vapply(table, `[[`, "", "id"))
+  }
+  bridge_state$methods
+}
+
+# The options of `method` taken from the wrapper's frame `env` and checked by the type
+# the method table gives them.
+method_options <- function(method, env, exp) {
+  options <- method_table()[[method]]$options
+  values <- lapply(options, function(option) {
+    name <- option$name
+    value <- get(name, envir = env, inherits = FALSE)
+    switch(option$type,
+           bool = check_flag(value, name),
+           int = check_count(value, name, minimum = if (isTRUE(option$seed)) 0 else 1,
+                             null_ok = is.null(option$default)),
+           float = check_number(value, name),
+           str = check_string(value, name),
+           rows = reference_rows(value, exp, name))
+  })
+  stats::setNames(values, vapply(options, `[[`, "", "name"))
 }
 
 reference_rows <- function(value, exp, arg) {
@@ -89,11 +105,13 @@ reference_rows <- function(value, exp, arg) {
 
 # The one call path of every method: checks in R, the computation in Python, and the
 # answer converted to survinng's surv_result.
-run_method <- function(exp, method, target, instance, newdata, batch_size, dtype, args) {
+run_method <- function(exp, method, env) {
   check_explainer(exp)
-  check_string(target, "target")
-  dtype <- if (is.null(dtype)) exp$dtype else check_string(dtype, "dtype", c("float", "double"))
-  args$batch_size <- check_count(batch_size, "batch_size", null_ok = TRUE)
+  target <- check_string(env$target, "target")
+  instance <- env$instance
+  newdata <- env$newdata
+  dtype <- if (is.null(env$dtype)) exp$dtype else check_string(env$dtype, "dtype", c("float", "double"))
+  args <- method_options(method, env, exp)
   args$target <- target
   args <- args[!vapply(args, is.null, logical(1))]
   if (is.null(newdata)) {
@@ -140,6 +158,7 @@ as_surv_result <- function(payload, ids, exp, dtype) {
   out$model_class <- payload$model_class
   out$method <- payload$method
   out$method_args <- method_args
+  attr(out, "labels") <- unlist(payload$labels)
   attr(out, "variables") <- exp$variables
   if (out$model_class %in% c("DeepSurv", "CoxTime")) attr(out, "baseline_hazard") <- exp$baseline_hazard
   structure(out, class = c("survinngpy_result", "surv_result", "list"))

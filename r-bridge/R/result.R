@@ -1,14 +1,9 @@
+# The method's display label ("GxI(t)"; long: "Grad x Input"), as the Python method
+# table gave it when the result was made.
 method_label <- function(x, short = TRUE) {
-  ti <- isTRUE(x$method_args$times_input)
-  labels <- if (short) {
-    c(Surv_Gradient = if (ti) "GxI(t)" else "Grad(t)", Surv_SmoothGrad = if (ti) "SGxI(t)" else "SG(t)",
-      Surv_IntGrad = "IntGrad(t)", Surv_GradSHAP = "GradSHAP(t)")
-  } else {
-    c(Surv_Gradient = if (ti) "Grad x Input" else "Gradient",
-      Surv_SmoothGrad = if (ti) "SmoothGrad x Input" else "SmoothGrad",
-      Surv_IntGrad = "IntGrad", Surv_GradSHAP = "GradSHAP")
-  }
-  unname(labels[x$method] %||% x$method)
+  labels <- attr(x, "labels")
+  if (length(labels) != 2) return(x$method)
+  labels[[if (short) 1 else 2]]
 }
 
 #' @export

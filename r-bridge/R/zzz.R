@@ -5,6 +5,7 @@ NULL
 survinng_py <- NULL
 bridge <- NULL
 bridge_unconverted <- NULL  # returns Python objects as they are (numpy arrays stay numpy)
+bridge_state <- new.env(parent = emptyenv())  # what is read from Python once per session
 
 .onLoad <- function(libname, pkgname) {
   survinng_py <<- reticulate::import("survinng_py", delay_load = TRUE)

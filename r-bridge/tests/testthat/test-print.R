@@ -36,6 +36,7 @@ test_that("printed numbers are the summaries of pred and pred_diff", {
     model_class = "DeepSurv", method = "Surv_GradSHAP",
     method_args = list(target = "survival", instance = 7L, times_input = TRUE, n = 2L,
                        num_samples = 2L, dtype = "float")),
+    labels = c("GradSHAP(t)", "GradSHAP"),
     class = c("survinngpy_result", "surv_result", "list"))
   expect_snapshot(print(res))
 })
