@@ -42,6 +42,15 @@ def internal(key: str) -> Any:
                             f"survinng_py: {module_name}.{attribute} is missing") from None
 
 
+def argument_names(op: Any) -> list[str]:
+    """The argument names of an operator overload (``torch.ops.aten.x.y``) by its schema."""
+    try:
+        return [argument.name for argument in op._schema.arguments]
+    except AttributeError:
+        raise SurvinngError(f"this torch ({torch_version()}) is not supported by the program "
+                            "reader of survinng_py: OpOverload._schema is missing") from None
+
+
 def serde_schema() -> Any:
     """torch's export schema module, checked to be the major version the reader knows."""
     schema = internal("serde_schema")
@@ -58,4 +67,5 @@ def torch_version() -> str:
     return ".".join(torch.__version__.split(".")[:2])
 
 
-__all__ = ["INTERNALS", "SCHEMA_MAJOR", "internal", "serde_schema", "torch_version"]
+__all__ = ["INTERNALS", "SCHEMA_MAJOR", "argument_names", "internal", "serde_schema",
+           "torch_version"]

@@ -442,6 +442,14 @@ class _Reader:
             self.refuse("a program whose dropout, batch norm and recurrent layers are in eval "
                         "mode", f"{self.shown} calls {target[len('torch.ops.'):]} with {flag} "
                         "not False")
+        if target != "_operator.getitem":  # torch passes an unknown name's default instead
+            names = [i["name"] for i in node["inputs"]]
+            unknown = sorted(set(names) - _argument_names(target)) or \
+                sorted({n for n in names if names.count(n) > 1})
+            if unknown:
+                self.refuse("a program whose operator arguments are named as in the "
+                            "operator's schema, once each", f"{self.shown} calls "
+                            f"{target[len('torch.ops.'):]} with {unknown[0][:40]!r}")
         self.check_name(node.get("name") or "x")
         node["metadata"] = {}  # stack traces and module paths: not needed, not trusted
 
@@ -692,13 +700,21 @@ def _fields(cls: type, schema: Any) -> dict[str, Any]:
     return typing.get_type_hints(cls, globalns=vars(schema))
 
 
+def _resolve(target: str) -> Any:
+    """The operator object of an allowed ``torch.ops.aten...`` target."""
+    return functools.reduce(getattr, target.split(".")[1:], torch)
+
+
 @functools.lru_cache(maxsize=1)
 def _allowed_callables() -> frozenset:
     """The operator objects of :data:`ALLOWED_TARGETS` (for the graph torch built)."""
-    found = {operator.getitem}
-    for target in ALLOWED_TARGETS - {"_operator.getitem"}:
-        found.add(functools.reduce(getattr, target.split(".")[1:], torch))
-    return frozenset(found)
+    return frozenset({operator.getitem} | {_resolve(target) for target in ALLOWED_TARGETS
+                                           if target != "_operator.getitem"})
+
+
+@functools.lru_cache(maxsize=None)
+def _argument_names(target: str) -> frozenset:
+    return frozenset(_torch_internals.argument_names(_resolve(target)))
 
 
 __all__ = ["load_program", "ALLOWED_TARGETS", "CORE_EXCLUDED", "MODE_FLAGS", "MAX_MEMBERS",
