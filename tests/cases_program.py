@@ -125,6 +125,18 @@ def weight_config(edit: Callable[[dict], None]) -> bytes:
     return edit_json("model_weights_config.json", lambda c: edit(c["config"]["0.weight"]))
 
 
+def pickled_constant() -> bytes:
+    """The program with a tensor constant stored as a pickle (``use_pickle``)."""
+    meta = json.loads(next(body for info, body in members(program_bytes())
+                           if info.filename.endswith("model_weights_config.json")))
+    entry = {**meta["config"]["0.weight"], "path_name": "tensor_0", "is_param": False,
+             "use_pickle": True}
+    raw = edit_member("model_constants_config.json", lambda _: json.dumps(
+        {"config": {"lifted_tensor_0": entry}}).encode())
+    root = members(raw)[0][0].filename.split("/")[0]
+    return rezip([*members(raw), (f"{root}/data/constants/tensor_0", b"\x80\x04N.")])
+
+
 def resize_weight(change: int) -> bytes:
     """The first weight file ``change`` bytes shorter or longer than its tensor."""
     return edit_member("data/weights/weight_0",
@@ -284,6 +296,8 @@ CASES = [
     Case("files", "program_pickled_weight", load("pickled.pt2", lambda: weight_config(
         lambda w: w.update(use_pickle=True))), "pickled payloads are never read",
          "a program whose weight is pickled"),
+    Case("files", "program_pickled_constant", load("constant.pt2", pickled_constant),
+         "pickled payloads are never read", "a program whose tensor constant is pickled"),
     Case("files", "program_custom_object", load("custom.pt2", lambda: extra_member(
         "data/constants/custom_obj_0", b"\x80\x04N.")),
          "holding only a program's graph and raw weights",
