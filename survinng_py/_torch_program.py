@@ -163,8 +163,11 @@ _DTYPES = {1: torch.uint8, 2: torch.int8, 3: torch.int16, 4: torch.int32, 5: tor
            6: torch.float16, 7: torch.float32, 8: torch.float64, 12: torch.bool,
            13: torch.bfloat16}
 _STRIDED = 7  # Layout.Strided
-_SPEC_TYPES = {"builtins.tuple", "builtins.list", "builtins.dict"}
 _INPUT_KINDS = {"user_input", "parameter", "buffer", "tensor_constant"}
+_WEIGHT_NAME_KEYS = {"parameter": "parameter_name", "buffer": "buffer_name",
+                     "tensor_constant": "tensor_constant_name"}
+#: a pytree spec of one leaf (a tensor), as torch writes it
+_LEAF = {"type": None, "context": None, "children_spec": []}
 _ARGUMENT_KINDS = {"as_none", "as_tensor", "as_tensors", "as_int", "as_ints", "as_float",
                    "as_floats", "as_string", "as_sym_int", "as_sym_ints", "as_scalar_type",
                    "as_memory_format", "as_layout", "as_device", "as_bool", "as_bools",
@@ -186,10 +189,10 @@ def load_program(source: str | os.PathLike | bytes, where: str = "load_program()
                  arg: str = "path", *, name: str | None = None) -> torch.nn.Module:
     """The module of a ``torch.export`` program (``.pt2``), read without unpickling.
 
-    The program must be one ``torch.export.save`` writes for a plain network: tensors in,
-    tensors out, weights stored raw, operators from :data:`ALLOWED_TARGETS` (dropout,
-    batch norm and recurrent layers in eval mode), one dynamic (batch) size at most per
-    axis. Everything else is refused before torch reads the file.
+    The program must be one ``torch.export.save`` writes for a plain network exported
+    with a dynamic batch axis: tensors in (rows first), tensors out, weights stored raw,
+    operators from :data:`ALLOWED_TARGETS` (dropout, batch norm and recurrent layers in
+    eval mode). Everything else is refused before torch reads the file.
 
     Parameters
     ----------
@@ -216,11 +219,12 @@ def load_program(source: str | os.PathLike | bytes, where: str = "load_program()
     --------
     >>> import io, torch
     >>> net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Tanh())
-    >>> program = torch.export.export(net, (torch.ones(2, 3),))
+    >>> program = torch.export.export(net, (torch.ones(2, 3),),
+    ...                               dynamic_shapes=({0: torch.export.Dim("batch")},))
     >>> buffer = io.BytesIO()
     >>> torch.export.save(program, buffer)
     >>> module = load_program(buffer.getvalue())
-    >>> bool(torch.equal(module(torch.ones(2, 3)), net(torch.ones(2, 3))))
+    >>> bool(torch.equal(module(torch.ones(5, 3)), net(torch.ones(5, 3))))
     True
     """
     schema = _torch_internals.serde_schema()
@@ -263,6 +267,7 @@ class _Reader:
             self.check_ranges(graph, symbols)
             state = self.payloads(read, members, model, "weights")
             constants = self.payloads(read, members, model, "constants")
+            self.check_bindings(graph, state, constants)
         except SurvinngError:
             raise
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
@@ -373,10 +378,10 @@ class _Reader:
         for kind in ("TensorArgument", "SymIntArgument", "SymBoolArgument", "SymFloatArgument"):
             for argument in found.get(kind, []):
                 self.check_name(argument.get("name", argument.get("as_name", "x")))
-        self.check_signature(module)
         symbols = set()
         for expression in found.get("SymExpr", []):
             symbols |= self.check_expression(expression)
+        self.check_signature(module)
         module["metadata"] = {}
         graph["guards_code"] = []
         return symbols
@@ -519,17 +524,33 @@ class _Reader:
                             f"{self.shown}: {symbol[:20]!r} in [{low}, {high}]")
 
     def check_signature(self, module: dict) -> None:
-        signature = module["signature"]
+        """Inputs: tensors with a dynamic first (batch) axis, then weights, each named once;
+        outputs: tensors, no state written back; the calling convention torch rebuilds
+        (pytree specs, argument names) exactly that of ``forward(*tensors)``."""
+        signature, values = module["signature"], module["graph"]["tensor_values"]
+        inputs, weights = [], []
         for spec in signature["input_specs"]:
             (kind, value), = spec.items()
             if kind not in _INPUT_KINDS or (kind == "user_input" and
                                             "as_tensor" not in value["arg"]):
                 self.refuse("a program whose inputs are tensors", f"{self.shown} takes "
                             f"{kind} {str(value.get('arg', ''))[:40]}")
-            for key in ("parameter_name", "buffer_name", "tensor_constant_name"):
-                if key in value:
-                    self.check_fqn(value[key])
-        for spec in signature["output_specs"]:
+            if kind == "user_input":
+                inputs.append(value["arg"]["as_tensor"]["name"])
+            else:
+                weights.append(value[_WEIGHT_NAME_KEYS[kind]])
+                self.check_fqn(weights[-1])
+        if len(set(weights)) != len(weights):
+            self.refuse("a program binding each weight once", f"{self.shown}: "
+                        f"{next(w for w in weights if weights.count(w) > 1)[:40]!r} twice")
+        for name in inputs:
+            rows = values[name]["sizes"][0] if values.get(name, {}).get("sizes") else {}
+            batch = _SYMBOL.fullmatch(rows["as_expr"]["expr_str"]) if "as_expr" in rows else None
+            if batch is None or batch.group("k"):
+                self.refuse("a program with a dynamic batch axis (the first axis of every "
+                            "input, torch.export.Dim)", f"{self.shown}: input {name!r}")
+        outputs = signature["output_specs"]
+        for spec in outputs:
             (kind, value), = spec.items()
             if kind != "user_output" or "as_tensor" not in value["arg"]:
                 self.refuse("a program that returns tensors and changes no state",
@@ -537,41 +558,57 @@ class _Reader:
         if module["treespec_namedtuple_fields"]:
             self.refuse("a program whose inputs and outputs are tensors, tuples and lists",
                         f"{self.shown}: named tuples")
-        for entry in module["module_call_graph"]:
-            if entry["fqn"]:
-                self.check_fqn(entry["fqn"])
-            call = entry.get("signature")
-            if call is None:
-                continue
-            for text in (call["in_spec"], call["out_spec"]):
-                self.check_spec(text)
-            for name in call.get("forward_arg_names") or []:
+        calls = module["module_call_graph"]
+        root = calls[0]["signature"] if calls and calls[0]["fqn"] == "" else None
+        if root is None or root["inputs"] or root["outputs"] or \
+                any(entry["signature"] is not None for entry in calls[1:]):
+            self.refuse("a program whose calling convention is forward(*tensors)",
+                        f"{self.shown}: module call signatures")
+        self.check_spec(root["in_spec"], [_spec(tuple, [_spec(tuple, [_LEAF] * len(inputs)),
+                                                         _spec(dict, [])])])
+        self.check_spec(root["out_spec"], [_LEAF] if len(outputs) == 1 else
+                        [_spec(kind, [_LEAF] * len(outputs)) for kind in (tuple, list)])
+        for entry in calls[1:]:
+            self.check_fqn(entry["fqn"])
+        names = root["forward_arg_names"]
+        if names is not None:
+            for name in names:
                 self.check_name(name)
+            if len(names) != len(inputs) or len(set(names)) != len(names) or "self" in names:
+                self.refuse("a program whose calling convention is forward(*tensors)",
+                            f"{self.shown}: arguments {names[:4]}")
 
-    def check_spec(self, text: str) -> None:
+    def check_spec(self, text: str, allowed: list) -> None:
         """A pytree spec (JSON, which torch decodes with a hook that imports modules named
-        in it) made only of tuples, lists, string-keyed dicts and leaves."""
+        in it): one of ``allowed``, compared as parsed JSON."""
         spec = self.json(text.encode(), "an input or output spec")
-        if not (isinstance(spec, list) and len(spec) == 2 and spec[0] == 1):
-            self.refuse("schema", f"{self.shown}: a spec of protocol {str(spec)[:20]}")
-        stack = [spec[1]]
-        while stack:
-            node = stack.pop()
-            ok = isinstance(node, dict) and set(node) == {"type", "context", "children_spec"} \
-                and isinstance(node["children_spec"], list)
-            if ok and node["type"] is None:
-                ok = node["context"] is None and not node["children_spec"]
-            elif ok:
-                ok = node["type"] in _SPEC_TYPES and isinstance(node["context"], str) and \
-                    len(node["context"]) <= 4096
-                context = self.json(node["context"].encode(), "a spec") if ok else None
-                ok = ok and (context is None if node["type"] != "builtins.dict" else
-                             isinstance(context, list) and
-                             all(isinstance(k, str) for k in context))
-            if not ok:
-                self.refuse("a program whose inputs and outputs are tensors, tuples and "
-                            "lists", f"{self.shown}: spec {str(node)[:40]}")
-            stack.extend(node["children_spec"])
+        if spec not in [[1, a] for a in allowed]:
+            self.refuse("a program whose calling convention is forward(*tensors)",
+                        f"{self.shown}: spec {text[:40]!r}")
+
+    def check_bindings(self, graph: dict, state: dict, constants: dict) -> None:
+        """Every weight the graph binds is one from the archive, of the shape and dtype the
+        graph declares for it, and every weight in the archive is bound once."""
+        module = graph["graph_module"]
+        values, bound = module["graph"]["tensor_values"], []
+        for spec in module["signature"]["input_specs"]:
+            (kind, value), = spec.items()
+            if kind == "user_input":
+                continue
+            fqn = value[_WEIGHT_NAME_KEYS[kind]]
+            stored = state if kind == "parameter" or value.get("persistent") else constants
+            tensor, meta = stored.get(fqn), values.get(value["arg"]["name"])
+            if tensor is None or meta is None or \
+                    (kind == "parameter") != isinstance(tensor, torch.nn.Parameter) or \
+                    self.tensor_meta(meta, symbolic=False)[:3] != \
+                    (tensor.dtype, list(tensor.shape), list(tensor.stride())):
+                self.refuse("a program whose weights are the archive's, as the graph declares "
+                            "them", f"{self.shown}: {fqn[:40]!r}")
+            bound.append(fqn)
+        unused = sorted((set(state) | set(constants)) - set(bound))
+        if unused:
+            self.refuse("a program whose weights are the archive's, as the graph declares them",
+                        f"{self.shown}: {unused[0][:40]!r} is not used")
 
     def tensor_meta(self, meta: dict, symbolic: bool) -> tuple[torch.dtype, list, list, int]:
         """dtype, sizes, strides and offset of a tensor (symbolic sizes as None)."""
@@ -682,6 +719,12 @@ def _central_directory_size(raw: bytes) -> int | None:
             raw[record:record + 4] == b"PK\x06\x06":
         size = max(size, int.from_bytes(raw[record + 40:record + 48], "little"))
     return size
+
+
+def _spec(kind: type, children: list) -> dict:
+    """A pytree spec node of a tuple, list or (string-keyed, empty) dict, as torch writes it."""
+    return {"type": f"builtins.{kind.__name__}", "context": "[]" if kind is dict else "null",
+            "children_spec": children}
 
 
 def _extent(sizes: list[int], strides: list[int], offset: int) -> int:

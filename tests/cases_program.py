@@ -37,10 +37,11 @@ def network() -> torch.nn.Module:
     return net.eval()
 
 
-def save_program(net: torch.nn.Module, args: tuple) -> bytes:
-    """``torch.export.save`` of ``net`` with one dynamic batch axis, as bytes."""
+def save_program(net: torch.nn.Module, args: tuple, dynamic: bool = True) -> bytes:
+    """``torch.export.save`` of ``net`` with one dynamic batch axis (or none), as bytes."""
     batch = torch.export.Dim("batch")
-    program = torch.export.export(net, args, dynamic_shapes=tuple({0: batch} for _ in args))
+    program = torch.export.export(net, args, dynamic_shapes=tuple(
+        {0: batch} if dynamic else None for _ in args))
     buffer = io.BytesIO()
     torch.export.save(program, buffer)
     return buffer.getvalue()
@@ -119,6 +120,19 @@ def importing_spec(graph: dict) -> None:
     context = json.dumps({"__enum__": True, "fqn": "this:x", "name": "x"})
     spec = [1, {"type": "builtins.dict", "context": context, "children_spec": []}]
     graph["graph_module"]["module_call_graph"][0]["signature"]["out_spec"] = json.dumps(spec)
+
+
+def rebind_weight(graph: dict) -> None:
+    """The first layer's weight bound to the last layer's weight file."""
+    graph["graph_module"]["signature"]["input_specs"][0]["parameter"]["parameter_name"] = \
+        "4.weight"
+
+
+def drop_argument_name(graph: dict) -> None:
+    """The first linear layer's bias passed under a name its operator does not have (torch
+    would pass the default, no bias, instead)."""
+    node = first_node(graph, "linear.default")
+    next(i for i in node["inputs"] if i["name"] == "bias")["name"] = "bias_"
 
 
 def weight_config(edit: Callable[[dict], None]) -> bytes:
@@ -275,13 +289,23 @@ CASES = [
          "must be a program whose names are plain identifiers",
          "a program whose argument name is Python code (torch compiles it)"),
     Case("files", "program_enum_import", load("spec.pt2", lambda: edit_graph(importing_spec)),
-         "must be a program whose inputs and outputs are tensors, tuples and lists",
+         "must be a program whose calling convention is forward(*tensors)",
          "a program whose output spec makes torch import a module"),
     Case("files", "program_buffer_mutation", load("mutation.pt2", lambda: edit_graph(
         lambda g: g["graph_module"]["signature"]["output_specs"].insert(0, {"buffer_mutation": {
             "arg": {"name": "tanh"}, "buffer_name": "1.running_mean"}}))),
          "must be a program that returns tensors and changes no state",
          "a program that overwrites a buffer on each call"),
+    Case("files", "program_weight_rebound", load("rebound.pt2", lambda: edit_graph(
+        rebind_weight)), "must be a program binding each weight once",
+         "a program binding one weight file to two layers"),
+    Case("files", "program_unknown_argument", load("argument.pt2", lambda: edit_graph(
+        drop_argument_name)), "named as in the operator's schema",
+         "a program passing an argument under a name its operator lacks"),
+    Case("files", "program_static_batch", load("static.pt2", lambda: save_program(
+        network(), (torch.ones(2, N_IN),), dynamic=False)),
+         "must be a program with a dynamic batch axis",
+         "a program exported with a fixed number of rows"),
     Case("files", "program_zip_bomb", load("bomb.pt2", zip_bomb),
          "whose members are stored uncompressed",
          "a program with a member that inflates to 1 GiB"),

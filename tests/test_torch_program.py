@@ -299,10 +299,14 @@ def _mutants(draw):
     for key in path[:-1]:
         parent = parent[key]
     old = parent[path[-1]]
-    # values of another type, other text, bool flips, deletions; never a number of the same
-    # type, which would make another valid program (a different eps is not an attack)
+    # values of another type, new text, bool flips, deletions. Never a number of the same
+    # type or a string the graph holds (which names another tensor): those can make another
+    # valid program, which no reader can tell from the author's (a different eps, an edge
+    # from another layer of the same shape)
     choices = [v for v in _OTHER_VALUES if type(v) is not type(old)]
-    new = draw(st.sampled_from(choices) | st.text(max_size=12) if isinstance(old, str)
+    held = {v for _, v in _paths(graph) if isinstance(v, str)}
+    new = draw(st.sampled_from(choices) | st.text(max_size=12).filter(lambda t: t not in held)
+               if isinstance(old, str)
                else st.sampled_from(choices + ([not old] if isinstance(old, bool) else [])))
     if isinstance(parent, dict) and draw(st.booleans()):
         del parent[path[-1]]
