@@ -20,6 +20,7 @@ The sample inputs (a pickle) are never read.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import enum
 import functools
@@ -47,7 +48,7 @@ from ._validation import SurvinngError, fail, first_line
 MAX_ARCHIVE_BYTES = 2**31
 #: torch writes 9 fixed members plus one per weight and constant tensor
 MAX_MEMBERS = 1024
-MAX_GRAPH_BYTES = 64 * 2**20
+MAX_GRAPH_BYTES = 16 * 2**20
 MAX_CONFIG_BYTES = 8 * 2**20
 MAX_NODES = 100_000
 #: bytes of one tensor, with every symbolic (batch) size counted as 1
@@ -446,9 +447,9 @@ class _Reader:
                         "mode", f"{self.shown} calls {target[len('torch.ops.'):]} with {flag} "
                         "not False")
         if target != "_operator.getitem":  # torch passes an unknown name's default instead
-            names = [i["name"] for i in node["inputs"]]
+            names = collections.Counter(i["name"] for i in node["inputs"])
             unknown = sorted(set(names) - _argument_names(target)) or \
-                sorted({n for n in names if names.count(n) > 1})
+                sorted(n for n, count in names.items() if count > 1)
             if unknown:
                 self.refuse("a program whose operator arguments are named as in the "
                             "operator's schema, once each", f"{self.shown} calls "
@@ -540,9 +541,10 @@ class _Reader:
             else:
                 weights.append(value[_WEIGHT_NAME_KEYS[kind]])
                 self.check_fqn(weights[-1])
-        if len(set(weights)) != len(weights):
-            self.refuse("a program binding each weight once", f"{self.shown}: "
-                        f"{next(w for w in weights if weights.count(w) > 1)[:40]!r} twice")
+        twice = [w for w, count in collections.Counter(weights).items() if count > 1]
+        if twice:
+            self.refuse("a program binding each weight once",
+                        f"{self.shown}: {twice[0][:40]!r} twice")
         for name in inputs:
             rows = values[name]["sizes"][0] if values.get(name, {}).get("sizes") else {}
             batch = _SYMBOL.fullmatch(rows["as_expr"]["expr_str"]) if "as_expr" in rows else None

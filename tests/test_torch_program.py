@@ -227,6 +227,8 @@ def test_refused_operators_stay_refused():
 def test_every_private_torch_name_we_use_is_there():
     for key in _torch_internals.INTERNALS:
         assert _torch_internals.internal(key) is not None
+    assert _torch_internals.argument_names(torch.ops.aten.addmm.default) == [
+        "self", "mat1", "mat2", "beta", "alpha"]
     schema = _torch_internals.serde_schema()
     assert schema.SCHEMA_VERSION[0] == _torch_internals.SCHEMA_MAJOR
     # what the reader hard-codes agrees with torch
