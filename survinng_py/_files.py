@@ -145,20 +145,8 @@ class Folder:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
                 self._unusable(name)
-            if info.st_size > max_bytes:
-                fail(self.arg, self.where, f"{self.what} whose {name} has at most "
-                     f"{max_bytes} bytes", f"{info.st_size} bytes", as_text=True)
-            chunks, total = [], 0
-            while True:
-                block = os.read(fd, min(_CHUNK, max_bytes + 1 - total))
-                if not block:
-                    break
-                chunks.append(block)
-                total += len(block)
-                if total > max_bytes:  # grew while being read
-                    fail(self.arg, self.where, f"{self.what} whose {name} has at most "
-                         f"{max_bytes} bytes", "a growing file", as_text=True)
-            return b"".join(chunks)
+            return _read_bounded(fd, info.st_size, max_bytes, self.arg, self.where,
+                                 f"{self.what} whose {name} has at most {max_bytes} bytes")
         finally:
             os.close(fd)
 
@@ -198,6 +186,46 @@ class Folder:
 
 
 _HAS_DIR_FD = os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+
+
+def read_file(path: str | os.PathLike, max_bytes: int, *, arg: str, where: str,
+              what: str) -> bytes:
+    """The bytes of a file a caller named: a regular file of at most ``max_bytes``.
+
+    ``what`` is the rule shown when the file cannot be read (e.g. ``"an existing ONNX
+    file"``). Messages show the file's name only, never the folder it is in.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        fd = None
+    if fd is None:
+        fail(arg, where, what, repr(path.name[:60]), as_text=True)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            fail(arg, where, what, repr(path.name[:60]), as_text=True)
+        return _read_bounded(fd, info.st_size, max_bytes, arg, where,
+                             f"{what} of at most {max_bytes} bytes")
+    finally:
+        os.close(fd)
+
+
+def _read_bounded(fd: int, size: int, max_bytes: int, arg: str, where: str, rule: str) -> bytes:
+    """At most ``max_bytes`` from ``fd`` (whose size was ``size``), read in chunks."""
+    if size > max_bytes:
+        fail(arg, where, rule, f"{size} bytes", as_text=True)
+    chunks, total = [], 0
+    while True:
+        block = os.read(fd, min(_CHUNK, max_bytes + 1 - total))
+        if not block:
+            break
+        chunks.append(block)
+        total += len(block)
+        if total > max_bytes:  # grew while being read
+            fail(arg, where, rule, "a growing file", as_text=True)
+    return b"".join(chunks)
 
 
 def _shown(path: Path) -> str:
@@ -340,5 +368,5 @@ def _rename_new(staged: Path, path: Path, arg: str, where: str) -> None:
         raise
 
 
-__all__ = ["strict_json", "Folder", "check_write_path", "atomic_write",
+__all__ = ["strict_json", "Folder", "read_file", "check_write_path", "atomic_write",
            "staging_folder", "publish_folder", "MAX_JSON_BYTES", "MAX_JSON_DEPTH"]

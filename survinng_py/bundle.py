@@ -41,8 +41,6 @@ import os
 import platform
 import re
 import shutil
-import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +50,7 @@ import torch
 from . import models
 from ._files import MAX_JSON_BYTES, Folder, publish_folder, staging_folder, strict_json
 from ._report import version
+from ._torch_program import load_program
 from ._validation import SurvinngError, check_device, check_int, fail
 from .explainer import Explainer, check_fits
 from .models.base import SurvivalModel
@@ -70,10 +69,6 @@ MAX_DATA_VALUES = 2**28
 MAX_DIMS = 8
 #: the longest name, label or version string a sidecar may hold
 MAX_TEXT = 1000
-#: graph ops a loaded program may call: ATen/prims operators and symbolic-size arithmetic
-_ALLOWED_OPS = ("torch.ops.aten.", "torch.ops.prims.", "torch.sym_", "math.")
-_OPERATORS = {"getitem", "add", "sub", "mul", "floordiv", "truediv", "mod", "neg", "pow",
-              "eq", "ne", "lt", "le", "gt", "ge"}
 
 
 def save_model(model: Any, path: str | os.PathLike, *, targets: Any = None, data: Any = None,
@@ -214,7 +209,7 @@ def load_model(path: str | os.PathLike, *, device: Any = "cpu",
         manifest, record = _read_sidecar(folder, where)
         members = _read_members(folder, manifest, where)
     dtype = getattr(torch, manifest["dtype"])
-    net = load_program(Path(path) / NETWORK_FILE, where)
+    net = load_program(members[NETWORK_FILE], where, name=NETWORK_FILE)  # the hashed bytes
     net = net.to(torch_device)  # no eval(): the mode is part of the exported graph
     for p in net.parameters():
         p.requires_grad_(False)
@@ -265,58 +260,6 @@ def bundle_info(path: str | os.PathLike, where: str = "bundle_info()") -> dict:
         manifest, _ = _read_sidecar(folder, where)
         _read_members(folder, manifest, where)
     return manifest
-
-
-def load_program(path: str | os.PathLike, where: str = "load_program()",
-                 arg: str = "path") -> torch.nn.Module:
-    """The module of a ``torch.export`` program (``.pt2``), read without unpickling.
-
-    The graph (JSON) may only call ATen/prims operators; weights and constants must be
-    stored raw (``torch.export.save``'s default for plain tensors). The archive's sample
-    inputs (a pickle) are ignored.
-    """
-    from torch._export.serde import schema
-    from torch._export.serde.serialize import ExportedProgramDeserializer, _dict_to_dataclass
-    from torch.export.pt2_archive import constants as pt2
-
-    path = Path(path)
-    if not path.is_file():
-        fail(arg, where, "an existing torch.export program file (.pt2)", repr(str(path)),
-             as_text=True)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            graphs = [n for n in names if n.split("/", 1)[-1].startswith(pt2.MODELS_DIR)
-                      and n.endswith(".json")]
-            if len(graphs) != 1:
-                fail(arg, where, "a torch.export program archive with one model",
-                     f"{path.name} ({len(graphs)} models)", as_text=True)
-            root, model = graphs[0].split(pt2.MODELS_DIR)
-            model = model[:-len(".json")]
-            byteorder = archive.read(root + "byteorder").decode() if root + "byteorder" in names \
-                else sys.byteorder
-            if byteorder != sys.byteorder:
-                fail(arg, where, f"a program with {sys.byteorder}-endian weights", byteorder)
-            graph = json.loads(archive.read(graphs[0]))
-            _check_graph(graph, path.name, arg, where)
-            state = _read_payloads(archive, root, pt2.WEIGHTS_CONFIG_FILENAME_FORMAT.format(model),
-                                   pt2.WEIGHTS_DIR, path.name, arg, where)
-            consts = _read_payloads(archive, root,
-                                    pt2.CONSTANTS_CONFIG_FILENAME_FORMAT.format(model),
-                                    pt2.CONSTANTS_DIR, path.name, arg, where, constants=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, RuntimeError, OSError) as err:
-        if isinstance(err, SurvinngError):
-            raise
-        fail(arg, where, "a complete torch.export program file (.pt2)",
-             f"{path.name} ({_first_line(err)})", as_text=True)
-    try:
-        with _quiet():
-            program = ExportedProgramDeserializer().deserialize(
-                _dict_to_dataclass(schema.ExportedProgram, graph), state, consts, None)
-            return program.module()
-    except Exception as err:  # torch's SerializeError, AssertionError, KeyError ...
-        fail(arg, where, f"a torch.export program this torch ({torch.__version__}) can read",
-             f"{path.name} ({_first_line(err)})", as_text=True)
 
 
 def versions() -> dict:
@@ -567,116 +510,6 @@ def _texts(values: Any, key: str, where: str, count: int | None = None) -> None:
         _bad(key, "a list of " + (f"{count} " if count is not None else "") + "names", where)
     for value in values:
         _text(value, key, where)
-
-
-# -- the .pt2 archive ----------------------------------------------------------------------
-def _check_graph(graph: dict, name: str, arg: str, where: str) -> None:
-    """Refuse what torch would turn into code: only ATen ops, tensor inputs, integer ranges
-    and plain symbolic-size expressions; the stored guard code is dropped (``ep.module()``
-    execs it; guards are rebuilt from the checked shapes)."""
-    try:
-        nodes = graph["graph_module"]["graph"]["nodes"]
-        inputs = graph["graph_module"]["signature"]["input_specs"]
-        ranges = graph.get("range_constraints", {})
-    except (KeyError, TypeError):
-        fail(arg, where, "a torch.export program", f"{name} (no graph)", as_text=True)
-    for node in nodes:
-        target = node.get("target", "")
-        op = target.split(".", 1)[1] if target.startswith("_operator.") else None
-        if not (target.startswith(_ALLOWED_OPS) or op in _OPERATORS):
-            fail(arg, where, "a program calling ATen operators only", f"{name} calls {target!r}",
-                 as_text=True)
-    for spec in inputs:
-        user = spec.get("user_input")
-        if user is not None and "as_tensor" not in user.get("arg", {}):
-            fail(arg, where, "a program whose inputs are tensors", f"{name} takes {user}",
-                 as_text=True)
-    if not all(isinstance(bound, (int, type(None))) and not isinstance(bound, bool)
-               for r in ranges.values() for bound in (r.get("min_val"), r.get("max_val"))):
-        fail(arg, where, "a program with integer shape ranges", f"{name}: {ranges}", as_text=True)
-    for text in _expressions(graph):
-        if not _plain_expression(text):
-            fail(arg, where, "a program whose size expressions are plain sympy terms",
-                 f"{name}: {text[:40]!r}", as_text=True)
-    graph["guards_code"] = []
-
-
-def _expressions(value: Any):
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "expr_str":
-                yield str(item)
-            else:
-                yield from _expressions(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _expressions(item)
-
-
-#: names a size expression may use (sympy's constructors and torch's size functions)
-_SYMPY_NAMES = {"Symbol", "Integer", "Float", "Rational", "Add", "Mul", "Pow", "Mod", "Max",
-                "Min", "Abs", "Eq", "Ne", "Lt", "Le", "Gt", "Ge", "StrictLessThan",
-                "StrictGreaterThan", "LessThan", "GreaterThan", "Unequality", "Equality", "And",
-                "Or", "Not", "true", "false", "oo", "zoo", "nan", "True", "False",
-                "FloorDiv", "ModularIndexing", "Where", "PythonMod", "CleanDiv", "CeilToInt",
-                "FloorToInt", "CeilDiv", "LShift", "RShift", "PowByNatural", "FloatPow",
-                "FloatTrueDiv", "IntTrueDiv", "IsNonOverlappingAndDenseIndicator",
-                "TruncToFloat", "TruncToInt", "RoundToInt", "RoundDecimal", "ToFloat", "Identity"}
-
-
-def _plain_expression(text: str) -> bool:
-    """Whether ``text`` (which torch hands to sympy, i.e. to eval) is only calls of the
-    names above on numbers and symbol names: checked on its syntax tree, never run."""
-    import ast
-    import re
-    try:
-        tree = ast.parse(text, mode="eval")
-    except (SyntaxError, ValueError):
-        return False
-    symbol = re.compile(r"^[a-z]+[0-9]+$")
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            ok = node.id in _SYMPY_NAMES or symbol.match(node.id) is not None
-        elif isinstance(node, ast.Call):
-            ok = isinstance(node.func, ast.Name)
-        elif isinstance(node, ast.Constant):
-            ok = isinstance(node.value, (int, float, bool)) or \
-                (isinstance(node.value, str) and symbol.match(node.value) is not None)
-        else:
-            ok = isinstance(node, (ast.Expression, ast.keyword, ast.BinOp, ast.UnaryOp,
-                                   ast.Load, ast.operator, ast.unaryop))
-        if not ok:
-            return False
-    return True
-
-
-def _read_payloads(archive: zipfile.ZipFile, root: str, config_name: str, folder: str,
-                   name: str, arg: str, where: str, constants: bool = False) -> dict:
-    from torch._export.serde.schema import ScalarType
-    from torch._export.serde.serialize import _SERIALIZE_TO_TORCH_DTYPE
-    from torch.export.pt2_archive import constants as pt2
-
-    config = json.loads(archive.read(root + config_name))["config"]
-    storages: dict[str, torch.Tensor] = {}
-    out = {}
-    for fqn, entry in config.items():
-        file = entry["path_name"]
-        if entry.get("use_pickle") or (constants and not file.startswith(
-                pt2.TENSOR_CONSTANT_FILENAME_PREFIX)):
-            fail(arg, where, "a program whose weights and constants are plain tensors stored "
-                 "raw (pickled payloads are never read)", f"{name} pickles {fqn!r}", as_text=True)
-        meta = entry["tensor_meta"]
-        dtype = _SERIALIZE_TO_TORCH_DTYPE[ScalarType(meta["dtype"])]
-        if file not in storages:
-            raw = archive.read(root + folder + file)
-            storages[file] = torch.frombuffer(bytearray(raw), dtype=dtype) if raw else \
-                torch.zeros(0, dtype=dtype)
-        tensor = torch.as_strided(storages[file], [s["as_int"] for s in meta["sizes"]],
-                                  [s["as_int"] for s in meta["strides"]],
-                                  meta["storage_offset"]["as_int"])
-        out[fqn] = torch.nn.Parameter(tensor, requires_grad=False) if entry.get("is_param") \
-            else tensor
-    return out
 
 
 # -- files -------------------------------------------------------------------------------

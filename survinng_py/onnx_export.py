@@ -12,15 +12,19 @@ needs onnxruntime only (:func:`predict_onnx`, or any onnxruntime binding, e.g. f
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from . import _torch_internals
+from ._files import read_file, strict_json
 from ._validation import SurvinngError, check_int, fail, to_tensor_list
 from ._validation import first_line as _first_line
 from .explainer import Explainer, explain
@@ -28,6 +32,10 @@ from .explainer import Explainer, explain
 #: key of the JSON labels in the ONNX file's metadata_props
 METADATA_KEY = "survinng_py"
 NETWORK = "network"
+#: protobuf's own limit for one message
+MAX_ONNX_BYTES = 2**31 - 1
+#: operator domains a loaded file may use: the standard ONNX operators only
+_ONNX_DOMAINS = {"", "ai.onnx"}
 
 
 def export_onnx(model: Any, path: str | os.PathLike, *, target: str = "survival",
@@ -120,6 +128,9 @@ def predict_onnx(path: str | os.PathLike, x: Any, *, threads: int | None = None)
     if meta.get("target") == NETWORK:
         fail("path", where, "a file with a survival head (run a bare network's file with "
              "onnxruntime directly)", Path(path).name)
+    if [i.name for i in session.get_inputs()] != meta["input_names"]:
+        fail("path", where, "an ONNX file whose metadata names its graph's inputs",
+             f"{Path(path).name[:60]}: {meta['input_names']}"[:100], as_text=True)
     # x checked against the file's inputs: count, per-row shape, feature columns by name
     shapes = [tuple(s) for s in meta["input_shapes"]]
     names = meta.get("feature_names")
@@ -214,35 +225,92 @@ def input_names(explainer: Explainer, n_inputs: int) -> list[str]:
 
 
 def onnx_session(path: Any, where: str, threads: int | None = None, arg: str = "path"):
-    """An onnxruntime CPU session of the file ``path`` (one-line errors naming ``arg``)."""
+    """An onnxruntime CPU session of the file ``path`` (one-line errors naming ``arg``).
+
+    The file is read once and handed to onnxruntime as bytes, after :func:`check_onnx`:
+    it can refer to no other file and call no operator outside the standard ONNX set.
+    """
     try:
         import onnxruntime as ort
     except ImportError as err:  # pragma: no cover - in the onnx extra
         raise SurvinngError("running ONNX models needs onnxruntime: "
                             "pip install 'survinng-py[onnx]'") from err
-    path = Path(path)
-    if not path.is_file():
-        fail(arg, where, "an existing ONNX file", repr(str(path)), as_text=True)
+    raw = read_file(path, MAX_ONNX_BYTES, arg=arg, where=where, what="an existing ONNX file")
+    shown = Path(path).name[:60]
+    check_onnx(raw, shown, arg, where)
     options = ort.SessionOptions()
     if threads is not None:
         options.intra_op_num_threads = int(threads)
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(raw, options, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime's own exception types are not importable by name
-        fail(arg, where, "an ONNX model file", f"{path.name} ({_first_line(err)})", as_text=True)
+        fail(arg, where, "an ONNX model file", f"{shown} ({_first_line(err)})", as_text=True)
+
+
+def check_onnx(raw: bytes, shown: str, arg: str, where: str) -> None:
+    """Refuse an ONNX model (bytes) that is not one self-contained graph of standard ONNX
+    operators: external data (a path to any file, which onnxruntime would read), foreign
+    operator domains (custom kernels, ``com.microsoft`` ...), ``EPContext`` nodes, local
+    functions and training graphs. ``shown`` names the file in errors."""
+    import onnx
+    from google.protobuf.message import DecodeError
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(raw)
+    except (DecodeError, RecursionError, ValueError) as err:
+        fail(arg, where, "an ONNX model file", f"{shown} ({_first_line(err)})", as_text=True)
+    if not model.HasField("graph") or not model.opset_import:
+        fail(arg, where, "an ONNX model file", f"{shown} (no graph)", as_text=True)
+    foreign = sorted({o.domain for o in model.opset_import} - _ONNX_DOMAINS)
+    if foreign or model.functions or model.training_info:
+        fail(arg, where, "an ONNX model of standard ONNX operators only (no other operator "
+             "domains, local functions or training graphs)", f"{shown} imports "
+             f"{(foreign or ['functions'])[0][:40]!r}", as_text=True)
+    graphs, tensors = [model.graph], []
+    while graphs:
+        graph = graphs.pop()
+        tensors += graph.initializer
+        for sparse in graph.sparse_initializer:
+            tensors += [sparse.values, sparse.indices]
+        for node in graph.node:
+            if node.domain not in _ONNX_DOMAINS or node.op_type == "EPContext":
+                fail(arg, where, "an ONNX model of standard ONNX operators only (no other "
+                     "operator domains, local functions or training graphs)",
+                     f"{shown} calls {node.domain[:40]}::{node.op_type[:40]}", as_text=True)
+            for attribute in node.attribute:
+                tensors += [attribute.t] if attribute.HasField("t") else []
+                tensors += attribute.tensors
+                for sparse in [attribute.sparse_tensor] * attribute.HasField("sparse_tensor") \
+                        + list(attribute.sparse_tensors):
+                    tensors += [sparse.values, sparse.indices]
+                graphs += [attribute.g] if attribute.HasField("g") else []
+                graphs += attribute.graphs
+    for tensor in tensors:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.external_data:
+            fail(arg, where, "an ONNX model holding all its data (no external data files)",
+                 f"{shown}: tensor {tensor.name[:40]!r} refers to external data", as_text=True)
 
 
 def session_labels(session, path: Any, where: str, arg: str = "path") -> dict:
     """The labels :func:`export_onnx` stored in the file's metadata."""
     raw = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
     try:
-        meta = json.loads(raw)
-    except (TypeError, ValueError):
+        meta = strict_json(raw, arg=arg, where=where, what="metadata") if raw else None
+    except SurvinngError:
         meta = None
-    if not isinstance(meta, dict) or "input_names" not in meta:
+    if not (isinstance(meta, dict) and _is_list(meta.get("input_names"), str) and
+            _is_list(meta.get("input_shapes"), list) and
+            all(_is_list(s, int) for s in meta["input_shapes"]) and
+            len(meta["input_shapes"]) == len(meta["input_names"]) and
+            (meta.get("feature_names") is None or _is_list(meta["feature_names"], list))):
         fail(arg, where, "an ONNX file written by survinng_py (metadata key 'survinng_py')",
              Path(path).name)
     return meta
+
+
+def _is_list(value: Any, kind: type) -> bool:
+    return isinstance(value, list) and all(isinstance(v, kind) and not isinstance(v, bool)
+                                           for v in value)
 
 
 # -- internals -------------------------------------------------------------------------------
@@ -348,7 +416,7 @@ def _quiet():
         logger.setLevel(level)
 
 
-_REGISTRIES: dict = {}
+_TORCHLIB = {"lock": threading.Lock(), "users": 0, "original": None, "tables": {}}
 
 
 @contextlib.contextmanager
@@ -356,28 +424,37 @@ def _cached_torchlib():
     """Reuse torch's table of ATen -> ONNX functions between our exports.
 
     torch rebuilds it on every dynamo export by reading the source of ~500 onnxscript
-    functions (1-2 s, most of an export's time). The table is only read while exporting
-    (torch mutates it only for a custom translation table, which is not used here). The
-    patch is private API, so it is applied for our call only and skipped if torch moves it.
+    functions (most of an export's time). Inside this context (entered only by our own
+    export call) ``ONNXRegistry.from_torchlib`` returns a copy of a table built once, so
+    whoever changes the table they got (torch does, for a custom translation table) changes
+    only their copy. The first thread to enter installs the patch and the last to leave
+    restores the original function, so overlapping exports never leave it patched.
     """
-    try:
-        from torch.onnx._internal.exporter._registration import ONNXRegistry
-        original = ONNXRegistry.__dict__["from_torchlib"]
-    except (ImportError, KeyError):
-        yield
-        return
-
-    def from_torchlib(cls, *args, **kwargs):
-        key = (cls, args, tuple(sorted(kwargs.items())))
-        if key not in _REGISTRIES:
-            _REGISTRIES[key] = original.__func__(cls, *args, **kwargs)
-        return _REGISTRIES[key]
-
-    ONNXRegistry.from_torchlib = classmethod(from_torchlib)
+    registry = _torch_internals.internal("onnx_registry")
+    state = _TORCHLIB
+    with state["lock"]:
+        if state["users"] == 0:
+            state["original"] = registry.__dict__["from_torchlib"]
+            registry.from_torchlib = classmethod(_torchlib_copy)
+        state["users"] += 1
     try:
         yield
     finally:
-        ONNXRegistry.from_torchlib = original
+        with state["lock"]:
+            state["users"] -= 1
+            if state["users"] == 0:
+                registry.from_torchlib = state["original"]
+
+
+def _torchlib_copy(cls, *args, **kwargs):
+    key = (cls, args, tuple(sorted(kwargs.items())))
+    table = _TORCHLIB["tables"].get(key)
+    if table is None:  # two threads may both build it; either result serves
+        table = _TORCHLIB["original"].__func__(cls, *args, **kwargs)
+        _TORCHLIB["tables"][key] = table
+    clone = copy.copy(table)
+    clone.functions = {target: list(metas) for target, metas in table.functions.items()}
+    return clone
 
 
 __all__ = ["export_onnx", "predict_onnx"]

@@ -244,7 +244,7 @@ def test_predict_onnx_checks_its_input(request, bundles, tmp_path):
     with pytest.raises(sv.SurvinngError, match=r"^`path` of predict_onnx\(\) must be an ONNX "
                        r"model file; got rows\.csv \(.+\)$"):
         sv.predict_onnx(csv, x[:5])
-    raises(f"`path` of predict_onnx() must be an existing ONNX file; got '{tmp_path / 'no.onnx'}'",
+    raises("`path` of predict_onnx() must be an existing ONNX file; got 'no.onnx'",
            sv.predict_onnx, tmp_path / "no.onnx", x[:5])
 
 
@@ -350,8 +350,8 @@ def test_program_reader_refuses_pickles_foreign_ops_and_other_schemas(request, b
         return raw.replace(b'"torch.ops.aten.tanh.default"', b'"builtins.eval"') \
             if name.endswith("models/model.json") else raw
     bad = rewrite_pt2(source, tmp_path / "foreign.pt2", foreign)
-    raises("`path` of load_program() must be a program calling ATen operators only; got "
-           "foreign.pt2 calls 'builtins.eval'", load_program, bad)
+    raises("`path` of load_program() must be a program calling only the ATen operators "
+           "survinng_py allows; got foreign.pt2 calls 'builtins.eval'", load_program, bad)
 
     def newer(name, raw):
         if name.endswith("models/model.json"):
@@ -383,7 +383,7 @@ def test_program_reader_refuses_pickles_foreign_ops_and_other_schemas(request, b
         return raw.replace(b"Symbol('s", f"{touch} or Symbol('s".encode()) \
             if name.endswith("models/model.json") else raw
     with pytest.raises(sv.SurvinngError, match=r"^`path` of load_program\(\) must be a program "
-                       r"whose size expressions are plain sympy terms; got expression.pt2: "
+                       r"whose size expressions are a symbol .+; got expression.pt2: "
                        r"\"__import__"):
         load_program(rewrite_pt2(source, tmp_path / "expression.pt2", expression))
     assert not marker.exists()
