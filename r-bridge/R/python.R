@@ -11,7 +11,7 @@ survinng_py_available <- function() {
 # The published Python packages the bridge uses (as in survinng-py's pyproject.toml:
 # its dependencies, the pycox extra, and onnx/onnxruntime for extract_model() and
 # onnx_predict()).
-python_requirements <- c("torch>=2.1", "numpy>=1.24", "pandas>=2.0", "tqdm>=4.60",
+python_requirements <- c("torch>=2.13", "numpy>=1.24", "pandas>=2.0", "tqdm>=4.60",
                          "pyarrow>=14", "pycox>=0.3.0", "torchtuples>=0.2.2", "onnx>=1.15",
                          "onnxruntime>=1.17")
 
