@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Mapping
-from typing import Any, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch

@@ -304,7 +304,7 @@ def run_export(args) -> list[str]:
     with _writing(out, where, "folder"):
         path = save_model(explainer, out, targets=targets, data=example, opset=args.opset,
                           dynamo=not args.legacy_exporter, overwrite=args.overwrite)
-    return [f"wrote bundle {path}"] + _summary(path)
+    return [f"wrote bundle {path}", *_summary(path)]
 
 
 def run_info(args) -> list[str]:

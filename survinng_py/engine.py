@@ -292,7 +292,7 @@ def _profile(model: SurvivalModel, inputs: list[torch.Tensor]) -> dict:
 
 #: what the engine learns about each adapter (its network profile per input shape, whether
 #: reverse-over-reverse works), kept here rather than on the adapter and dropped with it
-_CACHES: "weakref.WeakKeyDictionary[SurvivalModel, dict]" = weakref.WeakKeyDictionary()
+_CACHES: weakref.WeakKeyDictionary[SurvivalModel, dict] = weakref.WeakKeyDictionary()
 
 
 def _cache(model: SurvivalModel) -> dict:

@@ -2,14 +2,26 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from . import engine
-from ._validation import (SurvinngError, as_frame, check_device, check_dtype, check_instance,
-                          check_int, check_names, fail, first_line, name_lists, to_tensor_list)
+from ._validation import (
+    SurvinngError,
+    as_frame,
+    check_device,
+    check_dtype,
+    check_instance,
+    check_int,
+    check_names,
+    fail,
+    first_line,
+    name_lists,
+    to_tensor_list,
+)
 from .models import SurvivalModel, build_model
 
 _AXIS_PREFIXES = "XYZABCDEFG"

@@ -26,8 +26,7 @@ import torch
 
 from . import engine
 from ._validation import check_int, fail
-from .methods._core import (_input_names, background, build_result, make_rng, prepare,
-                            seed_label)
+from .methods._core import _input_names, background, build_result, make_rng, prepare, seed_label
 from .methods.registry import register_method
 from .result import SurvResult
 

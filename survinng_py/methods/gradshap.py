@@ -45,9 +45,19 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
     import numpy as np
     import torch
 
-    from ._core import (MAX_POINTS, attribute, background, build_result, check_flag, make_rng, path_points,
-                        predict, prepare, seed_label)
     from .._validation import check_int, fail
+    from ._core import (
+        MAX_POINTS,
+        attribute,
+        background,
+        build_result,
+        check_flag,
+        make_rng,
+        path_points,
+        predict,
+        prepare,
+        seed_label,
+    )
 
     where = "surv_gradshap()"
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)

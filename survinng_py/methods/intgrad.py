@@ -32,9 +32,17 @@ def surv_intgrad(explainer, x: Any = None, *, instance: Any = None, target: str 
     """
     import torch
 
-    from ._core import (MAX_POINTS, attribute, background, build_result, check_flag, path_points, predict,
-                        prepare)
     from .._validation import check_int, fail
+    from ._core import (
+        MAX_POINTS,
+        attribute,
+        background,
+        build_result,
+        check_flag,
+        path_points,
+        predict,
+        prepare,
+    )
 
     where = "surv_intgrad()"
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)

@@ -36,9 +36,18 @@ def surv_smoothgrad(explainer, x: Any = None, *, instance: Any = None, target: s
     """
     import torch
 
-    from ._core import (MAX_POINTS, attribute, background, build_result, check_flag, make_rng, predict,
-                        prepare, seed_label)
     from .._validation import check_float, check_int, fail
+    from ._core import (
+        MAX_POINTS,
+        attribute,
+        background,
+        build_result,
+        check_flag,
+        make_rng,
+        predict,
+        prepare,
+        seed_label,
+    )
 
     where = "surv_smoothgrad()"
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)

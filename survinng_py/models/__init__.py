@@ -15,12 +15,19 @@ from .._validation import fail
 from .base import MAX_GRID_POINTS, HeadParam, SurvivalModel
 from .cox import DeepSurv
 from .coxtime import CoxTime
-from .discrete import BCESurv, LogisticHazard, subgrid
 from .deephit import MTLR, DeepHit
+from .discrete import BCESurv, LogisticHazard, subgrid
 from .interpolation import Interpolated
 from .pchazard import PCHazard
-from .registry import (families, family, family_of_model_type, family_of_pycox_model,
-                       load_entry_points, register_family, unregister_family)
+from .registry import (
+    families,
+    family,
+    family_of_model_type,
+    family_of_pycox_model,
+    load_entry_points,
+    register_family,
+    unregister_family,
+)
 
 __all__ = ["SurvivalModel", "HeadParam", "DeepSurv", "CoxTime", "DeepHit", "LogisticHazard",
            "MTLR", "PCHazard", "BCESurv", "Interpolated", "build_model", "head_record",

@@ -5,9 +5,9 @@ import math
 
 import torch
 
+from .._validation import fail
 from .discrete import LINEAR, DiscreteTime, single_risk
 from .registry import register_family
-from .._validation import fail
 
 
 @register_family

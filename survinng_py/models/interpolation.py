@@ -5,9 +5,9 @@ from typing import Any
 
 import torch
 
+from .._validation import check_choice, fail
 from .base import SurvivalModel, check_sub
 from .discrete import EPSILON, LINEAR, subgrid
-from .._validation import check_choice, fail
 
 
 class Interpolated(SurvivalModel):

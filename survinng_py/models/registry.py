@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from .base import HeadParam, SurvivalModel
 from .._validation import fail, first_line
+from .base import HeadParam, SurvivalModel
 
 ENTRY_POINT_GROUP = "survinng_py.families"
 #: keyword arguments of explain() that every family takes (pycox's interpolate)
