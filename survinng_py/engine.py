@@ -133,7 +133,7 @@ def num_risks(model: SurvivalModel, inputs: list[torch.Tensor]) -> int:
     return prof["num_risks"]
 
 
-def _choose_mode(model, inputs, target, mode: Mode) -> str:
+def _choose_mode(model, inputs, target, mode: Mode) -> Mode:
     if mode != "auto":
         return mode
     prof = _profile(model, inputs)

@@ -8,10 +8,11 @@ from .registry import BATCH_SIZE_HELP, register_method
 if TYPE_CHECKING:
     import numpy as np
 
+    from ..explainer import Explainer
     from ..result import SurvResult
 
 
-def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
+def surv_gradshap(explainer: Explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
                   n: int = 50, num_samples: int = 10, data_ref: Any = None, replace: bool = True,
                   stratified: bool = True, times_input: bool = True,
                   batch_size: int | None = None,

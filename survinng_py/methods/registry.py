@@ -25,7 +25,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 #: entry point group through which other packages register methods
 ENTRY_POINT_GROUP = "survinng_py.methods"
@@ -307,7 +307,7 @@ def _load_entry_points() -> None:
 
 
 # -- checks ---------------------------------------------------------------------------------
-def _fail(arg: str, rule: str, value: Any, *, where: str = _WHERE, as_text: bool = False):
+def _fail(arg: str, rule: str, value: Any, *, where: str = _WHERE, as_text: bool = False) -> NoReturn:
     from .._validation import fail  # loads torch: only on the error path
     fail(arg, where, rule, value, as_text=as_text)
 

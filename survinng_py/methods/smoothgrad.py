@@ -8,10 +8,11 @@ from .registry import BATCH_SIZE_HELP, register_method
 if TYPE_CHECKING:
     import numpy as np
 
+    from ..explainer import Explainer
     from ..result import SurvResult
 
 
-def surv_smoothgrad(explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
+def surv_smoothgrad(explainer: Explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
                     n: int = 10, noise_level: float = 0.1, times_input: bool = False,
                     batch_size: int | None = None,
                     seed: int | np.random.Generator | None = None,

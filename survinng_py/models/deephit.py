@@ -21,8 +21,8 @@ class DeepHit(DiscreteTime):
     """
 
     family = "deephit"
-    aliases = ("deephitsingle", "pmf")
-    pycox_classes = ("DeepHit", "DeepHitSingle", "PMF")
+    aliases: tuple[str, ...] = ("deephitsingle", "pmf")
+    pycox_classes: tuple[str, ...] = ("DeepHit", "DeepHitSingle", "PMF")
     schemes = LINEAR
     targets = ("survival", "cif", "pmf")
     per_event_targets = ("cif", "pmf")

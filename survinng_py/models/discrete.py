@@ -41,7 +41,7 @@ class DiscreteTime(SurvivalModel):
         ``time_bins``: pycox's ``duration_index``, the ``m`` grid times.
     """
 
-    head_params = (TIME_BINS,)
+    head_params: tuple[HeadParam, ...] = (TIME_BINS,)
 
     @classmethod
     def check_spec(cls, where, *, time_bins) -> dict:
