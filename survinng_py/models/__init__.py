@@ -93,8 +93,8 @@ def check_record(record: dict, arg: str, where: str) -> dict:
             "time": subgrid(bins, sub)}
 
 
-def _assemble(cls: type[SurvivalModel], net: torch.nn.Module, spec: dict, interpolate: Any, scheme: Any,
-              *, where: str, **common: Any) -> SurvivalModel:
+def _assemble(cls: type[SurvivalModel], net: torch.nn.Module, spec: dict, interpolate: Any,
+              scheme: Any, *, where: str, **common: Any) -> SurvivalModel:
     adapter = cls(net, spec, where=where, **common)
     if not _interpolated(interpolate, scheme, where):
         return adapter
