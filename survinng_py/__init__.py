@@ -10,6 +10,7 @@ Names are imported on first use, so that the command line starts (``--help``, ar
 errors) without loading torch.
 """
 import importlib
+from typing import Any
 
 __version__ = "0.1.0.dev0"
 __all__ = ["explain", "Explainer", "surv_grad", "surv_smoothgrad", "surv_intgrad",
@@ -27,7 +28,7 @@ _EXPORTS = {"explain": "explainer", "Explainer": "explainer",
             "bundle_info": "bundle"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if name in _EXPORTS:

@@ -24,8 +24,9 @@ import re
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 from ._validation import SurvinngError, fail, first_line
 
@@ -126,7 +127,7 @@ class Folder:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "Folder":
+    def __enter__(self) -> Folder:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -23,7 +24,7 @@ def git_revision(root: Path = REPOSITORY) -> str:
     outputs (RESULTS.md files, figures) have uncommitted changes: one script's output
     written earlier must not flag the next script's run."""
     try:
-        run = dict(cwd=root, text=True, capture_output=True, check=True)
+        run: dict[str, Any] = {"cwd": root, "text": True, "capture_output": True, "check": True}
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], **run).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
                                 ".", ":(exclude)*RESULTS.md", ":(exclude)*/figures/*"],

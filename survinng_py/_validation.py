@@ -5,10 +5,11 @@ and the value received, in the template "`<arg>` of <where> must be <rule>; got 
 """
 from __future__ import annotations
 
+import math
 import numbers
 import os
-from collections.abc import Mapping
-from typing import Any, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def fail(arg: str, where: str, rule: str, value: Any = None, *, as_text: bool = False) -> None:
+def fail(arg: str, where: str, rule: str, value: Any = None, *, as_text: bool = False) -> NoReturn:
     """Raise the one-line error; ``as_text`` shows ``value`` as a description, not a repr."""
     got = value if as_text else _short(value)
     raise SurvinngError(f"`{arg}` of {where} must be {rule}; got {got}")
@@ -47,13 +48,13 @@ def check_int(value: Any, arg: str, where: str, minimum: int = 1,
               maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         fail(arg, where, f"an integer >= {minimum}", value)
-    if maximum is not None and value > maximum:
+    if maximum is not None and int(value) > maximum:
         fail(arg, where, f"an integer in [{minimum}, {maximum}]", value)
     return int(value)
 
 
 def check_float(value: Any, arg: str, where: str, minimum: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
             or value < minimum:
         fail(arg, where, f"a finite number >= {minimum}", value)
     return float(value)
@@ -129,7 +130,7 @@ def name_lists(value: Any, arg: str, where: str) -> list[list[str]]:
 
 def to_tensor_list(value: Any, arg: str, where: str, *, dtype: torch.dtype,
                    device: torch.device, feature_shapes: Sequence[tuple] | None = None,
-                   feature_names: Sequence[Sequence[str]] | None = None,
+                   feature_names: Sequence[Sequence[str] | None] | None = None,
                    allow_empty: bool = False) -> list[torch.Tensor]:
     """Turn an array, a DataFrame, a tensor or a list of them into checked tensors.
 

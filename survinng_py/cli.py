@@ -32,7 +32,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .methods.registry import Method, get_method, methods
 
@@ -107,7 +107,7 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def _exit(where: str, status: int, message: str) -> None:
+def _exit(where: str, status: int, message: str) -> NoReturn:
     sys.stderr.write(f"{where}: error: {message}\n")
     raise SystemExit(status)
 
@@ -135,7 +135,7 @@ def _os_reason(err: OSError) -> str:
 class _Parser(argparse.ArgumentParser):
     """argparse with its usage errors on one line (argparse prints the usage first)."""
 
-    def error(self, message: str) -> None:
+    def error(self, message: str) -> NoReturn:
         _exit(self.prog, EXIT_USAGE, f"{message} (see {self.prog} --help)")
 
 
@@ -304,7 +304,7 @@ def run_export(args) -> list[str]:
     with _writing(out, where, "folder"):
         path = save_model(explainer, out, targets=targets, data=example, opset=args.opset,
                           dynamo=not args.legacy_exporter, overwrite=args.overwrite)
-    return [f"wrote bundle {path}"] + _summary(path)
+    return [f"wrote bundle {path}", *_summary(path)]
 
 
 def run_info(args) -> list[str]:
@@ -349,6 +349,7 @@ def run_predict(args) -> list[str]:
                 writer.close()
                 out.unlink()
             raise
+        assert writer is not None  # DATA has at least one row: a batch was written
         writer.close()
     return [f"wrote {out}: {args.target} of {len(rows)} rows on {len(explainer.model.time)} "
             "time points"]
@@ -361,6 +362,7 @@ def run_explain(args) -> list[str]:
     where = f"{PROG} explain"
     out = _check_out(args, where)
     method = get_method(args.method)
+    assert method is not None  # --method offers the table's names only
     kwargs = {"target": args.target}
     if method.takes("progress"):
         kwargs["progress"] = args.progress

@@ -133,7 +133,7 @@ def num_risks(model: SurvivalModel, inputs: list[torch.Tensor]) -> int:
     return prof["num_risks"]
 
 
-def _choose_mode(model, inputs, target, mode: Mode) -> str:
+def _choose_mode(model, inputs, target, mode: Mode) -> Mode:
     if mode != "auto":
         return mode
     prof = _profile(model, inputs)
@@ -292,7 +292,7 @@ def _profile(model: SurvivalModel, inputs: list[torch.Tensor]) -> dict:
 
 #: what the engine learns about each adapter (its network profile per input shape, whether
 #: reverse-over-reverse works), kept here rather than on the adapter and dropped with it
-_CACHES: "weakref.WeakKeyDictionary[SurvivalModel, dict]" = weakref.WeakKeyDictionary()
+_CACHES: weakref.WeakKeyDictionary[SurvivalModel, dict] = weakref.WeakKeyDictionary()
 
 
 def _cache(model: SurvivalModel) -> dict:

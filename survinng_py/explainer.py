@@ -2,14 +2,26 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from . import engine
-from ._validation import (SurvinngError, as_frame, check_device, check_dtype, check_instance,
-                          check_int, check_names, fail, first_line, name_lists, to_tensor_list)
+from ._validation import (
+    SurvinngError,
+    as_frame,
+    check_device,
+    check_dtype,
+    check_instance,
+    check_int,
+    check_names,
+    fail,
+    first_line,
+    name_lists,
+    to_tensor_list,
+)
 from .models import SurvivalModel, build_model
 
 _AXIS_PREFIXES = "XYZABCDEFG"
@@ -49,10 +61,12 @@ class Explainer:
                 fail("instance", where, "used with an explainer built with `data`", instance)
             idx = check_instance(instance, self.data[0].shape[0], where)
             index = torch.as_tensor(idx, device=self.model.device)
+            assert self.feature_names is not None  # explain() names the features of its data
             return [d.index_select(0, index) for d in self.data], idx, self.feature_names
         inputs = self.to_inputs(x, "x", where)
         names = self.feature_names if self.data is not None else \
             _feature_names(self.feature_names, x, inputs)
+        assert names is not None  # the data's names, or names for these rows
         return inputs, np.arange(inputs[0].shape[0]), names
 
     def to_inputs(self, value: Any, arg: str, where: str, allow_empty: bool = False) -> list[torch.Tensor]:
@@ -67,7 +81,7 @@ class Explainer:
             check_fits(self.model, inputs, arg, where)
         return inputs
 
-    def _column_names(self) -> list[list[str]] | None:
+    def _column_names(self) -> Sequence[list[str] | None] | None:
         if self.feature_names is None or self.feature_shapes is None:
             return self.feature_names  # without data, names match a table's columns
         return [names if len(shape) == 1 else None

@@ -19,20 +19,24 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from . import engine
 from ._validation import check_int, fail
-from .methods._core import (_input_names, background, build_result, make_rng, prepare,
-                            seed_label)
+from .methods._core import _input_names, background, build_result, make_rng, prepare, seed_label
 from .methods.registry import register_method
 from .result import SurvResult
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def modality_shapley(explainer, x: Any = None, *, instance: Any = None,
+    from .explainer import Explainer
+
+
+def modality_shapley(explainer: Explainer, x: Any = None, *, instance: Any = None,
                      target: str = "survival", data_ref: Any = None,
                      num_samples: int | None = None,
                      seed: int | np.random.Generator | None = None) -> SurvResult:
@@ -171,7 +175,7 @@ def modality_totals(result: SurvResult) -> SurvResult:
                       pred_diff_q3=result.pred_diff_q3)
 
 
-def modality_shares(result: SurvResult, cohort: bool = False):
+def modality_shares(result: SurvResult, cohort: bool = False) -> pd.DataFrame:
     """Percentage shares of the absolute contributions per modality over time.
 
     ``result`` comes from :func:`modality_shapley` or :func:`modality_totals`. Returns a

@@ -6,6 +6,7 @@ GUI backend or global figure state is touched; save them with ``fig.savefig(...)
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -52,8 +53,9 @@ def plot(result: SurvResult, type: str = "attr", **kwargs: Any):
     ...
     survinng_py._validation.SurvinngError: `type` of plot() must be one of 'attr', 'pred', 'contr', 'force', 'image', 'sequence', 'modality'; got 'bar'
     """
-    functions = {"attr": plot_attr, "pred": plot_pred, "contr": plot_contr, "force": plot_force,
-                 "image": plot_image, "sequence": plot_sequence, "modality": plot_modality}
+    functions: dict[str, Callable[..., Any]] = {
+        "attr": plot_attr, "pred": plot_pred, "contr": plot_contr, "force": plot_force,
+        "image": plot_image, "sequence": plot_sequence, "modality": plot_modality}
     check_choice(type, tuple(functions), "type", "plot()")
     return functions[type](result, **kwargs)
 
@@ -123,7 +125,8 @@ def plot_attr(result: SurvResult, normalize: str = "none", add_comp: str | None 
     if normalize != "none":
         ylabel += f" (normalized: {normalize})"
     for axis, (i, e) in zip(axes, panels):
-        if result.pred_diff_q1 is not None and "pred_diff" in components:
+        if result.pred_diff_q1 is not None and result.pred_diff_q3 is not None and \
+                "pred_diff" in components:
             axis.fill_between(result.time, result.pred_diff_q1[i, e], result.pred_diff_q3[i, e],
                               color="grey", alpha=0.25, linewidth=0)
         for name in components:

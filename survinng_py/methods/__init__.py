@@ -5,12 +5,22 @@ A method module imports torch inside its function: the command line reads the ta
 (names, options) for ``--help`` without loading torch.
 """
 # imported in the order the table lists them
+# isort: off
 from .grad import surv_grad
 from .smoothgrad import surv_smoothgrad
 from .intgrad import surv_intgrad
 from .gradshap import surv_gradshap
-from .registry import (Method, Option, describe, get_method, method_label, methods,
-                       register_method, unregister_method)
+# isort: on
+from .registry import (
+    Method,
+    Option,
+    describe,
+    get_method,
+    method_label,
+    methods,
+    register_method,
+    unregister_method,
+)
 
 __all__ = ["surv_grad", "surv_smoothgrad", "surv_intgrad", "surv_gradshap", "Method", "Option",
            "register_method", "unregister_method", "methods", "get_method", "method_label",

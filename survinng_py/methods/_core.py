@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numbers
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -84,6 +85,7 @@ def attribute(explainer: Explainer, inputs: list[torch.Tensor], *, target: str, 
                 total_k[first:first + len(part)] = part
             else:  # one instance's replicates span several batches
                 total_k[first] += part[0]
+    assert means is not None  # prepare() refuses zero rows: there was a batch
     if n_reps > 1:  # fresh sums: divided in place
         return [m.div_(n_reps).cpu().numpy() for m in means], None
     return [m.contiguous().cpu().numpy() for m in means[1:]], means[0].cpu().numpy()
@@ -139,7 +141,7 @@ def make_rng(seed: Any, where: str) -> np.random.Generator:
         return np.random.default_rng(seed)
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
         fail("seed", where, "None, an integer or a numpy.random.Generator", seed)
-    if not 0 <= seed <= SEED_MAX:
+    if not 0 <= int(seed) <= SEED_MAX:
         fail("seed", where, "an integer in [0, 2**63 - 1] (or None, or a "
              "numpy.random.Generator)", seed)
     return np.random.default_rng(int(seed))

@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Any
 from .registry import BATCH_SIZE_HELP, register_method
 
 if TYPE_CHECKING:
+    from ..explainer import Explainer
     from ..result import SurvResult
 
 
-def surv_grad(explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
+def surv_grad(explainer: Explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
               times_input: bool = False, batch_size: int | None = None,
               progress: bool | None = None) -> SurvResult:
     """Grad(t): d target(t | x) / d x for every time point; GxI(t) with ``times_input``.
@@ -63,6 +64,7 @@ def surv_grad(explainer, x: Any = None, *, instance: Any = None, target: str = "
     values, pred = attribute(explainer, inputs, target=target, n_reps=1,
                              make_points=make_points, times_input=times_input,
                              batch_size=batch_size, progress=progress)
+    assert pred is not None  # one point per instance: attribute() returns its prediction
     return build_result(explainer, inputs, ids, names, values, method=METHOD.id,
                         target=target, args={"target": target, "instance": ids.tolist(),
                                              "times_input": times_input}, pred=pred)

@@ -8,10 +8,11 @@ from .registry import BATCH_SIZE_HELP, register_method
 if TYPE_CHECKING:
     import numpy as np
 
+    from ..explainer import Explainer
     from ..result import SurvResult
 
 
-def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
+def surv_gradshap(explainer: Explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
                   n: int = 50, num_samples: int = 10, data_ref: Any = None, replace: bool = True,
                   stratified: bool = True, times_input: bool = True,
                   batch_size: int | None = None,
@@ -45,9 +46,19 @@ def surv_gradshap(explainer, x: Any = None, *, instance: Any = None, target: str
     import numpy as np
     import torch
 
-    from ._core import (MAX_POINTS, attribute, background, build_result, check_flag, make_rng, path_points,
-                        predict, prepare, seed_label)
     from .._validation import check_int, fail
+    from ._core import (
+        MAX_POINTS,
+        attribute,
+        background,
+        build_result,
+        check_flag,
+        make_rng,
+        path_points,
+        predict,
+        prepare,
+        seed_label,
+    )
 
     where = "surv_gradshap()"
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)

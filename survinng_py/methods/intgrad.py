@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Any
 from .registry import BATCH_SIZE_HELP, register_method
 
 if TYPE_CHECKING:
+    from ..explainer import Explainer
     from ..result import SurvResult
 
 
-def surv_intgrad(explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
+def surv_intgrad(explainer: Explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
                  n: int = 10, x_ref: Any = None, times_input: bool = True,
                  batch_size: int | None = None, progress: bool | None = None) -> SurvResult:
     """IntGrad(t) = (x - r) * mean_k grad f_t(r + alpha_k (x - r)), alpha_k = k/n, k = 1..n.
@@ -32,9 +33,17 @@ def surv_intgrad(explainer, x: Any = None, *, instance: Any = None, target: str 
     """
     import torch
 
-    from ._core import (MAX_POINTS, attribute, background, build_result, check_flag, path_points, predict,
-                        prepare)
     from .._validation import check_int, fail
+    from ._core import (
+        MAX_POINTS,
+        attribute,
+        background,
+        build_result,
+        check_flag,
+        path_points,
+        predict,
+        prepare,
+    )
 
     where = "surv_intgrad()"
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)

@@ -23,19 +23,20 @@ import importlib
 import inspect
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, NoReturn
 
 #: entry point group through which other packages register methods
 ENTRY_POINT_GROUP = "survinng_py.methods"
 #: option types: the command line offers the scalar ones; "rows" (tables in the format of
 #: ``x``) only go through Python and R
 SCALAR_TYPES = ("bool", "int", "float", "str")
-OPTION_TYPES = SCALAR_TYPES + ("rows",)
+OPTION_TYPES = (*SCALAR_TYPES, "rows")
 #: arguments every method takes (``progress`` optional), given by its callers
 COMMON_ARGUMENTS = ("explainer", "x", "instance", "target", "progress")
 #: names the command line's ``explain`` uses itself, so no option may take them
-RESERVED = COMMON_ARGUMENTS + ("bundle", "data", "method", "out", "overwrite", "layout", "help")
+RESERVED = (*COMMON_ARGUMENTS, "bundle", "data", "method", "out", "overwrite", "layout", "help")
 #: help text of the ``batch_size`` option, the same for every method
 BATCH_SIZE_HELP = ("points per batch (default: as many as the memory budget allows); results "
                    "do not depend on it")
@@ -306,7 +307,7 @@ def _load_entry_points() -> None:
 
 
 # -- checks ---------------------------------------------------------------------------------
-def _fail(arg: str, rule: str, value: Any, *, where: str = _WHERE, as_text: bool = False):
+def _fail(arg: str, rule: str, value: Any, *, where: str = _WHERE, as_text: bool = False) -> NoReturn:
     from .._validation import fail  # loads torch: only on the error path
     fail(arg, where, rule, value, as_text=as_text)
 

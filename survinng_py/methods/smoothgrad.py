@@ -8,10 +8,11 @@ from .registry import BATCH_SIZE_HELP, register_method
 if TYPE_CHECKING:
     import numpy as np
 
+    from ..explainer import Explainer
     from ..result import SurvResult
 
 
-def surv_smoothgrad(explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
+def surv_smoothgrad(explainer: Explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
                     n: int = 10, noise_level: float = 0.1, times_input: bool = False,
                     batch_size: int | None = None,
                     seed: int | np.random.Generator | None = None,
@@ -36,9 +37,18 @@ def surv_smoothgrad(explainer, x: Any = None, *, instance: Any = None, target: s
     """
     import torch
 
-    from ._core import (MAX_POINTS, attribute, background, build_result, check_flag, make_rng, predict,
-                        prepare, seed_label)
     from .._validation import check_float, check_int, fail
+    from ._core import (
+        MAX_POINTS,
+        attribute,
+        background,
+        build_result,
+        check_flag,
+        make_rng,
+        predict,
+        prepare,
+        seed_label,
+    )
 
     where = "surv_smoothgrad()"
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)

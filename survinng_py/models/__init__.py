@@ -15,12 +15,19 @@ from .._validation import fail
 from .base import MAX_GRID_POINTS, HeadParam, SurvivalModel
 from .cox import DeepSurv
 from .coxtime import CoxTime
-from .discrete import BCESurv, LogisticHazard, subgrid
 from .deephit import MTLR, DeepHit
+from .discrete import BCESurv, LogisticHazard, subgrid
 from .interpolation import Interpolated
 from .pchazard import PCHazard
-from .registry import (families, family, family_of_model_type, family_of_pycox_model,
-                       load_entry_points, register_family, unregister_family)
+from .registry import (
+    families,
+    family,
+    family_of_model_type,
+    family_of_pycox_model,
+    load_entry_points,
+    register_family,
+    unregister_family,
+)
 
 __all__ = ["SurvivalModel", "HeadParam", "DeepSurv", "CoxTime", "DeepHit", "LogisticHazard",
            "MTLR", "PCHazard", "BCESurv", "Interpolated", "build_model", "head_record",
@@ -56,7 +63,7 @@ def build_model(model: Any, *, model_type: str | None, dtype: torch.dtype, devic
 def head_record(adapter: SurvivalModel) -> dict:
     """What rebuilds ``adapter`` on another network: family, spec, interpolation, names."""
     wrapper = adapter if isinstance(adapter, Interpolated) else None
-    inner = adapter.inner if wrapper else adapter
+    inner = wrapper.inner if wrapper else adapter
     return {"family": type(inner).family, "spec": dict(inner.spec),
             "interpolate": wrapper.sub if wrapper else None,
             "scheme": wrapper.scheme if wrapper else None,
@@ -86,8 +93,8 @@ def check_record(record: dict, arg: str, where: str) -> dict:
             "time": subgrid(bins, sub)}
 
 
-def _assemble(cls: type, net: torch.nn.Module, spec: dict, interpolate: Any, scheme: Any,
-              *, where: str, **common: Any) -> SurvivalModel:
+def _assemble(cls: type[SurvivalModel], net: torch.nn.Module, spec: dict, interpolate: Any,
+              scheme: Any, *, where: str, **common: Any) -> SurvivalModel:
     adapter = cls(net, spec, where=where, **common)
     if not _interpolated(interpolate, scheme, where):
         return adapter
@@ -100,7 +107,7 @@ def _interpolated(interpolate: Any, scheme: Any, where: str) -> bool:
     return interpolate is not None
 
 
-def _module_head(cls: type, head: dict, where: str) -> dict:
+def _module_head(cls: type[SurvivalModel], head: dict, where: str) -> dict:
     """explain()'s head parameters for a bare module of family ``cls``: known, and the
     required ones given; None means not given."""
     allowed = [p.name for p in cls.head_params]

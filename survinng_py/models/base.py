@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import copy
 import inspect
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -107,8 +108,9 @@ class SurvivalModel:
 
     # -- the family's description ---------------------------------------------------
     @classmethod
-    def check_spec(cls, where: str, **spec: Any) -> dict:  # pragma: no cover
+    def check_spec(cls, where: str, *args: Any, **spec: Any) -> dict:  # pragma: no cover
         """The spec, checked and normalised (numpy arrays, ints); one-line errors."""
+        # typed `*args: Any, **spec: Any` so that a family may declare its own spec keywords
         raise NotImplementedError
 
     @classmethod

@@ -6,9 +6,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._validation import fail
 from .base import HeadParam, SurvivalModel, as_buffer, check_time_grid, network_width
 from .registry import register_family
-from .._validation import fail
 
 #: how a baseline hazard may be given to explain()
 HAZARD_FORMS = ("a pandas Series indexed by time, a DataFrame with columns time and hazard, "

@@ -6,10 +6,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._validation import fail
 from .base import HeadParam, SurvivalModel, as_buffer, check_time_grid
 from .cox import BASELINE_HAZARD, check_hazard, one_output_per_row, pycox_baseline, split_hazard
 from .registry import register_family
-from .._validation import fail
 
 LABTRANS = HeadParam("labtrans", "pycox's LabTransCoxTime or a function from network time to "
                      "original time")

@@ -5,9 +5,9 @@ import math
 
 import torch
 
+from .._validation import fail
 from .discrete import LINEAR, DiscreteTime, single_risk
 from .registry import register_family
-from .._validation import fail
 
 
 @register_family
@@ -21,8 +21,8 @@ class DeepHit(DiscreteTime):
     """
 
     family = "deephit"
-    aliases = ("deephitsingle", "pmf")
-    pycox_classes = ("DeepHit", "DeepHitSingle", "PMF")
+    aliases: tuple[str, ...] = ("deephitsingle", "pmf")
+    pycox_classes: tuple[str, ...] = ("DeepHit", "DeepHitSingle", "PMF")
     schemes = LINEAR
     targets = ("survival", "cif", "pmf")
     per_event_targets = ("cif", "pmf")

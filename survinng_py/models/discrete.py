@@ -8,14 +8,15 @@ Their network has one output per point of pycox's ``duration_index`` (the time g
 """
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 import torch
 
+from .._validation import fail
 from .base import HeadParam, SurvivalModel, check_time_grid, network_width, numeric_vector
 from .registry import register_family
-from .._validation import fail
 
 #: pycox's ``epsilon`` in ``LogisticHazard.predict_surv`` and its const_hazard interpolation
 EPSILON = 1e-7
@@ -40,7 +41,7 @@ class DiscreteTime(SurvivalModel):
         ``time_bins``: pycox's ``duration_index``, the ``m`` grid times.
     """
 
-    head_params = (TIME_BINS,)
+    head_params: tuple[HeadParam, ...] = (TIME_BINS,)
 
     @classmethod
     def check_spec(cls, where, *, time_bins) -> dict:
@@ -128,5 +129,5 @@ def subgrid(time_bins, sub: int) -> np.ndarray:
     bins = np.asarray(time_bins).reshape(-1)
     if bins.dtype.kind != "f":
         bins = bins.astype(np.float64)
-    steps = [np.linspace(start, end, sub + 1)[:-1] for start, end in zip(bins[:-1], bins[1:])]
-    return np.concatenate(steps + [bins[-1:]]).astype(np.float64)
+    steps = [np.linspace(start, end, sub + 1)[:-1] for start, end in pairwise(bins)]
+    return np.concatenate([*steps, bins[-1:]]).astype(np.float64)

@@ -5,9 +5,9 @@ from typing import Any
 
 import torch
 
+from .._validation import check_choice, fail
 from .base import SurvivalModel, check_sub
 from .discrete import EPSILON, LINEAR, subgrid
-from .._validation import check_choice, fail
 
 
 class Interpolated(SurvivalModel):
@@ -50,7 +50,7 @@ class Interpolated(SurvivalModel):
         self._rho = torch.linspace(0, 1, self.sub + 1, dtype=self.dtype, device=self.device)[:-1]
 
     @staticmethod
-    def check(inner: type, spec: dict, sub: Any, scheme: Any, where: str) -> tuple:
+    def check(inner: type[SurvivalModel], spec: dict, sub: Any, scheme: Any, where: str) -> tuple:
         """The bins, ``sub`` and scheme for the family ``inner`` with the checked ``spec``."""
         allowed = inner.schemes
         if not allowed:

@@ -6,10 +6,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._validation import fail
 from .base import HeadParam, check_sub
 from .discrete import TIME_BINS, DiscreteTime, single_risk, subgrid
 from .registry import register_family
-from .._validation import fail
 
 
 @register_family

@@ -15,22 +15,25 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
-from .base import HeadParam, SurvivalModel
 from .._validation import fail, first_line
+from .base import HeadParam, SurvivalModel
 
 ENTRY_POINT_GROUP = "survinng_py.families"
 #: keyword arguments of explain() that every family takes (pycox's interpolate)
 SHARED_HEAD = ("interpolate", "scheme")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
-_families: dict[str, type] = {}  # family name -> adapter class, in registration order
+_families: dict[str, type[SurvivalModel]] = {}  # family name -> adapter class, in registration order
 _model_types: dict[str, str] = {}  # model_type (family name or alias) -> family name
 _entry_points_loaded = False
 
+_Family = TypeVar("_Family", bound=SurvivalModel)
 
-def register_family(cls: type) -> type:
+
+def register_family(cls: type[_Family]) -> type[_Family]:
     """Add the adapter class ``cls`` to the registry (a class decorator).
 
     ``cls.family`` (set in the class itself) and ``cls.aliases`` become ``model_type``
@@ -83,13 +86,13 @@ def unregister_family(name: str) -> None:
         _model_types.pop(alias, None)
 
 
-def families() -> dict[str, type]:
+def families() -> dict[str, type[SurvivalModel]]:
     """Family name -> adapter class, built-in and entry-point families alike."""
     load_entry_points()
     return dict(_families)
 
 
-def family_of_model_type(model_type: Any, where: str) -> type:
+def family_of_model_type(model_type: Any, where: str) -> type[SurvivalModel]:
     """The adapter class for ``model_type`` (a family name or alias, any case)."""
     load_entry_points()
     key = model_type.lower() if isinstance(model_type, str) else None
@@ -99,7 +102,7 @@ def family_of_model_type(model_type: Any, where: str) -> type:
     return _families[_model_types[key]]
 
 
-def family_of_pycox_model(model: Any, where: str) -> type:
+def family_of_pycox_model(model: Any, where: str) -> type[SurvivalModel]:
     """The adapter class reading a fitted pycox model (its most specific known class)."""
     load_entry_points()
     readers = {c: cls for cls in _families.values() for c in cls.pycox_classes}
@@ -110,7 +113,7 @@ def family_of_pycox_model(model: Any, where: str) -> type:
          ", ".join(readers), type(model).__name__)
 
 
-def family(name: Any, arg: str, where: str) -> type:
+def family(name: Any, arg: str, where: str) -> type[SurvivalModel]:
     """The adapter class of the family ``name`` (as stored in a model bundle)."""
     load_entry_points()
     if not isinstance(name, str) or name not in _families:
