@@ -168,7 +168,7 @@ _INPUT_KINDS = {"user_input", "parameter", "buffer", "tensor_constant"}
 _WEIGHT_NAME_KEYS = {"parameter": "parameter_name", "buffer": "buffer_name",
                      "tensor_constant": "tensor_constant_name"}
 #: a pytree spec of one leaf (a tensor), as torch writes it
-_LEAF = {"type": None, "context": None, "children_spec": []}
+_LEAF: dict[str, Any] = {"type": None, "context": None, "children_spec": []}
 _ARGUMENT_KINDS = {"as_none", "as_tensor", "as_tensors", "as_int", "as_ints", "as_float",
                    "as_floats", "as_string", "as_sym_int", "as_sym_ints", "as_scalar_type",
                    "as_memory_format", "as_layout", "as_device", "as_bool", "as_bools",
@@ -295,11 +295,11 @@ class _Reader:
                             f"{self.shown} holds {rest[:60]!r} twice")
             members[rest] = info
         models = [n for n in members if n.startswith("models/")]
-        model = re.fullmatch(f"models/({_MODEL_NAME})\\.json", models[0]) if models else None
-        if len(models) != 1 or model is None:
+        found = re.fullmatch(f"models/({_MODEL_NAME})\\.json", models[0]) if models else None
+        if len(models) != 1 or found is None:
             self.refuse("a torch.export program archive with one model",
                         f"{self.shown} ({len(models)} models)")
-        model = model.group(1)
+        model = found.group(1)
         expected = re.compile(
             f"models/{model}\\.json|data/weights/{model}_weights_config\\.json|"
             f"data/constants/{model}_constants_config\\.json|data/sample_inputs/{model}\\.pt|"

@@ -42,7 +42,7 @@ import platform
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeGuard
 
 import numpy as np
 import torch
@@ -156,7 +156,8 @@ def save_model(model: Any, path: str | os.PathLike, *, targets: Any = None, data
             "input_names": input_names(explainer, len(inputs)),
             "input_shapes": [list(x.shape[1:]) for x in inputs],
             "feature_names": feature_names,
-            "data": {"rows": int(explainer.data[0].shape[0])} if stored else None,
+            "data": {"rows": int(explainer.data[0].shape[0])}
+            if stored and explainer.data is not None else None,
             "memory_budget": int(explainer.memory_budget), "versions": versions(),
             "files": {p.name: _file_entry(p.read_bytes()) for p in sorted(staged.iterdir())},
         }
@@ -277,7 +278,7 @@ _HEAD_KEYS = ("family", "spec", "interpolate", "scheme", "event_names")
 
 def _encode_head(record: dict, where: str) -> dict:
     """A head record as JSON; arrays keep their dtype and exact values."""
-    spec = {}
+    spec: dict[str, Any] = {}
     for key, value in record["spec"].items():
         if isinstance(value, np.ndarray) and value.dtype.name in _ARRAY_DTYPES:
             # float -> float64 -> JSON (shortest repr) is exact for float16/32/64
@@ -307,7 +308,7 @@ def _decode_head(head: Any, where: str) -> dict:
         _texts(head["event_names"], "head.event_names", where)
     if not isinstance(head["spec"], dict) or len(head["spec"]) > 64:
         _bad("head.spec", "an object of at most 64 head parameters", where)
-    spec = {}
+    spec: dict[str, Any] = {}
     for key, value in head["spec"].items():
         if isinstance(value, dict):
             spec[key] = _decode_array(value, f"head.spec.{key[:40]}", where)
@@ -480,12 +481,12 @@ def _read_members(folder: Folder, manifest: dict, where: str) -> dict[str, bytes
     return members
 
 
-def _bad(key: str, rule: str, where: str) -> None:
+def _bad(key: str, rule: str, where: str) -> NoReturn:
     fail("path", where, f"a bundle whose {BUNDLE_FILE} has `{key}` as {rule}",
          "something else", as_text=True)
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -548,6 +549,7 @@ def _check_targets(targets: Any, adapter: SurvivalModel, where: str) -> list[str
 def _write_data(explainer: Explainer, folder: Path) -> None:
     import pyarrow.parquet as pq
 
+    assert explainer.data is not None and explainer.feature_names is not None  # caller checks
     from .exchange import data_table
     for k, (x, names) in enumerate(zip(explainer.data, explainer.feature_names)):
         table = data_table(x.cpu().numpy().reshape(x.shape[0], -1), names)

@@ -352,12 +352,15 @@ def _to_onnx(explainer: Explainer, inputs: list[torch.Tensor], target: str, opse
         except Exception as err:
             raise SurvinngError(f"`model` of {where} could not be translated to ONNX: "
                                 f"{_first_line(err)}") from None
+        if onnx_program is None:  # dynamo=True always returns a program
+            raise SurvinngError(f"`model` of {where} could not be translated to ONNX")
         return onnx_program.model_proto
     buffer = io.BytesIO()
     axes = {name: {0: "batch"} for name in [*names, output]}
     try:
         with _quiet():
-            torch.onnx.export(module, args, buffer, input_names=names, output_names=[output],
+            torch.onnx.export(module, args, buffer,  # type: ignore[arg-type]  # stubs omit file objects
+                              input_names=names, output_names=[output],
                               dynamic_axes=axes, opset_version=opset, dynamo=False)
     except Exception as err:
         raise SurvinngError(f"`model` of {where} could not be exported to ONNX by the legacy "
@@ -373,7 +376,7 @@ def _verify(proto, explainer: Explainer, inputs: list[torch.Tensor], target: str
     rows = [torch.cat([x, x[:1]]) for x in inputs]
     with torch.no_grad():
         if target == NETWORK:
-            args = network_args(explainer, rows)
+            args = list(network_args(explainer, rows))
             expected = explainer.model.net(*args)
         else:
             args, expected = rows, explainer.model.forward(rows, target)
