@@ -72,7 +72,9 @@ def read_table(path: str | os.PathLike, *, arg: str = "path", where: str = "read
     if not path.is_file():
         fail(arg, where, "an existing file", str(path))
     try:
-        with pa.memory_map(str(path)) as source:
+        # read into memory, not mapped: a file cut short by another process while a mapped
+        # table is alive would crash the reader (SIGBUS) instead of raising
+        with pa.OSFile(str(path), "rb") as source:
             head = source.read(8)
             source.seek(0)
             if head[:4] == b"PAR1":

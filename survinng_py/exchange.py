@@ -116,7 +116,7 @@ def _parse_metadata(raw: bytes, *, arg: str, where: str, noun: str) -> dict:
         fail(arg, where, f"a {noun} whose survinng_py metadata is a JSON object",
              type(meta).__name__, as_text=True)
     if type(meta.get("format_version")) is not int or meta["format_version"] != FORMAT_VERSION \
-            or meta.get("kind") != "attributions" or meta.get("kind") != "attributions":
+            or meta.get("kind") != "attributions":
         fail(arg, where, f"a {noun} of survinng_py attribution format version {FORMAT_VERSION}",
              f"kind {_shown(meta.get('kind'))}, version {_shown(meta.get('format_version'))}",
              as_text=True)
@@ -172,8 +172,8 @@ def _parse_metadata(raw: bytes, *, arg: str, where: str, noun: str) -> dict:
         counts = Counter([*_WIDE_KEYS, *_wide_columns(inputs, names), *fields])
         repeated = [c for c, count in counts.items() if count > 1]
         if repeated:
-            bad("feature_names", "names that give distinct wide columns (or use layout='long')",
-                f"column {repeated[0]!r} twice")
+            fail(arg, where, f"{subject} 'feature_names' as names that give distinct wide "
+                 "columns (or use layout='long')", f"column {repeated[0]!r} twice", as_text=True)
     return meta
 
 
@@ -401,9 +401,8 @@ def _from_table(table, arg: str, where: str, noun: str) -> SurvResult:
     meta = _parse_metadata(raw, arg=arg, where=where, noun=noun)
     expected = _schema(meta)
     if not table.schema.remove_metadata().equals(expected):
-        got = [f"{f.name}: {f.type}" for f in table.schema]
-        fail(arg, where, f"a {noun} with the survinng_py columns "
-             f"{[f'{f.name}: {f.type}' for f in expected]}", _shown(got), as_text=True)
+        fail(arg, where, f"a {noun} with the columns its survinng_py metadata describes",
+             _column_difference(expected, table.schema), as_text=True)
     rows = _declared_rows(meta)
     if table.num_rows != rows:  # before anything is allocated
         fail(arg, where, f"a {noun} of {rows} rows as its metadata says",
@@ -430,6 +429,20 @@ def _from_table(table, arg: str, where: str, noun: str) -> SurvResult:
 def _declared_rows(meta: dict) -> int:
     cells = len(meta["instance"]) * len(meta["event_names"]) * len(meta["time"])
     return cells * (sum(map(len, meta["feature_names"])) if meta["layout"] == "long" else 1)
+
+
+def _column_difference(expected, got) -> str:
+    """The first column where schema ``got`` differs from ``expected``, in words."""
+    for want, have in zip(expected, got):
+        if want.name != have.name:
+            return f"column {_shown(have.name)} where {want.name!r} belongs"
+        if not want.type.equals(have.type):
+            return f"column {want.name!r} of type {have.type} instead of {want.type}"
+        if want.nullable != have.nullable:
+            return f"column {want.name!r} declared non-nullable"
+    if len(got) < len(expected):
+        return f"no column {expected[len(got)].name!r}"
+    return f"an extra column {_shown(got[len(expected)].name)}"
 
 
 class _Grid:

@@ -197,8 +197,9 @@ class SurvResult:
         --------
         >>> res.sel(instance=[3, 7], time=2.5, feature=["age", "size"])  # doctest: +SKIP
         """
-        first = {int(v): p for p, v in reversed(list(enumerate(self.instance)))}
-        i = None if instance is None else _by_label(instance, first, "instance", int)
+        ids, first = np.unique(self.instance, return_index=True)
+        i = None if instance is None else \
+            _by_label(instance, dict(zip(ids.tolist(), first.tolist())), "instance", int)
         e = None if event is None else _by_label(event, _index(self.event_names), "event", str)
         k = None if input is None else _by_label(input, _index(self.input_names), "input", str)
         t = None if time is None else self._nearest_times(time)
@@ -218,10 +219,10 @@ class SurvResult:
                                        for v in wanted):
             fail("time", "sel()", "a finite number or a list of them", time)
         wanted = wanted.astype(np.float64)
-        right = np.clip(np.searchsorted(self.time, wanted), 1, max(len(self.time) - 1, 1))
-        left = right - 1
         if len(self.time) == 1:
             return np.zeros(len(wanted), np.int64)
+        right = np.clip(np.searchsorted(self.time, wanted), 1, len(self.time) - 1)
+        left = right - 1
         return np.where(wanted - self.time[left] <= self.time[right] - wanted, left, right)
 
     # -- comparison -----------------------------------------------------------------
@@ -239,16 +240,17 @@ class SurvResult:
         """
         if not isinstance(other, SurvResult) or len(self.values) != len(other.values):
             return False
-        arrays = [(a, b) for a, b in zip(self.values, other.values)]
+        arrays = list(zip(self.values, other.values))
         arrays += [(getattr(self, f), getattr(other, f)) for f in PRED_FIELDS]
         arrays += [(self.time, other.time), (self.instance, other.instance)]
         for a, b in arrays:
-            if (a is None) != (b is None):
-                return False
-            if a is not None:
-                a, b = np.asarray(a), np.asarray(b)
-            if a is not None and not (a.dtype == b.dtype and a.shape == b.shape and
-                                      np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")):
+            if a is None or b is None:
+                if a is not b:
+                    return False
+                continue
+            a, b = np.asarray(a), np.asarray(b)
+            if not (a.dtype == b.dtype and a.shape == b.shape and
+                    np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")):
                 return False
         return all(getattr(self, name) == getattr(other, name) for name in
                    ("feature_names", "input_names", "event_names", "method", "model_class",

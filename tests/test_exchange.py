@@ -145,7 +145,9 @@ def test_foreign_truncated_and_versioned_files_are_refused(results, tmp_path):
                                                "version 2; got kind 'attributions', version 99"):
         sv.SurvResult.from_arrow(future)
     retyped = table.set_column(6, "value", table.column("value").cast(pa.float64()))
-    with pytest.raises(sv.SurvinngError, match="must be a table with the survinng_py columns"):
+    with pytest.raises(sv.SurvinngError, match="must be a table with the columns its survinng_py "
+                                               "metadata describes; got column 'value' of type "
+                                               "double instead of float"):
         sv.SurvResult.from_arrow(retyped)
     with pytest.raises(sv.SurvinngError, match="rows as its metadata says"):
         sv.SurvResult.from_arrow(table.slice(0, 10))
