@@ -46,7 +46,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ._files import check_write_path, strict_json
-from ._tables import FORMATS, arrow, format_of, read_table, write_batches
+from ._tables import FORMATS, arrow, format_of, open_batches, read_table, write_batches
 from ._validation import fail, first_line
 from .result import PRED_FIELDS, SurvResult
 
@@ -390,29 +390,34 @@ def from_arrow(table) -> SurvResult:
         table.validate(full=True)
     except pa.ArrowException as err:
         fail("table", "from_arrow()", "a valid Arrow table", first_line(err), as_text=True)
-    return _from_table(table, "table", "from_arrow()", "table")
+    return _from_batches(table.schema, table.num_rows, iter(table.to_batches()), "table",
+                         "from_arrow()", "table")
 
 
-def _from_table(table, arg: str, where: str, noun: str) -> SurvResult:
-    raw = (table.schema.metadata or {}).get(METADATA_KEY)
+def _from_batches(schema, rows: int, batches: Iterator, arg: str, where: str,
+                  noun: str) -> SurvResult:
+    """The result in ``rows`` rows of record ``batches`` of ``schema``, placed by their keys;
+    the metadata and the row count are checked before any batch is read."""
+    raw = (schema.metadata or {}).get(METADATA_KEY)
     if raw is None:
         fail(arg, where, f"a {noun} written by survinng_py (schema metadata key 'survinng_py')",
              "no such metadata", as_text=True)
     meta = _parse_metadata(raw, arg=arg, where=where, noun=noun)
     expected = _schema(meta)
-    if not table.schema.remove_metadata().equals(expected):
+    if not schema.remove_metadata().equals(expected):
         fail(arg, where, f"a {noun} with the columns its survinng_py metadata describes",
-             _column_difference(expected, table.schema), as_text=True)
-    rows = _declared_rows(meta)
-    if table.num_rows != rows:  # before anything is allocated
-        fail(arg, where, f"a {noun} of {rows} rows as its metadata says",
-             f"{table.num_rows} rows", as_text=True)
-    nulls = [name for name, column in zip(table.column_names, table.columns) if column.null_count]
-    if nulls:
-        fail(arg, where, f"a {noun} without missing (null) entries", f"nulls in {nulls[0]!r}",
+             _column_difference(expected, schema), as_text=True)
+    declared = _declared_rows(meta)
+    if rows != declared:  # before anything is allocated
+        fail(arg, where, f"a {noun} of {declared} rows as its metadata says", f"{rows} rows",
              as_text=True)
     grid = _Grid(meta, arg, where, noun)
-    for batch in table.to_batches():
+    for batch in batches:
+        nulls = [name for name, column in zip(batch.schema.names, batch.columns)
+                 if column.null_count]
+        if nulls:
+            fail(arg, where, f"a {noun} without missing (null) entries",
+                 f"nulls in {nulls[0]!r}", as_text=True)
         grid.place(batch)
     values, preds = grid.result()
     if _digest(meta, [*values, *preds.values()]) != meta["digest"]:
@@ -424,11 +429,6 @@ def _from_table(table, arg: str, where: str, noun: str) -> SurvResult:
                       instance=np.asarray(meta["instance"], np.int64), method=meta["method"],
                       model_class=meta["model_class"], target=meta["target"], args=meta["args"],
                       **preds)
-
-
-def _declared_rows(meta: dict) -> int:
-    cells = len(meta["instance"]) * len(meta["event_names"]) * len(meta["time"])
-    return cells * (sum(map(len, meta["feature_names"])) if meta["layout"] == "long" else 1)
 
 
 def _column_difference(expected, got) -> str:
@@ -443,6 +443,11 @@ def _column_difference(expected, got) -> str:
     if len(got) < len(expected):
         return f"no column {expected[len(got)].name!r}"
     return f"an extra column {_shown(got[len(expected)].name)}"
+
+
+def _declared_rows(meta: dict) -> int:
+    cells = len(meta["instance"]) * len(meta["event_names"]) * len(meta["time"])
+    return cells * (sum(map(len, meta["feature_names"])) if meta["layout"] == "long" else 1)
 
 
 class _Grid:
@@ -640,7 +645,8 @@ def read(path: str | os.PathLike) -> SurvResult:
         If the file is missing, not a complete Arrow file, or not exactly a result
         written by :func:`write` (see :func:`from_arrow`).
     """
-    return _from_table(read_table(path, where="read()"), "path", "read()", "file")
+    with open_batches(path, where="read()") as (schema, rows, batches):
+        return _from_batches(schema, rows, batches, "path", "read()", "file")
 
 
 # -- predictions and data -------------------------------------------------------------------------

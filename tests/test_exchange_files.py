@@ -37,7 +37,7 @@ SUFFIX = {"parquet": ".parquet", "feather": ".feather", "stream": ".arrows"}
 LAYOUTS = ("long", "wide")
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
-FUZZ_EXAMPLES = int(os.environ.get("SURVINNG_FUZZ_EXAMPLES", "250"))
+FUZZ_EXAMPLES = int(os.environ.get("SURVINNG_FUZZ_EXAMPLES", "1500"))
 
 
 def assert_identical(back: sv.SurvResult, res: sv.SurvResult) -> None:
@@ -318,7 +318,7 @@ def _wide_names_repeat(res: sv.SurvResult) -> bool:
     return len(set(columns)) < len(columns)
 
 
-@settings(max_examples=60, deadline=None, database=None,
+@settings(max_examples=120, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(res=results())
 def test_random_results_round_trip_bit_for_bit(res, tmp_path_factory):
@@ -526,7 +526,7 @@ def test_to_pandas_is_the_arrow_table():
     row = long.iloc[137]
     k = res.input_names.index(row.input)
     cell = np.unravel_index(row.feature_index, res.feature_shapes[k])
-    assert row.value == res.values[k][list(res.instance).index(row.instance), *cell,
-                                      res.event_names.index(row.event),
-                                      int(np.flatnonzero(res.time == row.time)[0])]
+    at = (list(res.instance).index(row.instance), *cell, res.event_names.index(row.event),
+          int(np.flatnonzero(res.time == row.time)[0]))
+    assert row.value == res.values[k][at]
     assert res.to_pandas(long=False).equals(res.to_pandas("wide"))
