@@ -405,8 +405,12 @@ def _from_batches(schema, rows: int, batches: Iterator, arg: str, where: str,
     meta = _parse_metadata(raw, arg=arg, where=where, noun=noun)
     expected = _schema(meta)
     if not schema.remove_metadata().equals(expected):
+        try:
+            difference = _column_difference(expected, schema)
+        except UnicodeDecodeError:  # pyarrow decodes names only when asked
+            difference = "a column name that is not UTF-8"
         fail(arg, where, f"a {noun} with the columns its survinng_py metadata describes",
-             _column_difference(expected, schema), as_text=True)
+             difference, as_text=True)
     declared = _declared_rows(meta)
     if rows != declared:  # before anything is allocated
         fail(arg, where, f"a {noun} of {declared} rows as its metadata says", f"{rows} rows",
