@@ -167,7 +167,7 @@ def to_tensor_list(value: Any, arg: str, where: str, *, dtype: torch.dtype,
 def as_frame(item: Any) -> Any:
     """A file path or an Arrow table of named columns as a pandas DataFrame; else ``item``."""
     if isinstance(item, (str, os.PathLike)):  # a Parquet/Feather/IPC file
-        from .exchange import read_table
+        from ._tables import read_table
         item = read_table(item)
     if hasattr(item, "column_names") and hasattr(item, "to_pandas"):  # pyarrow Table
         item = item.to_pandas()

@@ -166,13 +166,8 @@ def modality_totals(result: SurvResult) -> SurvResult:
     args = dict(result.args, aggregated_from=result.method)
     if result.pred_diff is not None:
         args["completeness_gap_max"] = float(np.abs(result.pred_diff - totals.sum(1)).max())
-    return SurvResult([totals], pred=result.pred, time=result.time,
-                      feature_names=[result.input_names], input_names=["modalities"],
-                      event_names=result.event_names, instance=result.instance,
-                      method=result.method, model_class=result.model_class,
-                      target=result.target, args=args, pred_ref=result.pred_ref,
-                      pred_diff=result.pred_diff, pred_diff_q1=result.pred_diff_q1,
-                      pred_diff_q3=result.pred_diff_q3)
+    return result.replace(values=[totals], feature_names=[result.input_names],
+                          input_names=["modalities"], args=args)
 
 
 def modality_shares(result: SurvResult, cohort: bool = False) -> pd.DataFrame:

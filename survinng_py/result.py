@@ -8,6 +8,8 @@ import numpy as np
 from ._validation import fail
 
 PRED_FIELDS = ("pred", "pred_ref", "pred_diff", "pred_diff_q1", "pred_diff_q3")
+_FIELDS = ("values", *PRED_FIELDS, "time", "feature_names", "input_names", "event_names",
+           "instance", "method", "model_class", "target", "args")
 
 
 class SurvResult:
@@ -67,75 +69,221 @@ class SurvResult:
         """The attribution array of one input, ``(instance, *feature_dims, event, time)``."""
         return self.values[self._input_index(input)]
 
-    def _input_index(self, input: int | str) -> int:
+    def _input_index(self, input: int | str, where: str = "SurvResult") -> int:
         if isinstance(input, str) and input in self.input_names:
             return self.input_names.index(input)
-        if isinstance(input, (int, np.integer)) and 0 <= input < len(self.values):
+        if isinstance(input, (int, np.integer)) and not isinstance(input, bool) and \
+                0 <= input < len(self.values):
             return int(input)
-        fail("input", "SurvResult", f"an input index below {len(self.values)} or one of "
+        fail("input", where, f"an input index below {len(self.values)} or one of "
              f"{self.input_names}", input)
 
-    def isel(self, *, instance=None, event=None, time=None) -> "SurvResult":
-        """Select by position along instance, event and time; labels follow."""
-        def pick(axis_len, sel):
-            return np.arange(axis_len) if sel is None else np.atleast_1d(np.arange(axis_len)[sel])
-        i = pick(len(self.instance), instance)
-        e = pick(len(self.event_names), event)
-        t = pick(len(self.time), time)
+    def replace(self, **fields: Any) -> SurvResult:
+        """A new result with ``fields`` replaced; the others are shared with this one.
+
+        Parameters
+        ----------
+        **fields
+            Any of ``values``, ``pred``, ``pred_ref``, ``pred_diff``, ``pred_diff_q1``,
+            ``pred_diff_q3``, ``time``, ``feature_names``, ``input_names``,
+            ``event_names``, ``instance``, ``method``, ``model_class``, ``target``, ``args``.
+
+        Returns
+        -------
+        SurvResult
+
+        Raises
+        ------
+        SurvinngError
+            For a name that is not a field.
+
+        Examples
+        --------
+        >>> res.replace(target="cif")  # doctest: +SKIP
+        """
+        for name in fields:
+            if name not in _FIELDS:
+                fail(name, "replace()", "a SurvResult field (" + ", ".join(_FIELDS) + ")",
+                     fields[name])
+        kept = {name: fields.get(name, getattr(self, name)) for name in _FIELDS}
+        return SurvResult(kept.pop("values"), **kept)
+
+    def isel(self, *, instance: Any = None, event: Any = None, time: Any = None,
+             input: Any = None, feature: Any = None) -> SurvResult:
+        """Select by position; labels follow.
+
+        Each selector is ``None`` (all), a position, a list of positions, a slice or a
+        boolean mask; a single position keeps its axis.
+
+        Parameters
+        ----------
+        instance, event, time : optional
+            Positions along those axes.
+        input : optional
+            Positions (or names) of the inputs to keep.
+        feature : optional
+            Flat (row-major) positions of the features to keep, for a result with one
+            input (after ``input``); the feature axis becomes one-dimensional.
+
+        Returns
+        -------
+        SurvResult
+
+        Raises
+        ------
+        SurvinngError
+            For a position out of range or a selector of the wrong kind.
+        """
+        i = _positions(instance, len(self.instance), "instance", "isel()")
+        e = _positions(event, len(self.event_names), "event", "isel()")
+        t = _positions(time, len(self.time), "time", "isel()")
+        if input is None:
+            k = np.arange(len(self.values))
+        else:
+            k = [self._input_index(one, "isel()")
+                 for one in np.atleast_1d(np.asarray(input, dtype=object))]
+            if not k:
+                fail("input", "isel()", "at least one input", input)
+        values = [self.values[j][i][..., e, :][..., t] for j in k]
+        names = [self.feature_names[j] for j in k]
+        if feature is not None:
+            if len(values) != 1:
+                fail("feature", "isel()", "used on a result with one input (choose it with "
+                     "`input`)", f"{len(values)} inputs", as_text=True)
+            f = _positions(feature, len(names[0]), "feature", "isel()")
+            values = [values[0].reshape(len(i), -1, len(e), len(t))[:, f]]
+            names = [[names[0][j] for j in f]]
 
         def cut(a):
             return None if a is None else a[i][:, e][:, :, t]
-        values = [v[i][..., e, :][..., t] for v in self.values]
-        return SurvResult(values, time=self.time[t], feature_names=self.feature_names,
-                          input_names=self.input_names,
-                          event_names=[self.event_names[k] for k in e], instance=self.instance[i],
-                          method=self.method, model_class=self.model_class, target=self.target,
-                          args=self.args, **{f: cut(getattr(self, f)) for f in PRED_FIELDS})
+        return self.replace(values=values, time=self.time[t], feature_names=names,
+                            input_names=[self.input_names[j] for j in k],
+                            event_names=[self.event_names[j] for j in e], instance=self.instance[i],
+                            **{f: cut(getattr(self, f)) for f in PRED_FIELDS})
+
+    def sel(self, *, instance: Any = None, event: Any = None, time: Any = None,
+            input: Any = None, feature: Any = None) -> SurvResult:
+        """Select by label; labels follow (see :meth:`isel` for positions).
+
+        A single label keeps its axis.
+
+        Parameters
+        ----------
+        instance : int or list of int, optional
+            Instance ids (the first row of each id).
+        event : str or list of str, optional
+            Event names.
+        time : float or list of float, optional
+            Times; each picks the nearest time of the grid (the earlier one on a tie).
+        input : str or list of str, optional
+            Input names.
+        feature : str or list of str, optional
+            Feature names of the one input (after ``input``).
+
+        Returns
+        -------
+        SurvResult
+
+        Raises
+        ------
+        SurvinngError
+            For a label the result does not have.
+
+        Examples
+        --------
+        >>> res.sel(instance=[3, 7], time=2.5, feature=["age", "size"])  # doctest: +SKIP
+        """
+        ids, first = np.unique(self.instance, return_index=True)
+        i = None if instance is None else \
+            _by_label(instance, dict(zip(ids.tolist(), first.tolist())), "instance", int)
+        e = None if event is None else _by_label(event, _index(self.event_names), "event", str)
+        k = None if input is None else _by_label(input, _index(self.input_names), "input", str)
+        t = None if time is None else self._nearest_times(time)
+        f = None
+        if feature is not None:
+            inputs = range(len(self.values)) if k is None else k
+            if len(inputs) != 1:
+                fail("feature", "sel()", "used on a result with one input (choose it with "
+                     "`input`)", f"{len(inputs)} inputs", as_text=True)
+            f = _by_label(feature, _index(self.feature_names[inputs[0]]), "feature", str)
+        return self.isel(instance=i, event=e, time=t, input=k, feature=f)
+
+    def _nearest_times(self, time: Any) -> np.ndarray:
+        wanted = np.atleast_1d(np.asarray(time, dtype=object))
+        if wanted.ndim != 1 or not all(isinstance(v, (int, float, np.integer, np.floating))
+                                       and not isinstance(v, (bool, np.bool_)) and np.isfinite(v)
+                                       for v in wanted):
+            fail("time", "sel()", "a finite number or a list of them", time)
+        wanted = wanted.astype(np.float64)
+        if len(self.time) == 1:
+            return np.zeros(len(wanted), np.int64)
+        right = np.clip(np.searchsorted(self.time, wanted), 1, len(self.time) - 1)
+        left = right - 1
+        return np.where(wanted - self.time[left] <= self.time[right] - wanted, left, right)
+
+    # -- comparison -----------------------------------------------------------------
+    def equals(self, other: Any) -> bool:
+        """Whether ``other`` is a result with exactly the same numbers (dtype and shape
+        included; NaN equals NaN), labels, method, model class, target and args.
+
+        Parameters
+        ----------
+        other : Any
+
+        Returns
+        -------
+        bool
+        """
+        if not isinstance(other, SurvResult) or len(self.values) != len(other.values):
+            return False
+        arrays = list(zip(self.values, other.values))
+        arrays += [(getattr(self, f), getattr(other, f)) for f in PRED_FIELDS]
+        arrays += [(self.time, other.time), (self.instance, other.instance)]
+        for a, b in arrays:
+            if a is None or b is None:
+                if a is not b:
+                    return False
+                continue
+            a, b = np.asarray(a), np.asarray(b)
+            if not (a.dtype == b.dtype and a.shape == b.shape and
+                    np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")):
+                return False
+        return all(getattr(self, name) == getattr(other, name) for name in
+                   ("feature_names", "input_names", "event_names", "method", "model_class",
+                    "target", "args"))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SurvResult):
+            return NotImplemented
+        return self.equals(other)
+
+    __hash__ = None  # mutable
 
     # -- conversions ----------------------------------------------------------------
-    def to_pandas(self, long: bool = True):
-        """A pandas DataFrame.
+    def to_pandas(self, layout: str = "long", *, long: bool | None = None):
+        """A pandas DataFrame with the columns of :meth:`to_arrow` (labels as categories).
 
-        ``long=True``: one row per (instance, input, feature, event, time) with columns
-        ``instance, input, feature, event, time, value`` and the prediction columns.
-        ``long=False``: one row per (instance, event, time), one column per feature
-        (prefixed ``<input>:`` when there are several inputs) and the prediction columns.
+        Parameters
+        ----------
+        layout : {"long", "wide"}
+            ``"long"``: one row per (input, instance, feature, event, time) with columns
+            ``instance, input, feature, feature_index, event, time, value`` and the
+            prediction columns. ``"wide"``: one row per (instance, event, time), one
+            column per feature (prefixed ``<input>:`` when there are several inputs)
+            and the prediction columns.
+        long : bool, optional
+            The older spelling: ``True`` for ``"long"``, ``False`` for ``"wide"``.
+
+        Returns
+        -------
+        pandas.DataFrame
         """
-        import pandas as pd
-
-        n, n_e, n_t = len(self.instance), len(self.event_names), len(self.time)
-        preds = {f: getattr(self, f) for f in PRED_FIELDS if getattr(self, f) is not None}
-        if not long:
-            cols: dict[str, Any] = {
-                "instance": np.repeat(self.instance, n_e * n_t),
-                "event": pd.Categorical(np.tile(np.repeat(self.event_names, n_t), n),
-                                        categories=self.event_names),
-                "time": np.tile(self.time, n * n_e)}
-            for k, values in enumerate(self.values):
-                flat = values.reshape(n, -1, n_e * n_t)
-                prefix = f"{self.input_names[k]}:" if len(self.values) > 1 else ""
-                for j, name in enumerate(self.feature_names[k]):
-                    cols[prefix + name] = flat[:, j, :].reshape(-1)
-            cols.update({f: p.reshape(-1) for f, p in preds.items()})
-            return pd.DataFrame(cols)
-        frames = []
-        for k, values in enumerate(self.values):
-            n_f = len(self.feature_names[k])
-            frame = {
-                "instance": np.repeat(self.instance, n_f * n_e * n_t),
-                "input": np.full(values.size, self.input_names[k], dtype=object),
-                "feature": np.tile(np.repeat(self.feature_names[k], n_e * n_t), n),
-                "event": np.tile(np.repeat(self.event_names, n_t), n * n_f),
-                "time": np.tile(self.time, n * n_f * n_e),
-                "value": values.reshape(-1)}
-            for f, p in preds.items():
-                frame[f] = np.repeat(p.reshape(n, 1, n_e * n_t), n_f, axis=1).reshape(-1)
-            frames.append(pd.DataFrame(frame))
-        out = pd.concat(frames, ignore_index=True)
-        for col, cats in (("input", self.input_names), ("event", self.event_names),
-                          ("feature", list(dict.fromkeys(sum(self.feature_names, []))))):
-            out[col] = pd.Categorical(out[col], categories=cats)
-        return out
+        from .exchange import build_table
+        if long is not None:
+            if not isinstance(long, bool):
+                fail("long", "to_pandas()", "True or False", long)
+            layout = "long" if long else "wide"
+        return build_table(self, layout, "to_pandas()").to_pandas()
 
     def to_arrow(self, layout: str = "long"):
         """A ``pyarrow.Table`` with the labels in its schema (see :mod:`survinng_py.exchange`)."""
@@ -143,7 +291,7 @@ class SurvResult:
         return to_arrow(self, layout)
 
     @classmethod
-    def from_arrow(cls, table) -> "SurvResult":
+    def from_arrow(cls, table) -> SurvResult:
         """Rebuild a result from :meth:`to_arrow`'s table (long or wide layout)."""
         from .exchange import from_arrow
         return from_arrow(table)
@@ -161,3 +309,40 @@ class SurvResult:
                 f"{len(self.instance)} instance(s) | inputs: {inputs} | "
                 f"events: {len(self.event_names)} | {len(self.time)} times in "
                 f"[{self.time.min():.4g}, {self.time.max():.4g}]>")
+
+
+def _positions(selector: Any, length: int, arg: str, where: str) -> np.ndarray:
+    """Positions along an axis of ``length`` from a position, list, slice or boolean mask."""
+    if selector is None:
+        return np.arange(length)
+    if isinstance(selector, slice):
+        return np.arange(length)[selector]
+    index = np.asarray(selector)
+    rule = (f"positions below {length} (or from the end), a slice or a boolean mask of length "
+            f"{length}")
+    if index.size == 0 and index.ndim == 1:
+        return np.zeros(0, np.int64)
+    index = np.atleast_1d(index) if index.dtype != bool else index
+    if index.dtype == bool:
+        if index.shape != (length,):
+            fail(arg, where, rule, selector)
+        return np.flatnonzero(index)
+    if index.ndim != 1 or index.dtype.kind not in "iu" or \
+            (index < -length).any() or (index >= length).any():
+        fail(arg, where, rule, selector)
+    return np.arange(length)[index]
+
+
+def _index(labels: Sequence[str]) -> dict:
+    return {label: p for p, label in enumerate(labels)}
+
+
+def _by_label(labels: Any, position: dict, arg: str, kind: type) -> list[int]:
+    """Positions of ``labels`` (one or a list of ``kind``) by ``position``; an unknown one
+    is an error."""
+    wanted = list(labels) if isinstance(labels, (list, tuple, np.ndarray)) else [labels]
+    wanted = [w.item() if isinstance(w, np.generic) else w for w in wanted]
+    if all(isinstance(w, kind) and not isinstance(w, bool) and w in position for w in wanted):
+        return [position[w] for w in wanted]
+    shown = ", ".join(map(repr, list(position)[:5])) + (", ..." if len(position) > 5 else "")
+    fail(arg, "sel()", f"labels of this result ({shown})", labels)

@@ -214,8 +214,8 @@ def test_demo_smoke(tmp_path, capsys):
     assert str(out / "demo_attributions.parquet") in printed and len(printed.splitlines()) <= 6
 
     table = pd.read_parquet(out / "demo_attributions.parquet")
-    assert list(table.columns) == ["model", "method", "instance", "input", "feature", "event",
-                                   "time", "value", "pred"]
+    assert list(table.columns) == ["model", "method", "instance", "input", "feature",
+                                   "feature_index", "event", "time", "value", "pred"]
     assert set(table.model) == {"DeepSurv", "CoxTime", "DeepHit"}
     assert set(table.method) == {"Grad(t)", "GxI(t)"}
     assert set(table.feature) == {"x1", "x2", "x3", "x4"}

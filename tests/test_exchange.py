@@ -17,6 +17,7 @@ FORMATS = ["x.parquet", "x.feather", "x.arrows"]
 
 
 def assert_same(a: sv.SurvResult, b: sv.SurvResult):
+    assert a.equals(b) and a == b
     assert len(a.values) == len(b.values)
     for u, v in zip(a.values, b.values):
         assert u.dtype == v.dtype and u.shape == v.shape and u.tobytes() == v.tobytes()
@@ -90,7 +91,7 @@ def test_long_table_columns_and_types(results):
     assert row.value == res.values[0][i, row.feature_index, res.event_names.index(row.event),
                                       int(np.flatnonzero(res.time == row.time)[0])]
     meta = json.loads(table.schema.metadata[b"survinng_py"])
-    assert meta["format_version"] == 1 and meta["method"] == "Surv_GradSHAP"
+    assert meta["format_version"] == exchange.FORMAT_VERSION and meta["method"] == "Surv_GradSHAP"
 
 
 def test_readers_see_the_documented_columns(results, tmp_path):
@@ -125,7 +126,7 @@ def test_existing_file_is_not_overwritten(results, tmp_path):
 def test_foreign_truncated_and_versioned_files_are_refused(results, tmp_path):
     foreign = tmp_path / "foreign.parquet"
     pq.write_table(pa.table({"a": [1, 2]}), foreign)
-    with pytest.raises(sv.SurvinngError, match="^`table` of from_arrow\\(\\) must be a table written "
+    with pytest.raises(sv.SurvinngError, match="^`path` of read\\(\\) must be a file written "
                                                "by survinng_py"):
         exchange.read(foreign)
     good = exchange.write(results["ig-deephit"], tmp_path / "good.parquet")
@@ -141,11 +142,13 @@ def test_foreign_truncated_and_versioned_files_are_refused(results, tmp_path):
     meta = json.loads(table.schema.metadata[b"survinng_py"])
     meta["format_version"] = 99
     future = table.replace_schema_metadata({b"survinng_py": json.dumps(meta).encode()})
-    with pytest.raises(sv.SurvinngError, match="must be survinng_py attribution format version 1; "
-                                               "got kind 'attributions', version 99"):
+    with pytest.raises(sv.SurvinngError, match="must be a table of survinng_py attribution format "
+                                               "version 2; got kind 'attributions', version 99"):
         sv.SurvResult.from_arrow(future)
     retyped = table.set_column(6, "value", table.column("value").cast(pa.float64()))
-    with pytest.raises(sv.SurvinngError, match="must be a table with the survinng_py columns"):
+    with pytest.raises(sv.SurvinngError, match="must be a table with the columns its survinng_py "
+                                               "metadata describes; got column 'value' of type "
+                                               "double instead of float"):
         sv.SurvResult.from_arrow(retyped)
     with pytest.raises(sv.SurvinngError, match="rows as its metadata says"):
         sv.SurvResult.from_arrow(table.slice(0, 10))

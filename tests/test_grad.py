@@ -236,7 +236,8 @@ def test_coxtime_cum_hazard_is_cumsum_of_hazard(coxtime, data):
 def test_long_table_puts_each_value_at_its_labels(deephit_cr, deephit_cr_x):
     res = sv.surv_grad(sv.explain(deephit_cr, deephit_cr_x), instance=[4, 9], target="cif")
     table = res.to_pandas(long=True)
-    assert list(table.columns) == ["instance", "input", "feature", "event", "time", "value", "pred"]
+    assert list(table.columns) == ["instance", "input", "feature", "feature_index", "event", "time",
+                                   "value", "pred"]
     assert len(table) == res.values[0].size
     row = table.iloc[137]
     i = list(res.instance).index(row.instance)
