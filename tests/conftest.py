@@ -229,3 +229,16 @@ def coxcc(data):
         np.random.set_state(state)
     model.compute_baseline_hazards()
     return model
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With SURVINNG_FUZZ_TALLY=<file>, write the fuzz tests' outcome counts there."""
+    import json
+    import os
+
+    from fuzz_tally import OUTCOMES
+    path = os.environ.get("SURVINNG_FUZZ_TALLY")
+    if path and OUTCOMES:
+        rows = [{"target": t, "outcome": o, "count": n} for (t, o), n in sorted(OUTCOMES.items())]
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(rows, handle, indent=1)

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import survinng_py as sv
+from fuzz_tally import record
 from survinng_py.bundle import _digest
 
 from catalogue import data, net
@@ -341,10 +342,13 @@ def loads_or_fails_in_one_line(folder, original):
     """One-line SurvinngError, or an explainer; returns its Grad(t) values then."""
     try:
         exp = sv.load_model(folder)
-        return sv.surv_grad(exp, instance=ROWS).values[0]
+        values = sv.surv_grad(exp, instance=ROWS).values[0]
     except sv.SurvinngError as err:
         assert "\n" not in str(err) and type(err) is sv.SurvinngError
+        record("model bundles", "refused in one line")
         return None
+    record("model bundles", "loaded, attributions checked")
+    return values
 
 
 def mutated_copy(original, mutate):

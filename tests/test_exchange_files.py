@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import survinng_py as sv
+from fuzz_tally import record
 from cases_exchange import metadata, save, synthetic, with_metadata
 from survinng_py import exchange
 from survinng_py.result import PRED_FIELDS
@@ -454,8 +455,10 @@ def test_mutated_files_are_refused_or_read_unchanged(originals, pick, mutation, 
     except sv.SurvinngError as err:
         assert type(err) is sv.SurvinngError and "\n" not in str(err)
         assert mutation[0] != "shuffle", err  # the same rows in another order read back
+        record("result files", "refused in one line")
         return
     assert_identical(back, original[0])
+    record("result files", "read back equal")
 
 
 # -- the result API -------------------------------------------------------------------------------

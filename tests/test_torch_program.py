@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import survinng_py as sv
+from fuzz_tally import record
 from survinng_py import _torch_internals, _torch_program
 from survinng_py._torch_program import (ALLOWED_TARGETS, CORE_EXCLUDED, MODE_FLAGS,
                                         load_program)
@@ -328,9 +329,11 @@ def test_fuzzed_program_is_refused_with_one_line_or_loads_unchanged(mutant):
         module = load_program(mutant)
     except sv.SurvinngError as err:
         assert type(err) is sv.SurvinngError and "\n" not in str(err)
+        record("network programs (.pt2)", "refused in one line")
     else:
         with torch.no_grad():
             assert torch.equal(module(X), crafted.network()(X))
+        record("network programs (.pt2)", "loaded, outputs equal")
     assert time.perf_counter() - start < 5
 
 
