@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import BinaryIO, Iterable, Iterator
 
 from ._files import atomic_write
-from ._validation import SurvinngError, fail, first_line
+from ._errors import SurvinngError, fail, first_line
 
 #: file name suffixes and the format each one means
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".feather": "feather", ".arrow": "feather",

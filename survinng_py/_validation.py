@@ -9,33 +9,16 @@ import math
 import numbers
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import torch
 
-
-class SurvinngError(ValueError, TypeError):
-    """Bad input to survinng_py (a ValueError and a TypeError, as scikit-learn does)."""
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def fail(arg: str, where: str, rule: str, value: Any = None, *, as_text: bool = False) -> NoReturn:
-    """Raise the one-line error; ``as_text`` shows ``value`` as a description, not a repr."""
-    got = value if as_text else _short(value)
-    raise SurvinngError(f"`{arg}` of {where} must be {rule}; got {got}")
-
-
-def first_line(err: BaseException, limit: int = 160) -> str:
-    """The first line of an exception's message (its type name when empty), shortened:
-    how foreign errors (torch, pyarrow, onnxruntime) are quoted in ours."""
-    text = str(err).strip()
-    line = text.splitlines()[0] if text else type(err).__name__
-    return line if len(line) <= limit else line[:limit - 3] + "..."
+# the error helpers live below every module that raises; re-exported here, their home
+# for the rest of the package
+from ._errors import SurvinngError as SurvinngError
+from ._errors import fail as fail
+from ._errors import first_line as first_line
 
 
 def check_choice(value: Any, choices: Sequence[str], arg: str, where: str) -> str:
@@ -58,6 +41,12 @@ def check_float(value: Any, arg: str, where: str, minimum: float = 0.0) -> float
             or value < minimum:
         fail(arg, where, f"a finite number >= {minimum}", value)
     return float(value)
+
+
+def check_flag(value: Any, arg: str, where: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        fail(arg, where, "True or False", value)
+    return bool(value)
 
 
 def check_dtype(dtype: Any, where: str) -> torch.dtype:
