@@ -20,6 +20,12 @@ from ._errors import SurvinngError as SurvinngError
 from ._errors import fail as fail
 from ._errors import first_line as first_line
 
+#: the prediction arrays of a result: ``pred`` always, the others where the method has them
+PRED_FIELDS = ("pred", "pred_ref", "pred_diff", "pred_diff_q1", "pred_diff_q3")
+#: every field of a result (the keyword arguments of ``SurvResult``)
+RESULT_FIELDS = ("values", *PRED_FIELDS, "time", "feature_names", "input_names", "event_names",
+                 "instance", "method", "model_class", "target", "args")
+
 
 def check_choice(value: Any, choices: Sequence[str], arg: str, where: str) -> str:
     if not isinstance(value, str) or value not in choices:
@@ -41,6 +47,16 @@ def check_float(value: Any, arg: str, where: str, minimum: float = 0.0) -> float
             or value < minimum:
         fail(arg, where, f"a finite number >= {minimum}", value)
     return float(value)
+
+
+def is_result(value: Any) -> bool:
+    """Whether ``value`` is a result: it has every field of one, with numpy arrays where a
+    result has them, and a result's methods. The modules below :mod:`survinng_py.result`
+    (Arrow tables, plots, shares) check this rather than import the class."""
+    return all(hasattr(value, name) for name in RESULT_FIELDS) \
+        and all(hasattr(type(value), name) for name in ("label", "feature_shapes", "replace")) \
+        and isinstance(value.values, list) and all(isinstance(v, np.ndarray) for v in value.values) \
+        and isinstance(value.time, np.ndarray) and isinstance(value.instance, np.ndarray)
 
 
 def check_flag(value: Any, arg: str, where: str) -> bool:
