@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ._validation import SurvinngError, fail, first_line
+from ._errors import SurvinngError, fail, first_line
 
 #: at most this many bytes of JSON are parsed (metadata and bundle sidecars are small)
 MAX_JSON_BYTES = 8 * 2**20

@@ -10,12 +10,13 @@ not at all, and an existing file is kept unless ``overwrite``.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
 
+from ._errors import SurvinngError, fail, first_line
 from ._files import atomic_write
-from ._validation import SurvinngError, fail, first_line
 
 #: file name suffixes and the format each one means
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".feather": "feather", ".arrow": "feather",

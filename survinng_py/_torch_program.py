@@ -95,7 +95,7 @@ sub.Tensor sum.dim_IntList sym_is_contiguous.default sym_numel.default sym_size.
 sym_storage_offset.default sym_stride.int tan.default tanh.default topk.default trunc.default
 unsqueeze.default upsample_bilinear2d.vec upsample_nearest2d.vec var.correction var.dim
 view.default where.self
-""".split())
+""".split())  # noqa: SIM905 (a word list reads better than quoted names)
 #: core overloads left out, and why
 CORE_EXCLUDED = {
     "_native_batch_norm_legit.default": "mutable (updates running statistics)",
@@ -136,7 +136,7 @@ contiguous.default to.dtype _assert_tensor_metadata.default stack.default split.
 chunk.default unbind.int max_pool1d.default max_pool2d.default adaptive_avg_pool2d.default
 square.default clamp_min.default clamp_max.default cumprod.default logsumexp.default
 rsub.Scalar masked_fill.Scalar masked_fill.Tensor type_as.default detach.default
-""".split())
+""".split())  # noqa: SIM905 (a word list reads better than quoted names)
 #: ops that draw random numbers or update running statistics when a flag is on: allowed
 #: only with that flag literally False
 MODE_FLAGS = {
@@ -622,7 +622,7 @@ class _Reader:
         values = []
         for part in (meta["sizes"], meta["strides"], [meta["storage_offset"]]):
             ints = [s.get("as_int") for s in part]
-            if any(v is None for v in ints) and not symbolic or \
+            if (any(v is None for v in ints) and not symbolic) or \
                     any(v is not None and not 0 <= v < _DIM_LIMIT for v in ints):
                 self.refuse(f"a program whose tensor sizes and strides are integers in "
                             f"[0, {_DIM_LIMIT})", f"{self.shown}: {str(ints)[:60]}")
@@ -736,7 +736,7 @@ def _extent(sizes: list[int], strides: list[int], offset: int) -> int:
     return offset + sum((n - 1) * s for n, s in zip(sizes, strides)) + 1
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fields(cls: type, schema: Any) -> dict[str, Any]:
     return typing.get_type_hints(cls, globalns=vars(schema))
 
@@ -753,7 +753,7 @@ def _allowed_callables() -> frozenset:
                                            if target != "_operator.getitem"})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _argument_names(target: str) -> frozenset:
     return frozenset(_torch_internals.argument_names(_resolve(target)))
 

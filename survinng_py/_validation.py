@@ -9,33 +9,22 @@ import math
 import numbers
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import torch
 
+# the error helpers live below every module that raises; re-exported here, their home
+# for the rest of the package
+from ._errors import SurvinngError as SurvinngError
+from ._errors import fail as fail
+from ._errors import first_line as first_line
 
-class SurvinngError(ValueError, TypeError):
-    """Bad input to survinng_py (a ValueError and a TypeError, as scikit-learn does)."""
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def fail(arg: str, where: str, rule: str, value: Any = None, *, as_text: bool = False) -> NoReturn:
-    """Raise the one-line error; ``as_text`` shows ``value`` as a description, not a repr."""
-    got = value if as_text else _short(value)
-    raise SurvinngError(f"`{arg}` of {where} must be {rule}; got {got}")
-
-
-def first_line(err: BaseException, limit: int = 160) -> str:
-    """The first line of an exception's message (its type name when empty), shortened:
-    how foreign errors (torch, pyarrow, onnxruntime) are quoted in ours."""
-    text = str(err).strip()
-    line = text.splitlines()[0] if text else type(err).__name__
-    return line if len(line) <= limit else line[:limit - 3] + "..."
+#: the prediction arrays of a result: ``pred`` always, the others where the method has them
+PRED_FIELDS = ("pred", "pred_ref", "pred_diff", "pred_diff_q1", "pred_diff_q3")
+#: every field of a result (the keyword arguments of ``SurvResult``)
+RESULT_FIELDS = ("values", *PRED_FIELDS, "time", "feature_names", "input_names", "event_names",
+                 "instance", "method", "model_class", "target", "args")
 
 
 def check_choice(value: Any, choices: Sequence[str], arg: str, where: str) -> str:
@@ -58,6 +47,22 @@ def check_float(value: Any, arg: str, where: str, minimum: float = 0.0) -> float
             or value < minimum:
         fail(arg, where, f"a finite number >= {minimum}", value)
     return float(value)
+
+
+def is_result(value: Any) -> bool:
+    """Whether ``value`` is a result: it has every field of one, with numpy arrays where a
+    result has them, and a result's methods. The modules below :mod:`survinng_py.result`
+    (Arrow tables, plots, shares) check this rather than import the class."""
+    return all(hasattr(value, name) for name in RESULT_FIELDS) \
+        and all(hasattr(type(value), name) for name in ("label", "feature_shapes", "replace")) \
+        and isinstance(value.values, list) and all(isinstance(v, np.ndarray) for v in value.values) \
+        and isinstance(value.time, np.ndarray) and isinstance(value.instance, np.ndarray)
+
+
+def check_flag(value: Any, arg: str, where: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        fail(arg, where, "True or False", value)
+    return bool(value)
 
 
 def check_dtype(dtype: Any, where: str) -> torch.dtype:

@@ -54,8 +54,16 @@ from ._torch_program import load_program
 from ._validation import SurvinngError, check_device, check_int, fail
 from .explainer import Explainer, check_fits
 from .models.base import SurvivalModel
-from .onnx_export import (_first_line, _quiet, as_explainer, capture, export_onnx, input_names,
-                          network_args, sample_inputs)
+from .onnx_export import (
+    _first_line,
+    _quiet,
+    as_explainer,
+    capture,
+    export_onnx,
+    input_names,
+    network_args,
+    sample_inputs,
+)
 
 BUNDLE_FILE = "bundle.json"
 NETWORK_FILE = "network.pt2"
@@ -312,9 +320,8 @@ def _decode_head(head: Any, where: str) -> dict:
     for key, value in head["spec"].items():
         if isinstance(value, dict):
             spec[key] = _decode_array(value, f"head.spec.{key[:40]}", where)
-        elif value is None or isinstance(value, (bool, int, float)):
-            spec[key] = value
-        elif isinstance(value, str) and len(value) <= MAX_TEXT:
+        elif value is None or isinstance(value, (bool, int, float)) or \
+                (isinstance(value, str) and len(value) <= MAX_TEXT):
             spec[key] = value
         else:
             _bad(f"head.spec.{key[:40]}", "a number, a short string, null or an array", where)
@@ -437,11 +444,11 @@ def _check_fields(m: dict, model: dict, where: str) -> None:
             if len(set(group)) != len(group):
                 _bad(f"feature_names[{k}]", "distinct names", where)
     data = m["data"]
-    if data is not None:
-        if not isinstance(data, dict) or sorted(data) != ["rows"] or not _is_int(data["rows"]) \
-                or not 1 <= data["rows"] <= MAX_DATA_VALUES // sum(sizes) or names is None:
-            _bad("data", f"null or {{\"rows\": n}} with at most {MAX_DATA_VALUES} values in all "
-                 "(and feature_names given)", where)
+    if data is not None and (
+            not isinstance(data, dict) or sorted(data) != ["rows"] or not _is_int(data["rows"])
+            or not 1 <= data["rows"] <= MAX_DATA_VALUES // sum(sizes) or names is None):
+        _bad("data", f"null or {{\"rows\": n}} with at most {MAX_DATA_VALUES} values in all "
+             "(and feature_names given)", where)
     if not _is_int(m["memory_budget"]) or not 1 <= m["memory_budget"] <= 2**62:
         _bad("memory_budget", "a positive integer", where)
     written = m["versions"]

@@ -7,13 +7,15 @@ GUI backend or global figure state is touched; save them with ``fig.savefig(...)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validation import check_choice, check_int, fail
-from .methods._core import check_flag
-from .result import SurvResult
+from ._shares import modality_shares, modality_totals
+from ._validation import check_choice, check_flag, check_int, fail, is_result
+
+if TYPE_CHECKING:
+    from .result import SurvResult
 
 _COMPONENTS = {  # add_comp curve -> (SurvResult field, legend label, line style)
     "pred": ("pred", "Prediction", "-"),
@@ -569,11 +571,9 @@ def plot_modality(result: Any, cohort: bool = False, ax: Any = None):
     """
     import pandas as pd
 
-    from .modality import modality_shares, modality_totals
-
     where = "plot_modality()"
     cohort = check_flag(cohort, "cohort", where)
-    if isinstance(result, SurvResult):
+    if is_result(result):
         if not _is_modality_result(result):
             if len(result.values) < 2:
                 fail("result", where, "a result of modality_shapley() or modality_totals(), "
@@ -611,7 +611,7 @@ def plot_modality(result: Any, cohort: bool = False, ax: Any = None):
 
 
 def _check_result(result: Any, where: str) -> None:
-    if not isinstance(result, SurvResult):
+    if not is_result(result):
         fail("result", where, "a SurvResult from an attribution method", type(result).__name__)
 
 

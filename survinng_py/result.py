@@ -1,15 +1,13 @@
 """`SurvResult`: the one labelled result type of every attribution method."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ._validation import fail
-
-PRED_FIELDS = ("pred", "pred_ref", "pred_diff", "pred_diff_q1", "pred_diff_q3")
-_FIELDS = ("values", *PRED_FIELDS, "time", "feature_names", "input_names", "event_names",
-           "instance", "method", "model_class", "target", "args")
+from . import _arrow
+from ._validation import PRED_FIELDS, RESULT_FIELDS, fail
 
 
 class SurvResult:
@@ -102,10 +100,10 @@ class SurvResult:
         >>> res.replace(target="cif")  # doctest: +SKIP
         """
         for name in fields:
-            if name not in _FIELDS:
-                fail(name, "replace()", "a SurvResult field (" + ", ".join(_FIELDS) + ")",
+            if name not in RESULT_FIELDS:
+                fail(name, "replace()", "a SurvResult field (" + ", ".join(RESULT_FIELDS) + ")",
                      fields[name])
-        kept = {name: fields.get(name, getattr(self, name)) for name in _FIELDS}
+        kept = {name: fields.get(name, getattr(self, name)) for name in RESULT_FIELDS}
         return SurvResult(kept.pop("values"), **kept)
 
     def isel(self, *, instance: Any = None, event: Any = None, time: Any = None,
@@ -138,7 +136,7 @@ class SurvResult:
         e = _positions(event, len(self.event_names), "event", "isel()")
         t = _positions(time, len(self.time), "time", "isel()")
         if input is None:
-            k = np.arange(len(self.values))
+            k = list(range(len(self.values)))
         else:
             k = [self._input_index(one, "isel()")
                  for one in np.atleast_1d(np.asarray(input, dtype=object))]
@@ -252,12 +250,11 @@ class SurvResult:
                    ("feature_names", "input_names", "event_names", "method", "model_class",
                     "target", "args"))
 
+    # defining __eq__ sets __hash__ to None: a result is mutable, so not hashable
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SurvResult):
             return NotImplemented
         return self.equals(other)
-
-    __hash__ = None  # mutable
 
     # -- conversions ----------------------------------------------------------------
     def to_pandas(self, layout: str = "long", *, long: bool | None = None):
@@ -278,23 +275,20 @@ class SurvResult:
         -------
         pandas.DataFrame
         """
-        from .exchange import build_table
         if long is not None:
             if not isinstance(long, bool):
                 fail("long", "to_pandas()", "True or False", long)
             layout = "long" if long else "wide"
-        return build_table(self, layout, "to_pandas()").to_pandas()
+        return _arrow.build_table(self, layout, "to_pandas()").to_pandas()
 
     def to_arrow(self, layout: str = "long"):
         """A ``pyarrow.Table`` with the labels in its schema (see :mod:`survinng_py.exchange`)."""
-        from .exchange import to_arrow
-        return to_arrow(self, layout)
+        return _arrow.to_arrow(self, layout)
 
     @classmethod
     def from_arrow(cls, table) -> SurvResult:
         """Rebuild a result from :meth:`to_arrow`'s table (long or wide layout)."""
-        from .exchange import from_arrow
-        return from_arrow(table)
+        return cls(**_arrow.fields_from_table(table))
 
     def plot(self, type: str = "attr", **kwargs):
         """Plot with :mod:`survinng_py.plot` (``type``: ``"attr"``, ``"pred"``, ``"contr"``,

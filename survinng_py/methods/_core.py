@@ -18,7 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import engine
-from .._validation import check_choice, check_int, fail
+from .._validation import check_choice, check_flag, check_int, fail
 from ..explainer import Explainer
 from ..result import SurvResult
 
@@ -161,12 +161,6 @@ def path_points(xs: list[torch.Tensor], refs: list[torch.Tensor], alpha: torch.T
         points.append(r + alpha.reshape(-1, *[1] * (x.dim() - 1)) * delta)
         deltas.append(delta)
     return points, deltas
-
-
-def check_flag(value: Any, arg: str, where: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        fail(arg, where, "True or False", value)
-    return bool(value)
 
 
 def build_result(explainer: Explainer, inputs: list[torch.Tensor], ids: np.ndarray,
