@@ -13,16 +13,13 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ._files import strict_json
 from ._tables import arrow
-from ._validation import PRED_FIELDS, fail, first_line, is_result
-
-if TYPE_CHECKING:
-    from .result import SurvResult
+from ._validation import PRED_FIELDS, ResultLike, fail, first_line, is_result
 
 FORMAT_VERSION = 2
 METADATA_KEY = b"survinng_py"
@@ -163,7 +160,7 @@ def _digest(meta: dict, arrays: list[np.ndarray]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def _arrays(result: SurvResult) -> list[np.ndarray]:
+def _arrays(result: ResultLike) -> list[np.ndarray]:
     """The numbers of a result: values per input, then the predictions present."""
     return [*result.values, *(getattr(result, f) for f in PRED_FIELDS
                               if getattr(result, f) is not None)]
@@ -187,7 +184,7 @@ def _schema(meta: dict, raw: bytes | None = None):
 
 
 # -- results -> Arrow ---------------------------------------------------------------------------
-def _check_arrays(result: SurvResult, where: str) -> None:
+def _check_arrays(result: ResultLike, where: str) -> None:
     """The arrays of ``result`` agree with its labels and share one float dtype."""
     if not is_result(result):
         fail("result", where, "a SurvResult", type(result).__name__)
@@ -215,7 +212,7 @@ def _check_arrays(result: SurvResult, where: str) -> None:
                  got, as_text=True)
 
 
-def prepare_table(result: SurvResult, layout: Any, where: str) -> tuple[Any, dict]:
+def prepare_table(result: ResultLike, layout: Any, where: str) -> tuple[Any, dict]:
     """The schema (with metadata) and checked metadata of ``result`` in ``layout``; the
     metadata passes the same checks as a file being read."""
     from . import __version__
@@ -248,7 +245,7 @@ def check_layout(layout: Any, where: str) -> str:
     return layout
 
 
-def _batches(result: SurvResult, meta: dict, schema) -> Iterator:
+def _batches(result: ResultLike, meta: dict, schema) -> Iterator:
     """Record batches of at most about ``_ROWS_PER_BATCH`` rows, instance chunk by chunk:
     the one place that lays a result out as rows (files, Arrow tables, pandas frames)."""
     pa = arrow()
@@ -301,13 +298,13 @@ def _batches(result: SurvResult, meta: dict, schema) -> Iterator:
             yield pa.RecordBatch.from_arrays(cols, schema=schema)
 
 
-def build_table(result: SurvResult, layout: Any, where: str):
+def build_table(result: ResultLike, layout: Any, where: str):
     """``result`` as one ``pyarrow.Table`` in ``layout``; ``where`` names the caller in errors."""
     schema, meta = prepare_table(result, layout, where)
     return arrow().Table.from_batches(list(_batches(result, meta, schema)), schema=schema)
 
 
-def to_arrow(result: SurvResult, layout: str = "long"):
+def to_arrow(result: ResultLike, layout: str = "long"):
     """The result as one ``pyarrow.Table``.
 
     Parameters

@@ -10,15 +10,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._validation import fail, is_result
+from ._validation import ResultLike, fail, is_result
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .result import SurvResult
 
-
-def modality_totals(result: SurvResult) -> SurvResult:
+def modality_totals(result: ResultLike) -> ResultLike:
     """Sum a gradient result's attributions per input: ``(instance, modality, event, time)``.
 
     With ``pred_diff`` (IntGrad(t), GradSHAP(t)) the completeness gap per instance and
@@ -34,7 +32,7 @@ def modality_totals(result: SurvResult) -> SurvResult:
                           input_names=["modalities"], args=args)
 
 
-def modality_shares(result: SurvResult, cohort: bool = False) -> pd.DataFrame:
+def modality_shares(result: ResultLike, cohort: bool = False) -> pd.DataFrame:
     """Percentage shares of the absolute contributions per modality over time.
 
     ``result`` comes from :func:`~survinng_py.modality_shapley` or :func:`modality_totals`.

@@ -9,7 +9,7 @@ import math
 import numbers
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -47,6 +47,37 @@ def check_float(value: Any, arg: str, where: str, minimum: float = 0.0) -> float
             or value < minimum:
         fail(arg, where, f"a finite number >= {minimum}", value)
     return float(value)
+
+
+class ResultLike(Protocol):
+    """What the modules below :mod:`survinng_py.result` (Arrow tables, plots, shares) use
+    of a result; :class:`~survinng_py.SurvResult` is the one implementation."""
+
+    values: list[np.ndarray]
+    pred: np.ndarray
+    pred_ref: np.ndarray | None
+    pred_diff: np.ndarray | None
+    pred_diff_q1: np.ndarray | None
+    pred_diff_q3: np.ndarray | None
+    time: np.ndarray
+    feature_names: list[list[str]]
+    input_names: list[str]
+    event_names: list[str]
+    instance: np.ndarray
+    method: str
+    model_class: str
+    target: str
+    args: dict[str, Any]
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def feature_shapes(self) -> list[tuple[int, ...]]: ...
+
+    def replace(self, **fields: Any) -> ResultLike: ...
+
+    def _input_index(self, input: int | str) -> int: ...
 
 
 def is_result(value: Any) -> bool:

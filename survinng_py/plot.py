@@ -7,15 +7,12 @@ GUI backend or global figure state is touched; save them with ``fig.savefig(...)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ._shares import modality_shares, modality_totals
-from ._validation import check_choice, check_flag, check_int, fail, is_result
-
-if TYPE_CHECKING:
-    from .result import SurvResult
+from ._validation import ResultLike, check_choice, check_flag, check_int, fail, is_result
 
 _COMPONENTS = {  # add_comp curve -> (SurvResult field, legend label, line style)
     "pred": ("pred", "Prediction", "-"),
@@ -24,7 +21,7 @@ _COMPONENTS = {  # add_comp curve -> (SurvResult field, legend label, line style
 }
 
 
-def plot(result: SurvResult, type: str = "attr", **kwargs: Any):
+def plot(result: ResultLike, type: str = "attr", **kwargs: Any):
     """Plot attributions, predictions, percentage contributions or a force plot.
 
     Parameters
@@ -62,7 +59,7 @@ def plot(result: SurvResult, type: str = "attr", **kwargs: Any):
     return functions[type](result, **kwargs)
 
 
-def plot_attr(result: SurvResult, normalize: str = "none", add_comp: str | None = None,
+def plot_attr(result: ResultLike, normalize: str = "none", add_comp: str | None = None,
               input: int | str = 0, ax: Any = None):
     """Attribution over time per feature, one panel per instance (and event).
 
@@ -146,7 +143,7 @@ def plot_attr(result: SurvResult, normalize: str = "none", add_comp: str | None 
     return fig
 
 
-def plot_pred(result: SurvResult, ax: Any = None):
+def plot_pred(result: ResultLike, ax: Any = None):
     """The explained prediction over time, one line per instance (and event).
 
     Parameters
@@ -186,7 +183,7 @@ def plot_pred(result: SurvResult, ax: Any = None):
     return fig
 
 
-def plot_contr(result: SurvResult, aggregate: bool = False, input: int | str = 0,
+def plot_contr(result: ResultLike, aggregate: bool = False, input: int | str = 0,
                ax: Any = None):
     """Percentage contribution of each feature to the total absolute attribution over time.
 
@@ -281,7 +278,7 @@ def _draw_shares(axis, time: np.ndarray, share: np.ndarray, names: list[str]) ->
     axis.set_xlabel("Time")
 
 
-def plot_force(result: SurvResult, num_bars: int = 10, input: int | str = 0, ax: Any = None):
+def plot_force(result: ResultLike, num_bars: int = 10, input: int | str = 0, ax: Any = None):
     """Stacked feature attributions at a few time points and their sum over all times.
 
     The sum of the attributions over the features is drawn as a black line over the whole
@@ -360,7 +357,7 @@ def plot_force(result: SurvResult, num_bars: int = 10, input: int | str = 0, ax:
     return fig
 
 
-def plot_image(result: SurvResult, input: int | str = 0, instance: int = 0,
+def plot_image(result: ResultLike, input: int | str = 0, instance: int = 0,
                times: Any = None, event: int | str = 0, image: Any = None,
                overlay: bool = True, ax: Any = None):
     """Attribution heatmaps of an image input at a few time points.
@@ -461,7 +458,7 @@ def plot_image(result: SurvResult, input: int | str = 0, instance: int = 0,
     return fig
 
 
-def plot_sequence(result: SurvResult, input: int | str = 0, instance: int = 0,
+def plot_sequence(result: ResultLike, input: int | str = 0, instance: int = 0,
                   event: int | str = 0, ax: Any = None):
     """Attributions of a sequence input as a (step x time) heatmap, channels summed.
 
@@ -615,7 +612,7 @@ def _check_result(result: Any, where: str) -> None:
         fail("result", where, "a SurvResult from an attribution method", type(result).__name__)
 
 
-def _input_index(result: SurvResult, input: Any, where: str) -> int:
+def _input_index(result: ResultLike, input: Any, where: str) -> int:
     if isinstance(input, str) and input in result.input_names:
         return result.input_names.index(input)
     if isinstance(input, (int, np.integer)) and not isinstance(input, bool) \
@@ -625,7 +622,7 @@ def _input_index(result: SurvResult, input: Any, where: str) -> int:
          f"{result.input_names}", input)
 
 
-def _tabular_values(result: SurvResult, input: Any, where: str) -> tuple[int, np.ndarray]:
+def _tabular_values(result: ResultLike, input: Any, where: str) -> tuple[int, np.ndarray]:
     """The index and the ``(instance, feature, event, time)`` values of a tabular input."""
     k = _input_index(result, input, where)
     values = result.values[k]
@@ -636,7 +633,7 @@ def _tabular_values(result: SurvResult, input: Any, where: str) -> tuple[int, np
     return k, values
 
 
-def _panel_title(result: SurvResult, i: int, e: int, aggregate: bool = False) -> str:
+def _panel_title(result: ResultLike, i: int, e: int, aggregate: bool = False) -> str:
     return _title(None if aggregate else result.instance[i], result.event_names[e],
                   len(result.event_names))
 
@@ -654,7 +651,7 @@ def _position(value: Any, size: int, arg: str, where: str) -> int:
     return int(value)
 
 
-def _event_position(result: SurvResult, event: Any, where: str) -> int:
+def _event_position(result: ResultLike, event: Any, where: str) -> int:
     if isinstance(event, str) and event in result.event_names:
         return result.event_names.index(event)
     if isinstance(event, str):
@@ -694,7 +691,7 @@ def _image_array(image: Any, shape: tuple, where: str) -> np.ndarray:
     return (array - low) / (high - low) if high > low else np.zeros_like(array)
 
 
-def _is_modality_result(result: SurvResult) -> bool:
+def _is_modality_result(result: ResultLike) -> bool:
     return result.method == "Modality_Shapley" or "aggregated_from" in result.args
 
 
