@@ -9,23 +9,51 @@ bundles that load without pickle; a Python reimplementation of the R package sur
 Names are imported on first use, so that the command line starts (``--help``, argument
 errors) without loading torch.
 """
+
 import importlib
 from typing import Any
 
 __version__ = "0.1.0.dev0"
-__all__ = ["explain", "Explainer", "surv_grad", "surv_smoothgrad", "surv_intgrad",
-           "surv_gradshap", "local_accuracy", "modality_shapley", "modality_totals",
-           "modality_shares", "SurvResult", "SurvinngError", "exchange", "export_onnx",
-           "predict_onnx", "save_model", "load_model", "bundle_info"]
+__all__ = [
+    "explain",
+    "Explainer",
+    "surv_grad",
+    "surv_smoothgrad",
+    "surv_intgrad",
+    "surv_gradshap",
+    "local_accuracy",
+    "modality_shapley",
+    "modality_totals",
+    "modality_shares",
+    "SurvResult",
+    "SurvinngError",
+    "exchange",
+    "export_onnx",
+    "predict_onnx",
+    "save_model",
+    "load_model",
+    "bundle_info",
+]
 #: public name -> the submodule that defines it (other names: submodules)
-_EXPORTS = {"explain": "explainer", "Explainer": "explainer",
-            "surv_grad": "methods", "surv_smoothgrad": "methods", "surv_intgrad": "methods",
-            "surv_gradshap": "methods", "local_accuracy": "metrics",
-            "modality_shapley": "modality", "modality_totals": "modality",
-            "modality_shares": "modality", "SurvResult": "result",
-            "SurvinngError": "_validation", "export_onnx": "onnx_export",
-            "predict_onnx": "onnx_export", "save_model": "bundle", "load_model": "bundle",
-            "bundle_info": "bundle"}
+_EXPORTS = {
+    "explain": "explainer",
+    "Explainer": "explainer",
+    "surv_grad": "methods",
+    "surv_smoothgrad": "methods",
+    "surv_intgrad": "methods",
+    "surv_gradshap": "methods",
+    "local_accuracy": "metrics",
+    "modality_shapley": "modality",
+    "modality_totals": "modality",
+    "modality_shares": "modality",
+    "SurvResult": "result",
+    "SurvinngError": "_validation",
+    "export_onnx": "onnx_export",
+    "predict_onnx": "onnx_export",
+    "save_model": "bundle",
+    "load_model": "bundle",
+    "bundle_info": "bundle",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,5 @@
 """``python -m survinng_py``: the ``survinng-py`` command line (see :mod:`survinng_py.cli`)."""
+
 from __future__ import annotations
 
 import sys

@@ -4,6 +4,7 @@ Every other module may import this one; it imports nothing of the package, so th
 modules below the argument checks (safe files, Arrow tables) raise the same errors
 without importing :mod:`survinng_py._validation`.
 """
+
 from __future__ import annotations
 
 from typing import Any, NoReturn
@@ -33,4 +34,4 @@ def first_line(err: BaseException, limit: int = 160) -> str:
     how foreign errors (torch, pyarrow, onnxruntime) are quoted in ours."""
     text = str(err).strip()
     line = text.splitlines()[0] if text else type(err).__name__
-    return line if len(line) <= limit else line[:limit - 3] + "..."
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -15,6 +15,7 @@ one a user will be given goes through here:
   of one new path cannot both succeed; :func:`publish_folder` does the same for a
   folder built in a temporary sibling.
 """
+
 from __future__ import annotations
 
 import errno
@@ -38,9 +39,16 @@ _MEMBER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _CHUNK = 1 << 16
 
 
-def strict_json(raw: bytes | str, *, arg: str, where: str, what: str,
-                max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH,
-                allow_nan: bool = False) -> Any:
+def strict_json(
+    raw: bytes | str,
+    *,
+    arg: str,
+    where: str,
+    what: str,
+    max_bytes: int = MAX_JSON_BYTES,
+    max_depth: int = MAX_JSON_DEPTH,
+    allow_nan: bool = False,
+) -> Any:
     """Parse ``raw`` as JSON within limits; any failure is one :class:`SurvinngError`.
 
     ``what`` names the document in the message (e.g. ``"bundle.json"``).
@@ -54,8 +62,13 @@ def strict_json(raw: bytes | str, *, arg: str, where: str, what: str,
         except UnicodeDecodeError:
             fail(arg, where, f"a {what} in UTF-8", "undecodable bytes", as_text=True)
     if _nesting(raw) > max_depth:
-        fail(arg, where, f"a {what} nested at most {max_depth} levels deep", "deeper nesting",
-             as_text=True)
+        fail(
+            arg,
+            where,
+            f"a {what} nested at most {max_depth} levels deep",
+            "deeper nesting",
+            as_text=True,
+        )
 
     def refuse_constant(name: str) -> Any:
         raise ValueError(f"{name} is not allowed")
@@ -69,8 +82,11 @@ def strict_json(raw: bytes | str, *, arg: str, where: str, what: str,
         return out
 
     try:
-        return json.loads(raw, object_pairs_hook=no_duplicates,
-                          parse_constant=None if allow_nan else refuse_constant)
+        return json.loads(
+            raw,
+            object_pairs_hook=no_duplicates,
+            parse_constant=None if allow_nan else refuse_constant,
+        )
     except (ValueError, RecursionError, MemoryError) as err:
         fail(arg, where, f"a valid {what} (JSON)", first_line(err), as_text=True)
 
@@ -146,8 +162,14 @@ class Folder:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
                 self._unusable(name)
-            return _read_bounded(fd, info.st_size, max_bytes, self.arg, self.where,
-                                 f"{self.what} whose {name} has at most {max_bytes} bytes")
+            return _read_bounded(
+                fd,
+                info.st_size,
+                max_bytes,
+                self.arg,
+                self.where,
+                f"{self.what} whose {name} has at most {max_bytes} bytes",
+            )
         finally:
             os.close(fd)
 
@@ -167,8 +189,10 @@ class Folder:
             # no dir_fd (e.g. Windows): lstat, containment, then the same file after opening
             candidate = self.path / name
             before = os.lstat(candidate)
-            if stat.S_ISLNK(before.st_mode) or \
-                    os.path.commonpath([self._root, os.path.realpath(candidate)]) != self._root:
+            if (
+                stat.S_ISLNK(before.st_mode)
+                or os.path.commonpath([self._root, os.path.realpath(candidate)]) != self._root
+            ):
                 self._unusable(name)
             fd = os.open(candidate, flags)
             after = os.fstat(fd)
@@ -182,15 +206,19 @@ class Folder:
 
     def _unusable(self, name: Any) -> None:
         shown = name[:40] if isinstance(name, str) else type(name).__name__
-        fail(self.arg, self.where, f"{self.what} holding {shown!r} as a regular file",
-             "missing, a link, outside the folder or not a plain file", as_text=True)
+        fail(
+            self.arg,
+            self.where,
+            f"{self.what} holding {shown!r} as a regular file",
+            "missing, a link, outside the folder or not a plain file",
+            as_text=True,
+        )
 
 
 _HAS_DIR_FD = os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
 
 
-def read_file(path: str | os.PathLike, max_bytes: int, *, arg: str, where: str,
-              what: str) -> bytes:
+def read_file(path: str | os.PathLike, max_bytes: int, *, arg: str, where: str, what: str) -> bytes:
     """The bytes of a file a caller named: a regular file of at most ``max_bytes``.
 
     ``what`` is the rule shown when the file cannot be read (e.g. ``"an existing ONNX
@@ -207,8 +235,9 @@ def read_file(path: str | os.PathLike, max_bytes: int, *, arg: str, where: str,
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             fail(arg, where, what, repr(path.name[:60]), as_text=True)
-        return _read_bounded(fd, info.st_size, max_bytes, arg, where,
-                             f"{what} of at most {max_bytes} bytes")
+        return _read_bounded(
+            fd, info.st_size, max_bytes, arg, where, f"{what} of at most {max_bytes} bytes"
+        )
     finally:
         os.close(fd)
 
@@ -243,13 +272,24 @@ def check_write_path(path: str | os.PathLike, *, overwrite: bool, arg: str, wher
     if path.is_dir():
         fail(arg, where, "a file name, not a folder", repr(_shown(path)), as_text=True)
     if not overwrite and (path.exists() or path.is_symlink()):
-        fail(arg, where, "a file that does not exist yet (pass overwrite=True to replace it)",
-             repr(_shown(path)), as_text=True)
+        fail(
+            arg,
+            where,
+            "a file that does not exist yet (pass overwrite=True to replace it)",
+            repr(_shown(path)),
+            as_text=True,
+        )
     return path
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None], *,
-                 overwrite: bool, arg: str = "path", where: str = "write()") -> Path:
+def atomic_write(
+    path: str | os.PathLike,
+    write: Callable[[BinaryIO], None],
+    *,
+    overwrite: bool,
+    arg: str = "path",
+    where: str = "write()",
+) -> Path:
     """Write a file with ``write(handle)`` so that it appears whole or not at all.
 
     The data go to a temporary file in the target's folder, which is flushed, fsynced and
@@ -280,17 +320,28 @@ def _publish_new(tmp: str, path: Path, arg: str, where: str) -> None:
     try:
         os.link(tmp, path)
     except FileExistsError:
-        fail(arg, where, "a file that does not exist yet (pass overwrite=True to replace it)",
-             repr(_shown(path)), as_text=True)
+        fail(
+            arg,
+            where,
+            "a file that does not exist yet (pass overwrite=True to replace it)",
+            repr(_shown(path)),
+            as_text=True,
+        )
     except OSError as err:  # a file system without hard links: claim the name, then replace
         if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.EACCES):
             raise
         try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
-                             getattr(os, "O_NOFOLLOW", 0)))
+            os.close(
+                os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0))
+            )
         except FileExistsError:
-            fail(arg, where, "a file that does not exist yet (pass overwrite=True to replace "
-                 "it)", repr(_shown(path)), as_text=True)
+            fail(
+                arg,
+                where,
+                "a file that does not exist yet (pass overwrite=True to replace it)",
+                repr(_shown(path)),
+                as_text=True,
+            )
         os.replace(tmp, path)
 
 
@@ -315,13 +366,19 @@ def staging_folder(path: str | os.PathLike, *, overwrite: bool, arg: str, where:
     if not path.parent.is_dir():
         fail(arg, where, "a path in an existing folder", repr(_shown(path)), as_text=True)
     if not overwrite and (path.exists() or path.is_symlink()):
-        fail(arg, where, "a folder that does not exist yet (pass overwrite=True to replace it)",
-             repr(_shown(path)), as_text=True)
+        fail(
+            arg,
+            where,
+            "a folder that does not exist yet (pass overwrite=True to replace it)",
+            repr(_shown(path)),
+            as_text=True,
+        )
     return Path(tempfile.mkdtemp(prefix=f".{path.name[:40]}.", dir=path.parent))
 
 
-def publish_folder(staged: Path, path: str | os.PathLike, *, overwrite: bool, arg: str,
-                   where: str) -> Path:
+def publish_folder(
+    staged: Path, path: str | os.PathLike, *, overwrite: bool, arg: str, where: str
+) -> Path:
     """Move the folder ``staged`` (from :func:`staging_folder`) to ``path`` in one rename.
 
     Without ``overwrite`` an existing ``path`` (even an empty folder) is never replaced.
@@ -340,8 +397,13 @@ def publish_folder(staged: Path, path: str | os.PathLike, *, overwrite: bool, ar
         os.rmdir(backup)
         os.rename(path, backup)
     elif path.exists() or path.is_symlink():
-        fail(arg, where, "a folder that does not exist yet (pass overwrite=True to replace it)",
-             repr(_shown(path)), as_text=True)
+        fail(
+            arg,
+            where,
+            "a folder that does not exist yet (pass overwrite=True to replace it)",
+            repr(_shown(path)),
+            as_text=True,
+        )
     try:
         _rename_new(staged, path, arg, where)
     except BaseException:
@@ -360,8 +422,13 @@ def _rename_new(staged: Path, path: Path, arg: str, where: str) -> None:
     try:
         os.mkdir(path)
     except FileExistsError:
-        fail(arg, where, "a folder that does not exist yet (pass overwrite=True to replace it)",
-             repr(_shown(path)), as_text=True)
+        fail(
+            arg,
+            where,
+            "a folder that does not exist yet (pass overwrite=True to replace it)",
+            repr(_shown(path)),
+            as_text=True,
+        )
     try:
         os.rename(staged, path)
     except BaseException:
@@ -369,5 +436,14 @@ def _rename_new(staged: Path, path: Path, arg: str, where: str) -> None:
         raise
 
 
-__all__ = ["strict_json", "Folder", "read_file", "check_write_path", "atomic_write",
-           "staging_folder", "publish_folder", "MAX_JSON_BYTES", "MAX_JSON_DEPTH"]
+__all__ = [
+    "strict_json",
+    "Folder",
+    "read_file",
+    "check_write_path",
+    "atomic_write",
+    "staging_folder",
+    "publish_folder",
+    "MAX_JSON_BYTES",
+    "MAX_JSON_DEPTH",
+]

@@ -1,4 +1,5 @@
 """Run metadata and Markdown results files, shared by the benchmark and vignette scripts."""
+
 from __future__ import annotations
 
 import re
@@ -26,9 +27,19 @@ def git_revision(root: Path = REPOSITORY) -> str:
     try:
         run: dict[str, Any] = {"cwd": root, "text": True, "capture_output": True, "check": True}
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], **run).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
-                                ".", ":(exclude)*RESULTS.md", ":(exclude)*/figures/*"],
-                               **run).stdout.strip()
+        dirty = subprocess.run(
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude)*RESULTS.md",
+                ":(exclude)*/figures/*",
+            ],
+            **run,
+        ).stdout.strip()
         return rev + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -56,8 +67,11 @@ def write_section(path: Path, name: str, body: str, header: str) -> Path:
     block = f"{start}\n{body.rstrip()}\n{end}"
     text = path.read_text(encoding="utf-8") if path.exists() else header
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), flags=re.S)
-    text = pattern.sub(lambda _m: block, text) if pattern.search(text) else \
-        text.rstrip() + "\n\n" + block + "\n"
+    text = (
+        pattern.sub(lambda _m: block, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + block + "\n"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     return path

@@ -7,6 +7,7 @@ damaged file is one :class:`SurvinngError` rather than a crash or a table of gar
 Writing goes through :func:`survinng_py._files.atomic_write`: the file appears whole or
 not at all, and an existing file is kept unless ``overwrite``.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,14 @@ from ._errors import SurvinngError, fail, first_line
 from ._files import atomic_write
 
 #: file name suffixes and the format each one means
-FORMATS = {".parquet": "parquet", ".pq": "parquet", ".feather": "feather", ".arrow": "feather",
-           ".arrows": "stream", ".ipc": "stream"}
+FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".feather": "feather",
+    ".arrow": "feather",
+    ".arrows": "stream",
+    ".ipc": "stream",
+}
 _ROWS_PER_BATCH = 1 << 16
 
 
@@ -29,8 +36,9 @@ def arrow():
     try:
         import pyarrow
     except ImportError as err:  # pragma: no cover - pyarrow is in the [arrow] extra
-        raise SurvinngError("the Arrow exchange needs pyarrow: pip install 'survinng-py[arrow]'") \
-            from err
+        raise SurvinngError(
+            "the Arrow exchange needs pyarrow: pip install 'survinng-py[arrow]'"
+        ) from err
     return pyarrow
 
 
@@ -42,8 +50,12 @@ def format_of(path: Path, format: str | None, *, where: str) -> str:
         return format
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        fail("path", where, "a file name ending in " + ", ".join(FORMATS) + " (or pass `format`)",
-             str(path))
+        fail(
+            "path",
+            where,
+            "a file name ending in " + ", ".join(FORMATS) + " (or pass `format`)",
+            str(path),
+        )
     return fmt
 
 
@@ -91,8 +103,10 @@ def open_batches(path: str | os.PathLike, *, arg: str = "path", where: str = "re
     errors = (pa.ArrowException, OSError, MemoryError, ValueError)
 
     def refuse(err: BaseException) -> None:
-        raise SurvinngError(f"`{arg}` of {where} must be a complete Parquet, Feather or Arrow IPC "
-                            f"file; got {path.name} ({first_line(err)})") from None
+        raise SurvinngError(
+            f"`{arg}` of {where} must be a complete Parquet, Feather or Arrow IPC "
+            f"file; got {path.name} ({first_line(err)})"
+        ) from None
 
     def checked(batches: Iterator) -> Iterator:
         while True:
@@ -116,13 +130,20 @@ def open_batches(path: str | os.PathLike, *, arg: str = "path", where: str = "re
             source.seek(0)
             if head[:4] == b"PAR1":
                 import pyarrow.parquet as pq
+
                 parquet = pq.ParquetFile(source)
-                opened = (parquet.schema_arrow, parquet.metadata.num_rows,
-                          parquet.iter_batches(batch_size=_ROWS_PER_BATCH))
+                opened = (
+                    parquet.schema_arrow,
+                    parquet.metadata.num_rows,
+                    parquet.iter_batches(batch_size=_ROWS_PER_BATCH),
+                )
             elif head[:6] == b"ARROW1":
                 reader = pa.ipc.open_file(source)
-                opened = (reader.schema, reader.count_rows(),
-                          (reader.get_batch(i) for i in range(reader.num_record_batches)))
+                opened = (
+                    reader.schema,
+                    reader.count_rows(),
+                    (reader.get_batch(i) for i in range(reader.num_record_batches)),
+                )
             else:
                 table = pa.ipc.open_stream(source).read_all()
                 opened = (table.schema, table.num_rows, iter(table.to_batches()))
@@ -134,8 +155,16 @@ def open_batches(path: str | os.PathLike, *, arg: str = "path", where: str = "re
         source.close()
 
 
-def write_batches(path: Path, fmt: str, schema, batches: Iterable, *, overwrite: bool,
-                  arg: str = "path", where: str = "write()") -> Path:
+def write_batches(
+    path: Path,
+    fmt: str,
+    schema,
+    batches: Iterable,
+    *,
+    overwrite: bool,
+    arg: str = "path",
+    where: str = "write()",
+) -> Path:
     """Write record ``batches`` of ``schema`` to ``path`` in ``fmt``, atomically.
 
     ``batches`` is consumed one at a time while writing. If it raises, the target is
@@ -146,6 +175,7 @@ def write_batches(path: Path, fmt: str, schema, batches: Iterable, *, overwrite:
     def write(handle: BinaryIO) -> None:
         if fmt == "parquet":
             import pyarrow.parquet as pq
+
             with pq.ParquetWriter(handle, schema) as writer:
                 for batch in batches:
                     writer.write_batch(batch)

@@ -7,6 +7,7 @@ private modules, which move between torch releases. Every such name is listed in
 raises one line naming the torch version and what is missing, instead of failing (or,
 worse, misbehaving) deep inside a load or an export.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -21,12 +22,21 @@ INTERNALS = {
     "serde_schema": ("torch._export.serde", "schema", "the program reader"),
     "schema_version": ("torch._export.serde.schema", "SCHEMA_VERSION", "the program reader"),
     "serde_union": ("torch._export.serde.union", "_Union", "the program reader"),
-    "deserializer": ("torch._export.serde.serialize", "ExportedProgramDeserializer",
-                     "the program reader"),
-    "dict_to_dataclass": ("torch._export.serde.serialize", "_dict_to_dataclass",
-                          "the program reader"),
-    "onnx_registry": ("torch.onnx._internal.exporter._registration", "ONNXRegistry",
-                      "the ONNX export"),
+    "deserializer": (
+        "torch._export.serde.serialize",
+        "ExportedProgramDeserializer",
+        "the program reader",
+    ),
+    "dict_to_dataclass": (
+        "torch._export.serde.serialize",
+        "_dict_to_dataclass",
+        "the program reader",
+    ),
+    "onnx_registry": (
+        "torch.onnx._internal.exporter._registration",
+        "ONNXRegistry",
+        "the ONNX export",
+    ),
 }
 #: the export schema major version the program reader was written for (torch 2.13: 8.20)
 SCHEMA_MAJOR = 8
@@ -38,8 +48,10 @@ def internal(key: str) -> Any:
     try:
         return getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError):
-        raise SurvinngError(f"this torch ({torch_version()}) is not supported by {user} of "
-                            f"survinng_py: {module_name}.{attribute} is missing") from None
+        raise SurvinngError(
+            f"this torch ({torch_version()}) is not supported by {user} of "
+            f"survinng_py: {module_name}.{attribute} is missing"
+        ) from None
 
 
 def argument_names(op: Any) -> list[str]:
@@ -47,8 +59,10 @@ def argument_names(op: Any) -> list[str]:
     try:
         return [argument.name for argument in op._schema.arguments]
     except AttributeError:
-        raise SurvinngError(f"this torch ({torch_version()}) is not supported by the program "
-                            "reader of survinng_py: OpOverload._schema is missing") from None
+        raise SurvinngError(
+            f"this torch ({torch_version()}) is not supported by the program "
+            "reader of survinng_py: OpOverload._schema is missing"
+        ) from None
 
 
 def serde_schema() -> Any:
@@ -56,9 +70,11 @@ def serde_schema() -> Any:
     schema = internal("serde_schema")
     major = internal("schema_version")[0]
     if major != SCHEMA_MAJOR:
-        raise SurvinngError(f"this torch ({torch_version()}) is not supported by the program "
-                            f"reader of survinng_py: export schema {major}.x (supported: "
-                            f"{SCHEMA_MAJOR}.x)")
+        raise SurvinngError(
+            f"this torch ({torch_version()}) is not supported by the program "
+            f"reader of survinng_py: export schema {major}.x (supported: "
+            f"{SCHEMA_MAJOR}.x)"
+        )
     return schema
 
 
@@ -67,5 +83,11 @@ def torch_version() -> str:
     return ".".join(torch.__version__.split(".")[:2])
 
 
-__all__ = ["INTERNALS", "SCHEMA_MAJOR", "argument_names", "internal", "serde_schema",
-           "torch_version"]
+__all__ = [
+    "INTERNALS",
+    "SCHEMA_MAJOR",
+    "argument_names",
+    "internal",
+    "serde_schema",
+    "torch_version",
+]

@@ -18,6 +18,7 @@ against fixed rules first, and lets torch see only what passed:
 
 The sample inputs (a pickle) are never read.
 """
+
 from __future__ import annotations
 
 import collections
@@ -62,7 +63,8 @@ _LIST_LIMIT = 4096
 # The Core ATen opset: overloads tagged `core` in aten/src/ATen/native/native_functions.yaml
 # (torch.Tag.core at run time; the table at docs.pytorch.org/docs/stable/torch.compiler_ir.html),
 # as of torch 2.13, less CORE_EXCLUDED. tests/test_torch_program.py fails when that set changes.
-_CORE_OPS = frozenset("""
+_CORE_OPS = frozenset(
+    """
 _adaptive_avg_pool2d.default _adaptive_avg_pool3d.default _cdist_forward.default
 _embedding_bag.default _fft_c2r.default _fft_r2c.default _log_softmax.default
 _native_batch_norm_legit_no_training.default _pdist_forward.default _softmax.default
@@ -95,7 +97,8 @@ sub.Tensor sum.dim_IntList sym_is_contiguous.default sym_numel.default sym_size.
 sym_storage_offset.default sym_stride.int tan.default tanh.default topk.default trunc.default
 unsqueeze.default upsample_bilinear2d.vec upsample_nearest2d.vec var.correction var.dim
 view.default where.self
-""".split())  # noqa: SIM905 (a word list reads better than quoted names)
+""".split()
+)
 #: core overloads left out, and why
 CORE_EXCLUDED = {
     "_native_batch_norm_legit.default": "mutable (updates running statistics)",
@@ -124,7 +127,8 @@ CORE_EXCLUDED = {
 # by default, e.g. for Linear, BatchNorm1d, Dropout, Conv2d, GRU/LSTM, Softplus): not core,
 # but functional. Listed rather than decomposed at save time so that programs users save
 # with a plain ``torch.export.save`` load as they are.
-_EXPORT_OPS = frozenset("""
+_EXPORT_OPS = frozenset(
+    """
 linear.default conv1d.default conv2d.default conv3d.default batch_norm.default
 layer_norm.default group_norm.default dropout.default alpha_dropout.default
 feature_dropout.default flatten.using_ints unflatten.int gru.input lstm.input rnn_tanh.input
@@ -136,43 +140,81 @@ contiguous.default to.dtype _assert_tensor_metadata.default stack.default split.
 chunk.default unbind.int max_pool1d.default max_pool2d.default adaptive_avg_pool2d.default
 square.default clamp_min.default clamp_max.default cumprod.default logsumexp.default
 rsub.Scalar masked_fill.Scalar masked_fill.Tensor type_as.default detach.default
-""".split())  # noqa: SIM905 (a word list reads better than quoted names)
+""".split()
+)
 #: ops that draw random numbers or update running statistics when a flag is on: allowed
 #: only with that flag literally False
 MODE_FLAGS = {
-    "dropout.default": "train", "alpha_dropout.default": "train",
-    "feature_dropout.default": "train", "batch_norm.default": "training",
-    "gru.input": "train", "lstm.input": "train", "rnn_tanh.input": "train",
+    "dropout.default": "train",
+    "alpha_dropout.default": "train",
+    "feature_dropout.default": "train",
+    "batch_norm.default": "training",
+    "gru.input": "train",
+    "lstm.input": "train",
+    "rnn_tanh.input": "train",
     "rnn_relu.input": "train",
 }
 #: every operator a program may call, as written in the graph JSON
-ALLOWED_TARGETS = frozenset({"torch.ops.aten." + op for op in _CORE_OPS | _EXPORT_OPS}
-                            | {"_operator.getitem"})
+ALLOWED_TARGETS = frozenset(
+    {"torch.ops.aten." + op for op in _CORE_OPS | _EXPORT_OPS} | {"_operator.getitem"}
+)
 
 # -- shapes, names, dtypes -----------------------------------------------------------------
 #: the size expressions a program may hold: a batch symbol, a multiple of it (strides and
 #: offsets of tensors whose batch axis is not the first, as GRU/LSTM layers make) or an integer
-_SYMBOL = re.compile(r"(?P<k>Mul\(Integer\(\d{1,10}\), )?"
-                     r"Symbol\('(?P<s>s\d{1,6})', positive=True, integer=True\)(?(k)\))")
+_SYMBOL = re.compile(
+    r"(?P<k>Mul\(Integer\(\d{1,10}\), )?"
+    r"Symbol\('(?P<s>s\d{1,6})', positive=True, integer=True\)(?(k)\))"
+)
 _INTEGER = re.compile(r"-?\d{1,10}")
 _SYMBOL_NAME = re.compile(r"s\d{1,6}")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,199}")
 _FQN = re.compile(r"[A-Za-z0-9_]{1,200}(\.[A-Za-z0-9_]{1,200}){0,31}")
 _MODEL_NAME = r"[A-Za-z0-9_-]{1,64}"
 #: ScalarType codes of torch's export schema -> dtype (plain dtypes only)
-_DTYPES = {1: torch.uint8, 2: torch.int8, 3: torch.int16, 4: torch.int32, 5: torch.int64,
-           6: torch.float16, 7: torch.float32, 8: torch.float64, 12: torch.bool,
-           13: torch.bfloat16}
+_DTYPES = {
+    1: torch.uint8,
+    2: torch.int8,
+    3: torch.int16,
+    4: torch.int32,
+    5: torch.int64,
+    6: torch.float16,
+    7: torch.float32,
+    8: torch.float64,
+    12: torch.bool,
+    13: torch.bfloat16,
+}
 _STRIDED = 7  # Layout.Strided
 _INPUT_KINDS = {"user_input", "parameter", "buffer", "tensor_constant"}
-_WEIGHT_NAME_KEYS = {"parameter": "parameter_name", "buffer": "buffer_name",
-                     "tensor_constant": "tensor_constant_name"}
+_WEIGHT_NAME_KEYS = {
+    "parameter": "parameter_name",
+    "buffer": "buffer_name",
+    "tensor_constant": "tensor_constant_name",
+}
 #: a pytree spec of one leaf (a tensor), as torch writes it
 _LEAF: dict[str, Any] = {"type": None, "context": None, "children_spec": []}
-_ARGUMENT_KINDS = {"as_none", "as_tensor", "as_tensors", "as_int", "as_ints", "as_float",
-                   "as_floats", "as_string", "as_sym_int", "as_sym_ints", "as_scalar_type",
-                   "as_memory_format", "as_layout", "as_device", "as_bool", "as_bools",
-                   "as_sym_bool", "as_sym_float", "as_optional_tensors", "as_optional_tensor"}
+_ARGUMENT_KINDS = {
+    "as_none",
+    "as_tensor",
+    "as_tensors",
+    "as_int",
+    "as_ints",
+    "as_float",
+    "as_floats",
+    "as_string",
+    "as_sym_int",
+    "as_sym_ints",
+    "as_scalar_type",
+    "as_memory_format",
+    "as_layout",
+    "as_device",
+    "as_bool",
+    "as_bools",
+    "as_sym_bool",
+    "as_sym_float",
+    "as_optional_tensors",
+    "as_optional_tensor",
+}
 #: members of a torch.export archive that are never read
 _UNREAD = {"archive_version", ".data/version", ".data/serialization_id"}
 #: rules shown in errors, by short name
@@ -182,12 +224,17 @@ _RULES = {
     "schema": "a torch.export program whose graph follows torch's schema",
     "ops": "a program calling only the ATen operators survinng_py allows",
     "pickle": "a program whose weights and constants are plain tensors stored raw (pickled "
-              "payloads are never read)",
+    "payloads are never read)",
 }
 
 
-def load_program(source: str | os.PathLike | bytes, where: str = "load_program()",
-                 arg: str = "path", *, name: str | None = None) -> torch.nn.Module:
+def load_program(
+    source: str | os.PathLike | bytes,
+    where: str = "load_program()",
+    arg: str = "path",
+    *,
+    name: str | None = None,
+) -> torch.nn.Module:
     """The module of a ``torch.export`` program (``.pt2``), read without unpickling.
 
     The program must be one ``torch.export.save`` writes for a plain network exported
@@ -233,11 +280,21 @@ def load_program(source: str | os.PathLike | bytes, where: str = "load_program()
         raw = bytes(source)
         shown = name or "the program"
         if len(raw) > MAX_ARCHIVE_BYTES:
-            fail(arg, where, f"a torch.export program of at most {MAX_ARCHIVE_BYTES} bytes",
-                 f"{len(raw)} bytes", as_text=True)
+            fail(
+                arg,
+                where,
+                f"a torch.export program of at most {MAX_ARCHIVE_BYTES} bytes",
+                f"{len(raw)} bytes",
+                as_text=True,
+            )
     else:
-        raw = read_file(source, MAX_ARCHIVE_BYTES, arg=arg, where=where,
-                        what="an existing torch.export program file (.pt2)")
+        raw = read_file(
+            source,
+            MAX_ARCHIVE_BYTES,
+            arg=arg,
+            where=where,
+            what="an existing torch.export program file (.pt2)",
+        )
         shown = name or Path(source).name[:60]
     return _Reader(schema, shown, arg, where).read(raw)
 
@@ -258,12 +315,15 @@ class _Reader:
             read = functools.partial(self.member, archive, members)
             order = read("byteorder", 16) if "byteorder" in members else sys.byteorder.encode()
             if order != sys.byteorder.encode():
-                self.refuse(f"a program with {sys.byteorder}-endian weights",
-                            f"{self.shown}: byte order {order!r}")
+                self.refuse(
+                    f"a program with {sys.byteorder}-endian weights",
+                    f"{self.shown}: byte order {order!r}",
+                )
             if "archive_format" in members and read("archive_format", 16) != b"pt2":
                 self.refuse("archive", f"{self.shown} (archive format is not pt2)")
-            graph = self.json(read(f"models/{model}.json", MAX_GRAPH_BYTES), "the graph",
-                              allow_nan=True)
+            graph = self.json(
+                read(f"models/{model}.json", MAX_GRAPH_BYTES), "the graph", allow_nan=True
+            )
             symbols = self.check_graph(graph)
             self.check_ranges(graph, symbols)
             state = self.payloads(read, members, model, "weights")
@@ -271,8 +331,16 @@ class _Reader:
             self.check_bindings(graph, state, constants)
         except SurvinngError:
             raise
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
-                NotImplementedError, RuntimeError, struct.error) as err:
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            EOFError,
+            OSError,
+            ValueError,
+            NotImplementedError,
+            RuntimeError,
+            struct.error,
+        ) as err:
             self.refuse("archive", f"{self.shown} ({first_line(err)})")
         return self.build(graph, state, constants)
 
@@ -281,66 +349,84 @@ class _Reader:
         """The archive's members by name below its root folder, checked; and the model."""
         infos = archive.infolist()
         if len(infos) > MAX_MEMBERS:
-            self.refuse(f"a torch.export program archive with at most {MAX_MEMBERS} members",
-                        f"{self.shown} ({len(infos)} members)")
+            self.refuse(
+                f"a torch.export program archive with at most {MAX_MEMBERS} members",
+                f"{self.shown} ({len(infos)} members)",
+            )
         root = infos[0].filename.split("/", 1)[0] + "/" if infos else ""
         members: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             name = info.filename
             if not name.startswith(root):
                 self.refuse("members", f"{self.shown} holds {name[:60]!r}")
-            rest = name[len(root):]
+            rest = name[len(root) :]
             if rest in members:
-                self.refuse("a torch.export program archive without duplicate members",
-                            f"{self.shown} holds {rest[:60]!r} twice")
+                self.refuse(
+                    "a torch.export program archive without duplicate members",
+                    f"{self.shown} holds {rest[:60]!r} twice",
+                )
             members[rest] = info
         models = [n for n in members if n.startswith("models/")]
         found = re.fullmatch(f"models/({_MODEL_NAME})\\.json", models[0]) if models else None
         if len(models) != 1 or found is None:
-            self.refuse("a torch.export program archive with one model",
-                        f"{self.shown} ({len(models)} models)")
+            self.refuse(
+                "a torch.export program archive with one model",
+                f"{self.shown} ({len(models)} models)",
+            )
         model = found.group(1)
         expected = re.compile(
             f"models/{model}\\.json|data/weights/{model}_weights_config\\.json|"
             f"data/constants/{model}_constants_config\\.json|data/sample_inputs/{model}\\.pt|"
             r"data/weights/weight_\d{1,6}|data/constants/tensor_\d{1,6}|archive_format|"
-            r"byteorder|" + "|".join(re.escape(n) for n in _UNREAD))
+            r"byteorder|" + "|".join(re.escape(n) for n in _UNREAD)
+        )
         declared = 0
         for rest, info in members.items():
             if not expected.fullmatch(rest):
                 self.refuse("members", f"{self.shown} holds {rest[:60]!r}")
-            if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size \
-                    or info.flag_bits & 0x1:
-                self.refuse("a torch.export program archive whose members are stored "
-                            "uncompressed (as torch writes them)",
-                            f"{self.shown}: {rest[:60]!r} is compressed or encrypted")
+            if (
+                info.compress_type != zipfile.ZIP_STORED
+                or info.file_size != info.compress_size
+                or info.flag_bits & 0x1
+            ):
+                self.refuse(
+                    "a torch.export program archive whose members are stored "
+                    "uncompressed (as torch writes them)",
+                    f"{self.shown}: {rest[:60]!r} is compressed or encrypted",
+                )
             declared += info.file_size
         if declared > size:  # the total read budget: members overlapping each other
             self.refuse("archive", f"{self.shown} (members overlap)")
         return members, model
 
-    def member(self, archive: zipfile.ZipFile, members: dict, name: str,
-               max_bytes: int) -> bytes:
+    def member(self, archive: zipfile.ZipFile, members: dict, name: str, max_bytes: int) -> bytes:
         """Member ``name``, read in chunks, at most its declared size and ``max_bytes``."""
         info = members.get(name)
         if info is None:
             self.refuse("archive", f"{self.shown} (no {name[:60]!r})")
         if info.file_size > max_bytes:
-            self.refuse(f"a torch.export program whose {name[:60]!r} has at most {max_bytes} "
-                        "bytes", f"{info.file_size} bytes")
+            self.refuse(
+                f"a torch.export program whose {name[:60]!r} has at most {max_bytes} bytes",
+                f"{info.file_size} bytes",
+            )
         chunks, total = [], 0
         with archive.open(info) as handle:
             while block := handle.read(min(_CHUNK, info.file_size + 1 - total)):
                 chunks.append(block)
                 total += len(block)
                 if total > info.file_size:
-                    self.refuse("archive", f"{self.shown} ({name[:60]!r} is longer than "
-                                "declared)")
+                    self.refuse("archive", f"{self.shown} ({name[:60]!r} is longer than declared)")
         return b"".join(chunks)
 
     def json(self, raw: bytes, what: str, allow_nan: bool = False) -> Any:
-        return strict_json(raw, arg=self.arg, where=self.where, what=f"program ({what})",
-                           max_bytes=len(raw), allow_nan=allow_nan)
+        return strict_json(
+            raw,
+            arg=self.arg,
+            where=self.where,
+            what=f"program ({what})",
+            max_bytes=len(raw),
+            allow_nan=allow_nan,
+        )
 
     # -- the graph ------------------------------------------------------------------------
     def check_graph(self, graph: Any) -> set[str]:
@@ -349,13 +435,19 @@ class _Reader:
         found = self.typed(graph, self.schema.ExportedProgram, "program")
         version = graph["schema_version"]
         if version["major"] != _torch_internals.SCHEMA_MAJOR:
-            self.refuse(f"a torch.export program this torch ({torch.__version__}) can read",
-                        f"{self.shown} (schema version {version['major']}.{version['minor']}, "
-                        f"this torch reads {_torch_internals.SCHEMA_MAJOR}.x)")
-        if not set(graph["verifiers"]) <= {"ATEN", "TRAINING"} or \
-                not set(graph["opset_version"]) <= {"aten"}:
-            self.refuse("schema", f"{self.shown}: verifiers {graph['verifiers'][:3]}, opsets "
-                                  f"{sorted(graph['opset_version'])[:3]}")
+            self.refuse(
+                f"a torch.export program this torch ({torch.__version__}) can read",
+                f"{self.shown} (schema version {version['major']}.{version['minor']}, "
+                f"this torch reads {_torch_internals.SCHEMA_MAJOR}.x)",
+            )
+        if not set(graph["verifiers"]) <= {"ATEN", "TRAINING"} or not set(
+            graph["opset_version"]
+        ) <= {"aten"}:
+            self.refuse(
+                "schema",
+                f"{self.shown}: verifiers {graph['verifiers'][:3]}, opsets "
+                f"{sorted(graph['opset_version'])[:3]}",
+            )
         module = graph["graph_module"]
         nodes = module["graph"]["nodes"]
         if len(nodes) > MAX_NODES:
@@ -364,16 +456,23 @@ class _Reader:
             self.check_node(node)
         for kind in ("CustomObjArgument", "GraphArgument", "NamedTupleDef", "TokenArgument"):
             if found.get(kind):
-                self.refuse("a program of plain tensors and operators (no custom objects, "
-                            "subgraphs, named tuples or tokens)", f"{self.shown}: {kind}")
+                self.refuse(
+                    "a program of plain tensors and operators (no custom objects, "
+                    "subgraphs, named tuples or tokens)",
+                    f"{self.shown}: {kind}",
+                )
         for argument in found.get("Argument", []):
             self.check_argument(argument)
         for meta in found.get("TensorMeta", []):
             self.tensor_meta(meta, symbolic=True)
         for device in found.get("Device", []):
             self.check_device(device)
-        for names in (module["graph"]["tensor_values"], module["graph"]["sym_int_values"],
-                      module["graph"]["sym_bool_values"], module["graph"]["sym_float_values"]):
+        for names in (
+            module["graph"]["tensor_values"],
+            module["graph"]["sym_int_values"],
+            module["graph"]["sym_bool_values"],
+            module["graph"]["sym_float_values"],
+        ):
             for value_name in names:
                 self.check_name(value_name)
         for kind in ("TensorArgument", "SymIntArgument", "SymBoolArgument", "SymFloatArgument"):
@@ -408,9 +507,11 @@ class _Reader:
         if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             fields = _fields(hint, self.schema)
             # torch writes every field of a record and one of a union
-            if not isinstance(value, dict) or (len(value) != 1 if issubclass(hint, union)
-                                               else len(value) != len(fields)) or \
-                    not set(value) <= set(fields):
+            if (
+                not isinstance(value, dict)
+                or (len(value) != 1 if issubclass(hint, union) else len(value) != len(fields))
+                or not set(value) <= set(fields)
+            ):
                 wrong(f"a {hint.__name__} ({', '.join(sorted(fields))[:60]})")
             found.setdefault(hint.__name__, []).append(value)
             for key, item in value.items():
@@ -424,8 +525,7 @@ class _Reader:
             if not isinstance(value, dict):
                 wrong("an object")
             for key, item in value.items():
-                self._typed(item, typing.get_args(hint)[1], f"{path}[{key[:20]!r}]", found,
-                            union)
+                self._typed(item, typing.get_args(hint)[1], f"{path}[{key[:20]!r}]", found, union)
         elif isinstance(hint, type) and issubclass(hint, enum.IntEnum):
             if type(value) is not int or value not in {m.value for m in hint}:
                 wrong(f"a {hint.__name__} code")
@@ -433,71 +533,106 @@ class _Reader:
             if type(value) is not hint:
                 wrong(f"a {hint.__name__}")
         else:  # a construct this reader does not know: a newer schema
-            self.refuse(f"a torch.export program this torch ({torch.__version__}) can read",
-                        f"{self.shown} (unknown schema type at {path[-60:]})")
+            self.refuse(
+                f"a torch.export program this torch ({torch.__version__}) can read",
+                f"{self.shown} (unknown schema type at {path[-60:]})",
+            )
 
     def check_node(self, node: dict) -> None:
         target = node["target"]
         if target not in ALLOWED_TARGETS:
             self.refuse("ops", f"{self.shown} calls {target[:80]!r}")
-        flag = MODE_FLAGS.get(target[len("torch.ops.aten."):])
+        flag = MODE_FLAGS.get(target[len("torch.ops.aten.") :])
         if flag is not None and not any(
-                i["name"] == flag and i["arg"] == {"as_bool": False} for i in node["inputs"]):
-            self.refuse("a program whose dropout, batch norm and recurrent layers are in eval "
-                        "mode", f"{self.shown} calls {target[len('torch.ops.'):]} with {flag} "
-                        "not False")
+            i["name"] == flag and i["arg"] == {"as_bool": False} for i in node["inputs"]
+        ):
+            self.refuse(
+                "a program whose dropout, batch norm and recurrent layers are in eval mode",
+                f"{self.shown} calls {target[len('torch.ops.') :]} with {flag} not False",
+            )
         if target != "_operator.getitem":  # torch passes an unknown name's default instead
             names = collections.Counter(i["name"] for i in node["inputs"])
-            unknown = sorted(set(names) - _argument_names(target)) or \
-                sorted(n for n, count in names.items() if count > 1)
+            unknown = sorted(set(names) - _argument_names(target)) or sorted(
+                n for n, count in names.items() if count > 1
+            )
             if unknown:
-                self.refuse("a program whose operator arguments are named as in the "
-                            "operator's schema, once each", f"{self.shown} calls "
-                            f"{target[len('torch.ops.'):]} with {unknown[0][:40]!r}")
+                self.refuse(
+                    "a program whose operator arguments are named as in the "
+                    "operator's schema, once each",
+                    f"{self.shown} calls {target[len('torch.ops.') :]} with {unknown[0][:40]!r}",
+                )
         self.check_name(node.get("name") or "x")
         node["metadata"] = {}  # stack traces and module paths: not needed, not trusted
 
     def check_argument(self, argument: dict) -> None:
-        (kind, value), = argument.items()
+        ((kind, value),) = argument.items()
         if kind not in _ARGUMENT_KINDS:
-            self.refuse("a program whose operator arguments are tensors, numbers, sizes and "
-                        "dtypes", f"{self.shown}: argument {kind}")
+            self.refuse(
+                "a program whose operator arguments are tensors, numbers, sizes and dtypes",
+                f"{self.shown}: argument {kind}",
+            )
         if isinstance(value, list) and len(value) > _LIST_LIMIT:
-            self.refuse(f"a program whose argument lists have at most {_LIST_LIMIT} items",
-                        f"{self.shown}: {len(value)} items")
-        literal = [value] if kind == "as_int" else \
-            [v["as_int"] for v in [value] if "as_int" in v] if kind == "as_sym_int" else []
+            self.refuse(
+                f"a program whose argument lists have at most {_LIST_LIMIT} items",
+                f"{self.shown}: {len(value)} items",
+            )
+        literal = (
+            [value]
+            if kind == "as_int"
+            else [v["as_int"] for v in [value] if "as_int" in v]
+            if kind == "as_sym_int"
+            else []
+        )
         if any(abs(v) >= 2**63 for v in literal):
-            self.refuse("a program whose integer arguments fit in 64 bits",
-                        f"{self.shown}: {literal[0]}")
-        sizes = value if kind == "as_ints" else \
-            [v["as_int"] for v in value if "as_int" in v] if kind == "as_sym_ints" else []
-        if any(abs(v) >= _DIM_LIMIT for v in sizes) or \
-                math.prod(abs(v) for v in sizes if v) >= _DIM_LIMIT:
-            self.refuse(f"a program whose size arguments stay below {_DIM_LIMIT} elements",
-                        f"{self.shown}: sizes {str(sizes)[:60]}")
+            self.refuse(
+                "a program whose integer arguments fit in 64 bits", f"{self.shown}: {literal[0]}"
+            )
+        sizes = (
+            value
+            if kind == "as_ints"
+            else [v["as_int"] for v in value if "as_int" in v]
+            if kind == "as_sym_ints"
+            else []
+        )
+        if (
+            any(abs(v) >= _DIM_LIMIT for v in sizes)
+            or math.prod(abs(v) for v in sizes if v) >= _DIM_LIMIT
+        ):
+            self.refuse(
+                f"a program whose size arguments stay below {_DIM_LIMIT} elements",
+                f"{self.shown}: sizes {str(sizes)[:60]}",
+            )
         if kind == "as_string" and len(value) > 64:
-            self.refuse("a program whose string arguments have at most 64 characters",
-                        f"{self.shown}: {value[:40]!r}")
-        if (kind == "as_scalar_type" and value not in _DTYPES) or \
-                (kind == "as_layout" and value != _STRIDED):
-            self.refuse("a program of strided tensors of plain dtypes (float, int, bool)",
-                        f"{self.shown}: {kind} {value}")
+            self.refuse(
+                "a program whose string arguments have at most 64 characters",
+                f"{self.shown}: {value[:40]!r}",
+            )
+        if (kind == "as_scalar_type" and value not in _DTYPES) or (
+            kind == "as_layout" and value != _STRIDED
+        ):
+            self.refuse(
+                "a program of strided tensors of plain dtypes (float, int, bool)",
+                f"{self.shown}: {kind} {value}",
+            )
 
     def check_device(self, device: dict) -> None:
         if device.get("type") != "cpu" or device.get("index") not in (None, 0):
-            self.refuse("a program saved on the CPU",
-                        f"{self.shown}: device {device.get('type')!r}")
+            self.refuse(
+                "a program saved on the CPU", f"{self.shown}: device {device.get('type')!r}"
+            )
 
     def check_name(self, name: str) -> None:
         if not _IDENTIFIER.fullmatch(name) or keyword.iskeyword(name):
-            self.refuse("a program whose names are plain identifiers", f"{self.shown}: "
-                        f"{name[:40]!r}")
+            self.refuse(
+                "a program whose names are plain identifiers", f"{self.shown}: {name[:40]!r}"
+            )
 
     def check_fqn(self, name: str) -> None:
         if not _FQN.fullmatch(name):
-            self.refuse("a program whose parameter names are dotted identifiers",
-                        f"{self.shown}: {name[:40]!r}")
+            self.refuse(
+                "a program whose parameter names are dotted identifiers",
+                f"{self.shown}: {name[:40]!r}",
+            )
 
     def check_expression(self, expression: dict) -> set[str]:
         """The symbol of a size expression (none for an integer); anything else refused
@@ -505,24 +640,35 @@ class _Reader:
         text = expression["expr_str"]
         symbol = _SYMBOL.fullmatch(text) if len(text) <= 80 else None
         if symbol is None and not (len(text) <= 11 and _INTEGER.fullmatch(text)):
-            self.refuse("a program whose size expressions are a symbol "
-                        "(Symbol('sN', positive=True, integer=True)), an integer multiple of "
-                        "one or an integer", f"{self.shown}: {text[:40]!r}")
+            self.refuse(
+                "a program whose size expressions are a symbol "
+                "(Symbol('sN', positive=True, integer=True)), an integer multiple of "
+                "one or an integer",
+                f"{self.shown}: {text[:40]!r}",
+            )
         hint = (expression.get("hint") or {}).get("as_int", 0)
         if not 0 <= hint < _DIM_LIMIT:
-            self.refuse(f"a program whose size hints are integers in [0, {_DIM_LIMIT})",
-                        f"{self.shown}: {hint}")
+            self.refuse(
+                f"a program whose size hints are integers in [0, {_DIM_LIMIT})",
+                f"{self.shown}: {hint}",
+            )
         return {symbol.group("s")} if symbol else set()
 
     def check_ranges(self, graph: dict, symbols: set[str]) -> None:
         for symbol, bounds in graph["range_constraints"].items():
             low, high = bounds.get("min_val"), bounds.get("max_val", None)
-            if not (_SYMBOL_NAME.fullmatch(symbol) and symbol in symbols and
-                    isinstance(low, int) and 0 <= low < _DIM_LIMIT and
-                    (high is None or low <= high < _DIM_LIMIT)):
-                self.refuse(f"a program whose shape ranges are its size symbols sN with "
-                            f"integer bounds in [0, {_DIM_LIMIT})",
-                            f"{self.shown}: {symbol[:20]!r} in [{low}, {high}]")
+            if not (
+                _SYMBOL_NAME.fullmatch(symbol)
+                and symbol in symbols
+                and isinstance(low, int)
+                and 0 <= low < _DIM_LIMIT
+                and (high is None or low <= high < _DIM_LIMIT)
+            ):
+                self.refuse(
+                    f"a program whose shape ranges are its size symbols sN with "
+                    f"integer bounds in [0, {_DIM_LIMIT})",
+                    f"{self.shown}: {symbol[:20]!r} in [{low}, {high}]",
+                )
 
     def check_signature(self, module: dict) -> None:
         """Inputs: tensors with a dynamic first (batch) axis, then weights, each named once;
@@ -531,11 +677,14 @@ class _Reader:
         signature, values = module["signature"], module["graph"]["tensor_values"]
         inputs, weights = [], []
         for spec in signature["input_specs"]:
-            (kind, value), = spec.items()
-            if kind not in _INPUT_KINDS or (kind == "user_input" and
-                                            "as_tensor" not in value["arg"]):
-                self.refuse("a program whose inputs are tensors", f"{self.shown} takes "
-                            f"{kind} {str(value.get('arg', ''))[:40]}")
+            ((kind, value),) = spec.items()
+            if kind not in _INPUT_KINDS or (
+                kind == "user_input" and "as_tensor" not in value["arg"]
+            ):
+                self.refuse(
+                    "a program whose inputs are tensors",
+                    f"{self.shown} takes {kind} {str(value.get('arg', ''))[:40]}",
+                )
             if kind == "user_input":
                 inputs.append(value["arg"]["as_tensor"]["name"])
             else:
@@ -543,33 +692,52 @@ class _Reader:
                 self.check_fqn(weights[-1])
         twice = [w for w, count in collections.Counter(weights).items() if count > 1]
         if twice:
-            self.refuse("a program binding each weight once",
-                        f"{self.shown}: {twice[0][:40]!r} twice")
+            self.refuse(
+                "a program binding each weight once", f"{self.shown}: {twice[0][:40]!r} twice"
+            )
         for name in inputs:
             rows = values[name]["sizes"][0] if values.get(name, {}).get("sizes") else {}
             batch = _SYMBOL.fullmatch(rows["as_expr"]["expr_str"]) if "as_expr" in rows else None
             if batch is None or batch.group("k"):
-                self.refuse("a program with a dynamic batch axis (the first axis of every "
-                            "input, torch.export.Dim)", f"{self.shown}: input {name!r}")
+                self.refuse(
+                    "a program with a dynamic batch axis (the first axis of every "
+                    "input, torch.export.Dim)",
+                    f"{self.shown}: input {name!r}",
+                )
         outputs = signature["output_specs"]
         for spec in outputs:
-            (kind, value), = spec.items()
+            ((kind, value),) = spec.items()
             if kind != "user_output" or "as_tensor" not in value["arg"]:
-                self.refuse("a program that returns tensors and changes no state",
-                            f"{self.shown}: {kind} output")
+                self.refuse(
+                    "a program that returns tensors and changes no state",
+                    f"{self.shown}: {kind} output",
+                )
         if module["treespec_namedtuple_fields"]:
-            self.refuse("a program whose inputs and outputs are tensors, tuples and lists",
-                        f"{self.shown}: named tuples")
+            self.refuse(
+                "a program whose inputs and outputs are tensors, tuples and lists",
+                f"{self.shown}: named tuples",
+            )
         calls = module["module_call_graph"]
         root = calls[0]["signature"] if calls and calls[0]["fqn"] == "" else None
-        if root is None or root["inputs"] or root["outputs"] or \
-                any(entry["signature"] is not None for entry in calls[1:]):
-            self.refuse("a program whose calling convention is forward(*tensors)",
-                        f"{self.shown}: module call signatures")
-        self.check_spec(root["in_spec"], [_spec(tuple, [_spec(tuple, [_LEAF] * len(inputs)),
-                                                         _spec(dict, [])])])
-        self.check_spec(root["out_spec"], [_LEAF] if len(outputs) == 1 else
-                        [_spec(kind, [_LEAF] * len(outputs)) for kind in (tuple, list)])
+        if (
+            root is None
+            or root["inputs"]
+            or root["outputs"]
+            or any(entry["signature"] is not None for entry in calls[1:])
+        ):
+            self.refuse(
+                "a program whose calling convention is forward(*tensors)",
+                f"{self.shown}: module call signatures",
+            )
+        self.check_spec(
+            root["in_spec"], [_spec(tuple, [_spec(tuple, [_LEAF] * len(inputs)), _spec(dict, [])])]
+        )
+        self.check_spec(
+            root["out_spec"],
+            [_LEAF]
+            if len(outputs) == 1
+            else [_spec(kind, [_LEAF] * len(outputs)) for kind in (tuple, list)],
+        )
         for entry in calls[1:]:
             self.check_fqn(entry["fqn"])
         names = root["forward_arg_names"]
@@ -577,16 +745,20 @@ class _Reader:
             for name in names:
                 self.check_name(name)
             if len(names) != len(inputs) or len(set(names)) != len(names) or "self" in names:
-                self.refuse("a program whose calling convention is forward(*tensors)",
-                            f"{self.shown}: arguments {names[:4]}")
+                self.refuse(
+                    "a program whose calling convention is forward(*tensors)",
+                    f"{self.shown}: arguments {names[:4]}",
+                )
 
     def check_spec(self, text: str, allowed: list) -> None:
         """A pytree spec (JSON, which torch decodes with a hook that imports modules named
         in it): one of ``allowed``, compared as parsed JSON."""
         spec = self.json(text.encode(), "an input or output spec")
         if spec not in [[1, a] for a in allowed]:
-            self.refuse("a program whose calling convention is forward(*tensors)",
-                        f"{self.shown}: spec {text[:40]!r}")
+            self.refuse(
+                "a program whose calling convention is forward(*tensors)",
+                f"{self.shown}: spec {text[:40]!r}",
+            )
 
     def check_bindings(self, graph: dict, state: dict, constants: dict) -> None:
         """Every weight the graph binds is one from the archive, of the shape and dtype the
@@ -594,44 +766,58 @@ class _Reader:
         module = graph["graph_module"]
         values, bound = module["graph"]["tensor_values"], []
         for spec in module["signature"]["input_specs"]:
-            (kind, value), = spec.items()
+            ((kind, value),) = spec.items()
             if kind == "user_input":
                 continue
             fqn = value[_WEIGHT_NAME_KEYS[kind]]
             stored = state if kind == "parameter" or value.get("persistent") else constants
             tensor, meta = stored.get(fqn), values.get(value["arg"]["name"])
-            if tensor is None or meta is None or \
-                    (kind == "parameter") != isinstance(tensor, torch.nn.Parameter) or \
-                    self.tensor_meta(meta, symbolic=False)[:3] != \
-                    (tensor.dtype, list(tensor.shape), list(tensor.stride())):
-                self.refuse("a program whose weights are the archive's, as the graph declares "
-                            "them", f"{self.shown}: {fqn[:40]!r}")
+            if (
+                tensor is None
+                or meta is None
+                or (kind == "parameter") != isinstance(tensor, torch.nn.Parameter)
+                or self.tensor_meta(meta, symbolic=False)[:3]
+                != (tensor.dtype, list(tensor.shape), list(tensor.stride()))
+            ):
+                self.refuse(
+                    "a program whose weights are the archive's, as the graph declares them",
+                    f"{self.shown}: {fqn[:40]!r}",
+                )
             bound.append(fqn)
         unused = sorted((set(state) | set(constants)) - set(bound))
         if unused:
-            self.refuse("a program whose weights are the archive's, as the graph declares them",
-                        f"{self.shown}: {unused[0][:40]!r} is not used")
+            self.refuse(
+                "a program whose weights are the archive's, as the graph declares them",
+                f"{self.shown}: {unused[0][:40]!r} is not used",
+            )
 
     def tensor_meta(self, meta: dict, symbolic: bool) -> tuple[torch.dtype, list, list, int]:
         """dtype, sizes, strides and offset of a tensor (symbolic sizes as None)."""
         dtype = _DTYPES.get(meta["dtype"])
         if dtype is None or meta["layout"] != _STRIDED:
-            self.refuse("a program of strided tensors of plain dtypes (float, int, bool)",
-                        f"{self.shown}: dtype code {meta['dtype']}, layout {meta['layout']}")
+            self.refuse(
+                "a program of strided tensors of plain dtypes (float, int, bool)",
+                f"{self.shown}: dtype code {meta['dtype']}, layout {meta['layout']}",
+            )
         self.check_device(meta["device"])
         values = []
         for part in (meta["sizes"], meta["strides"], [meta["storage_offset"]]):
             ints = [s.get("as_int") for s in part]
-            if (any(v is None for v in ints) and not symbolic) or \
-                    any(v is not None and not 0 <= v < _DIM_LIMIT for v in ints):
-                self.refuse(f"a program whose tensor sizes and strides are integers in "
-                            f"[0, {_DIM_LIMIT})", f"{self.shown}: {str(ints)[:60]}")
+            if (any(v is None for v in ints) and not symbolic) or any(
+                v is not None and not 0 <= v < _DIM_LIMIT for v in ints
+            ):
+                self.refuse(
+                    f"a program whose tensor sizes and strides are integers in [0, {_DIM_LIMIT})",
+                    f"{self.shown}: {str(ints)[:60]}",
+                )
             values.append(ints)
         sizes, strides, (offset,) = values
         nbytes = math.prod(s for s in sizes if s is not None) * dtype.itemsize
         if nbytes > MAX_TENSOR_BYTES:
-            self.refuse(f"a program whose tensors have at most {MAX_TENSOR_BYTES} bytes",
-                        f"{self.shown}: a tensor of shape {str(sizes)[:60]}")
+            self.refuse(
+                f"a program whose tensors have at most {MAX_TENSOR_BYTES} bytes",
+                f"{self.shown}: a tensor of shape {str(sizes)[:60]}",
+            )
         return dtype, sizes, strides, offset
 
     # -- weights --------------------------------------------------------------------------
@@ -644,8 +830,11 @@ class _Reader:
         files: dict[str, list] = {}
         for fqn, entry in config["config"].items():
             self.check_fqn(fqn)
-            if entry["use_pickle"] or entry["tensor_meta"] is None or \
-                    not re.fullmatch(prefix + r"\d{1,6}", entry["path_name"]):
+            if (
+                entry["use_pickle"]
+                or entry["tensor_meta"] is None
+                or not re.fullmatch(prefix + r"\d{1,6}", entry["path_name"])
+            ):
                 self.refuse("pickle", f"{self.shown} pickles {fqn!r}")
             layout = self.tensor_meta(entry["tensor_meta"], symbolic=False)
             files.setdefault(entry["path_name"], []).append((fqn, entry["is_param"], layout))
@@ -653,19 +842,21 @@ class _Reader:
         for file, entries in files.items():
             dtype = entries[0][2][0]
             if any(layout[0] != dtype for _, _, layout in entries):
-                self.refuse("a program whose tensors sharing a file share a dtype",
-                            f"{self.shown}: {file!r}")
+                self.refuse(
+                    "a program whose tensors sharing a file share a dtype",
+                    f"{self.shown}: {file!r}",
+                )
             need = max(_extent(*layout[1:]) for _, _, layout in entries) * dtype.itemsize
             name = f"data/{kind}/{file}"
             declared = members[name].file_size if name in members else None
             if declared != need:
-                self.refuse("a program whose weight files hold exactly the bytes their tensors "
-                            "need", f"{self.shown}: {file!r} has {declared} bytes, its "
-                            f"tensors need {need}")
+                self.refuse(
+                    "a program whose weight files hold exactly the bytes their tensors need",
+                    f"{self.shown}: {file!r} has {declared} bytes, its tensors need {need}",
+                )
             raw = read(name, need)
             if dtype == torch.bool and raw.translate(None, b"\x00\x01"):
-                self.refuse("a program whose bool tensors hold 0 or 1",
-                            f"{self.shown}: {file!r}")
+                self.refuse("a program whose bool tensors hold 0 or 1", f"{self.shown}: {file!r}")
             # copied into memory torch allocates, aligned as every tensor's (BLAS kernels
             # may round differently on unaligned data)
             storage = torch.empty(len(raw), dtype=torch.uint8)
@@ -673,27 +864,31 @@ class _Reader:
             storage = storage.view(dtype)
             for fqn, is_param, (_, sizes, strides, offset) in entries:
                 tensor = torch.as_strided(storage, sizes, strides, offset)
-                out[fqn] = torch.nn.Parameter(tensor, requires_grad=False) if is_param \
-                    else tensor
+                out[fqn] = torch.nn.Parameter(tensor, requires_grad=False) if is_param else tensor
         return out
 
     # -- torch ----------------------------------------------------------------------------
     def build(self, graph: dict, state: dict, constants: dict) -> torch.nn.Module:
         from .onnx_export import _quiet
+
         deserializer = _torch_internals.internal("deserializer")
         to_dataclass = _torch_internals.internal("dict_to_dataclass")
         try:
             with _quiet():
                 program = deserializer().deserialize(
-                    to_dataclass(self.schema.ExportedProgram, graph), state, constants, None)
+                    to_dataclass(self.schema.ExportedProgram, graph), state, constants, None
+                )
                 module = program.module()  # no sample inputs: no guard function is made
         except Exception as err:  # torch's SerializeError, AssertionError, KeyError ...
-            self.refuse(f"a torch.export program this torch ({torch.__version__}) can read",
-                        f"{self.shown} ({first_line(err)})")
+            self.refuse(
+                f"a torch.export program this torch ({torch.__version__}) can read",
+                f"{self.shown} ({first_line(err)})",
+            )
         allowed = _allowed_callables()
         for node in module.graph.nodes:
             if node.op not in ("placeholder", "get_attr", "output") and not (
-                    node.op == "call_function" and node.target in allowed):
+                node.op == "call_function" and node.target in allowed
+            ):
                 self.refuse("ops", f"{self.shown} calls {str(node.target)[:80]!r}")
         return module
 
@@ -715,18 +910,24 @@ def _central_directory_size(raw: bytes) -> int | None:
     end = raw.rfind(b"PK\x05\x06", max(0, len(raw) - 22 - 65535))
     if end < 0 or end + 22 > len(raw):
         return None
-    size = int.from_bytes(raw[end + 12:end + 16], "little")
+    size = int.from_bytes(raw[end + 12 : end + 16], "little")
     record = end - 20 - 56  # zipfile reads a zip64 record just before the zip64 locator
-    if record >= 0 and raw[end - 20:end - 16] == b"PK\x06\x07" and \
-            raw[record:record + 4] == b"PK\x06\x06":
-        size = max(size, int.from_bytes(raw[record + 40:record + 48], "little"))
+    if (
+        record >= 0
+        and raw[end - 20 : end - 16] == b"PK\x06\x07"
+        and raw[record : record + 4] == b"PK\x06\x06"
+    ):
+        size = max(size, int.from_bytes(raw[record + 40 : record + 48], "little"))
     return size
 
 
 def _spec(kind: type, children: list) -> dict:
     """A pytree spec node of a tuple, list or (string-keyed, empty) dict, as torch writes it."""
-    return {"type": f"builtins.{kind.__name__}", "context": "[]" if kind is dict else "null",
-            "children_spec": children}
+    return {
+        "type": f"builtins.{kind.__name__}",
+        "context": "[]" if kind is dict else "null",
+        "children_spec": children,
+    }
 
 
 def _extent(sizes: list[int], strides: list[int], offset: int) -> int:
@@ -749,8 +950,10 @@ def _resolve(target: str) -> Any:
 @functools.lru_cache(maxsize=1)
 def _allowed_callables() -> frozenset:
     """The operator objects of :data:`ALLOWED_TARGETS` (for the graph torch built)."""
-    return frozenset({operator.getitem} | {_resolve(target) for target in ALLOWED_TARGETS
-                                           if target != "_operator.getitem"})
+    return frozenset(
+        {operator.getitem}
+        | {_resolve(target) for target in ALLOWED_TARGETS if target != "_operator.getitem"}
+    )
 
 
 @functools.cache
@@ -758,5 +961,12 @@ def _argument_names(target: str) -> frozenset:
     return frozenset(_torch_internals.argument_names(_resolve(target)))
 
 
-__all__ = ["load_program", "ALLOWED_TARGETS", "CORE_EXCLUDED", "MODE_FLAGS", "MAX_MEMBERS",
-           "MAX_ARCHIVE_BYTES", "MAX_TENSOR_BYTES"]
+__all__ = [
+    "load_program",
+    "ALLOWED_TARGETS",
+    "CORE_EXCLUDED",
+    "MODE_FLAGS",
+    "MAX_MEMBERS",
+    "MAX_ARCHIVE_BYTES",
+    "MAX_TENSOR_BYTES",
+]

@@ -32,6 +32,7 @@ Writing builds the bundle in a temporary sibling folder and publishes it by one 
 an existing folder is never replaced without ``overwrite=True``, and then only if it is
 a bundle; a failed save leaves nothing behind.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -79,9 +80,18 @@ MAX_DIMS = 8
 MAX_TEXT = 1000
 
 
-def save_model(model: Any, path: str | os.PathLike, *, targets: Any = None, data: Any = None,
-               include_data: bool = True, opset: int | None = None, dynamo: bool = True,
-               overwrite: bool = False, **explain_kwargs: Any) -> Path:
+def save_model(
+    model: Any,
+    path: str | os.PathLike,
+    *,
+    targets: Any = None,
+    data: Any = None,
+    include_data: bool = True,
+    opset: int | None = None,
+    dynamo: bool = True,
+    overwrite: bool = False,
+    **explain_kwargs: Any,
+) -> Path:
     """Write a model bundle (folder) that :func:`load_model` reads back into an explainer.
 
     Parameters
@@ -138,8 +148,12 @@ def save_model(model: Any, path: str | os.PathLike, *, targets: Any = None, data
     if feature_names is not None:
         for names in feature_names:
             if len(set(names)) != len(names):
-                fail("feature_names", where, "unique within each input (they name the stored "
-                     "data's columns)", names)
+                fail(
+                    "feature_names",
+                    where,
+                    "unique within each input (they name the stored data's columns)",
+                    names,
+                )
     head = _encode_head(models.head_record(adapter), where)
     staged = staging_folder(path, overwrite=overwrite, arg="path", where=where)
     try:
@@ -148,33 +162,47 @@ def save_model(model: Any, path: str | os.PathLike, *, targets: Any = None, data
         with _quiet():
             torch.export.save(program, str(staged / NETWORK_FILE))
         for target in targets:
-            export_onnx(explainer, staged / f"{target}.onnx", target=target, data=inputs,
-                        opset=opset, dynamo=dynamo)
+            export_onnx(
+                explainer,
+                staged / f"{target}.onnx",
+                target=target,
+                data=inputs,
+                opset=opset,
+                dynamo=dynamo,
+            )
         stored = include_data and explainer.data is not None
         if stored:
             _write_data(explainer, staged)
         n_risks = adapter.num_risks(inputs)
         manifest = {
-            "format": FORMAT, "format_version": FORMAT_VERSION,
-            "model_class": adapter.model_class, "source": adapter.source,
-            "dtype": str(adapter.dtype).replace("torch.", ""), "head": head,
-            "targets": list(adapter.targets), "onnx": targets,
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model_class": adapter.model_class,
+            "source": adapter.source,
+            "dtype": str(adapter.dtype).replace("torch.", ""),
+            "head": head,
+            "targets": list(adapter.targets),
+            "onnx": targets,
             "time": adapter.time.tolist(),
             "event_names": {t: adapter.event_names(t, n_risks) for t in adapter.targets},
             "input_names": input_names(explainer, len(inputs)),
             "input_shapes": [list(x.shape[1:]) for x in inputs],
             "feature_names": feature_names,
             "data": {"rows": int(explainer.data[0].shape[0])}
-            if stored and explainer.data is not None else None,
-            "memory_budget": int(explainer.memory_budget), "versions": versions(),
+            if stored and explainer.data is not None
+            else None,
+            "memory_budget": int(explainer.memory_budget),
+            "versions": versions(),
             "files": {p.name: _file_entry(p.read_bytes()) for p in sorted(staged.iterdir())},
         }
         manifest["sha256"] = _digest(manifest)
         # what load_model would refuse (a cap exceeded) is not written
-        _check_fields(manifest, models.check_record(_decode_head(head, where), "model", where),
-                      where)
-        (staged / BUNDLE_FILE).write_text(json.dumps(manifest, indent=1, allow_nan=False),
-                                          encoding="utf-8")
+        _check_fields(
+            manifest, models.check_record(_decode_head(head, where), "model", where), where
+        )
+        (staged / BUNDLE_FILE).write_text(
+            json.dumps(manifest, indent=1, allow_nan=False), encoding="utf-8"
+        )
         _check_target_folder(path, overwrite, where)  # still free, or still a bundle
         publish_folder(staged, path, overwrite=overwrite, arg="path", where=where)
     finally:
@@ -183,8 +211,9 @@ def save_model(model: Any, path: str | os.PathLike, *, targets: Any = None, data
     return path
 
 
-def load_model(path: str | os.PathLike, *, device: Any = "cpu",
-               memory_budget: int | None = None) -> Explainer:
+def load_model(
+    path: str | os.PathLike, *, device: Any = "cpu", memory_budget: int | None = None
+) -> Explainer:
     """Read a bundle written by :func:`save_model` into an :class:`~survinng_py.Explainer`.
 
     The explainer's gradients, predictions and labels are those of the saved one; its
@@ -222,16 +251,24 @@ def load_model(path: str | os.PathLike, *, device: Any = "cpu",
     net = net.to(torch_device)  # no eval(): the mode is part of the exported graph
     for p in net.parameters():
         p.requires_grad_(False)
-    adapter = models.from_record(record, net, dtype=dtype, device=torch_device,
-                                 source=manifest["source"], where=where)
+    adapter = models.from_record(
+        record, net, dtype=dtype, device=torch_device, source=manifest["source"], where=where
+    )
     data = _read_data(members, manifest, dtype, torch_device, where)
-    rows = data or [torch.zeros(1, *shape, dtype=dtype, device=torch_device)
-                    for shape in manifest["input_shapes"]]
+    rows = data or [
+        torch.zeros(1, *shape, dtype=dtype, device=torch_device)
+        for shape in manifest["input_shapes"]
+    ]
     check_fits(adapter, rows, "path", where)
     n_risks = adapter.num_risks(rows)
     if manifest["event_names"] != {t: adapter.event_names(t, n_risks) for t in adapter.targets}:
-        fail("path", where, f"a bundle whose event names ({BUNDLE_FILE}) are its model's",
-             f"{BUNDLE_FILE} names other events", as_text=True)
+        fail(
+            "path",
+            where,
+            f"a bundle whose event names ({BUNDLE_FILE}) are its model's",
+            f"{BUNDLE_FILE} names other events",
+            as_text=True,
+        )
     budget = manifest["memory_budget"] if memory_budget is None else memory_budget
     return Explainer(adapter, data, manifest["feature_names"], manifest["input_names"], budget)
 
@@ -273,14 +310,31 @@ def bundle_info(path: str | os.PathLike, where: str = "bundle_info()") -> dict:
 
 def versions() -> dict:
     """Versions of the packages a bundle was written with."""
-    return {"survinng_py": _package_version(), "python": platform.python_version(),
-            "torch": torch.__version__, "numpy": np.__version__, "onnx": version("onnx"),
-            "onnxruntime": version("onnxruntime"), "pyarrow": version("pyarrow")}
+    return {
+        "survinng_py": _package_version(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "onnx": version("onnx"),
+        "onnxruntime": version("onnxruntime"),
+        "pyarrow": version("pyarrow"),
+    }
 
 
 # -- the head: a family's spec <-> JSON ----------------------------------------------------
-_ARRAY_DTYPES = {"float16", "float32", "float64", "int8", "int16", "int32", "int64",
-                 "uint8", "uint16", "uint32", "uint64"}
+_ARRAY_DTYPES = {
+    "float16",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+}
 _HEAD_KEYS = ("family", "spec", "interpolate", "scheme", "event_names")
 
 
@@ -291,15 +345,23 @@ def _encode_head(record: dict, where: str) -> dict:
         if isinstance(value, np.ndarray) and value.dtype.name in _ARRAY_DTYPES:
             # float -> float64 -> JSON (shortest repr) is exact for float16/32/64
             flat = value.astype(np.float64 if value.dtype.kind == "f" else value.dtype)
-            spec[key] = {"$array": value.dtype.name, "shape": list(value.shape),
-                         "data": flat.ravel().tolist()}
+            spec[key] = {
+                "$array": value.dtype.name,
+                "shape": list(value.shape),
+                "data": flat.ravel().tolist(),
+            }
         elif isinstance(value, (np.integer, np.floating)):
             spec[key] = value.item()
         elif value is None or isinstance(value, (bool, int, float, str)):
             spec[key] = value
         else:
-            fail("model", where, "a family whose spec holds numbers, strings and numeric "
-                 "arrays", f"{key!r} of type {type(value).__name__}", as_text=True)
+            fail(
+                "model",
+                where,
+                "a family whose spec holds numbers, strings and numeric arrays",
+                f"{key!r} of type {type(value).__name__}",
+                as_text=True,
+            )
     return {**record, "spec": spec}
 
 
@@ -320,8 +382,11 @@ def _decode_head(head: Any, where: str) -> dict:
     for key, value in head["spec"].items():
         if isinstance(value, dict):
             spec[key] = _decode_array(value, f"head.spec.{key[:40]}", where)
-        elif value is None or isinstance(value, (bool, int, float)) or \
-                (isinstance(value, str) and len(value) <= MAX_TEXT):
+        elif (
+            value is None
+            or isinstance(value, (bool, int, float))
+            or (isinstance(value, str) and len(value) <= MAX_TEXT)
+        ):
             spec[key] = value
         else:
             _bad(f"head.spec.{key[:40]}", "a number, a short string, null or an array", where)
@@ -330,14 +395,22 @@ def _decode_head(head: Any, where: str) -> dict:
 
 def _decode_array(entry: dict, key: str, where: str) -> np.ndarray:
     shape, data = entry.get("shape"), entry.get("data")
-    if sorted(entry) != ["$array", "data", "shape"] or not isinstance(entry["$array"], str) \
-            or entry["$array"] not in _ARRAY_DTYPES \
-            or not isinstance(shape, list) or len(shape) > MAX_DIMS \
-            or not all(_is_int(s) and 0 <= s <= MAX_DATA_VALUES for s in shape) \
-            or not isinstance(data, list) \
-            or len(data) != int(np.prod(shape, dtype=np.float64)):
-        _bad(key, "an array ({\"$array\": dtype, \"shape\": [...], \"data\": [...]} with as "
-             "many values as its shape holds)", where)
+    if (
+        sorted(entry) != ["$array", "data", "shape"]
+        or not isinstance(entry["$array"], str)
+        or entry["$array"] not in _ARRAY_DTYPES
+        or not isinstance(shape, list)
+        or len(shape) > MAX_DIMS
+        or not all(_is_int(s) and 0 <= s <= MAX_DATA_VALUES for s in shape)
+        or not isinstance(data, list)
+        or len(data) != int(np.prod(shape, dtype=np.float64))
+    ):
+        _bad(
+            key,
+            'an array ({"$array": dtype, "shape": [...], "data": [...]} with as '
+            "many values as its shape holds)",
+            where,
+        )
     dtype = np.dtype(entry["$array"])
     floating = dtype.kind == "f"
     if not all(_is_number(v) if floating else _is_int(v) for v in data):
@@ -352,17 +425,35 @@ def _decode_array(entry: dict, key: str, where: str) -> np.ndarray:
 
 
 # -- the sidecar -----------------------------------------------------------------------------
-_SIDECAR_KEYS = ("format", "format_version", "sha256", "model_class", "source", "dtype", "head",
-                 "targets", "onnx", "time", "event_names", "input_names", "input_shapes",
-                 "feature_names", "data", "memory_budget", "versions", "files")
+_SIDECAR_KEYS = (
+    "format",
+    "format_version",
+    "sha256",
+    "model_class",
+    "source",
+    "dtype",
+    "head",
+    "targets",
+    "onnx",
+    "time",
+    "event_names",
+    "input_names",
+    "input_shapes",
+    "feature_names",
+    "data",
+    "memory_budget",
+    "versions",
+    "files",
+)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def _digest(manifest: dict) -> str:
     """sha256 of the sidecar's canonical JSON without its own ``sha256`` field."""
     body = {k: v for k, v in manifest.items() if k != "sha256"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False)
+    text = json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
@@ -370,31 +461,56 @@ def _read_sidecar(folder: Folder, where: str) -> tuple[dict, dict]:
     """``bundle.json`` of ``folder`` checked: format, version, own sha256, every field,
     and the head by its family. Returns the sidecar and the decoded head record."""
     if not folder.exists(BUNDLE_FILE):
-        fail("path", where, f"a model bundle folder holding {BUNDLE_FILE}",
-             repr(str(folder.path)), as_text=True)
-    manifest = strict_json(folder.read(BUNDLE_FILE, MAX_JSON_BYTES), arg="path", where=where,
-                           what=BUNDLE_FILE)
+        fail(
+            "path",
+            where,
+            f"a model bundle folder holding {BUNDLE_FILE}",
+            repr(str(folder.path)),
+            as_text=True,
+        )
+    manifest = strict_json(
+        folder.read(BUNDLE_FILE, MAX_JSON_BYTES), arg="path", where=where, what=BUNDLE_FILE
+    )
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        fail("path", where, f"a survinng_py model bundle ({BUNDLE_FILE} with format {FORMAT!r})",
-             f"{BUNDLE_FILE} of another format", as_text=True)
+        fail(
+            "path",
+            where,
+            f"a survinng_py model bundle ({BUNDLE_FILE} with format {FORMAT!r})",
+            f"{BUNDLE_FILE} of another format",
+            as_text=True,
+        )
     got = manifest.get("format_version")
     if got != FORMAT_VERSION or isinstance(got, bool):
         writer = manifest.get("versions")
         writer = writer.get("survinng_py") if isinstance(writer, dict) else None
         older = _is_int(got) and got < FORMAT_VERSION
-        fail("path", where, f"a bundle of format version {FORMAT_VERSION} (this survinng_py "
-             f"{_package_version()})", f"format version {str(got)[:20]}, written by survinng_py "
-             f"{str(writer)[:20]}" + ("; re-export the model with save_model() or survinng-py "
-                                      "export" if older else ""), as_text=True)
+        fail(
+            "path",
+            where,
+            f"a bundle of format version {FORMAT_VERSION} (this survinng_py {_package_version()})",
+            f"format version {str(got)[:20]}, written by survinng_py "
+            f"{str(writer)[:20]}"
+            + ("; re-export the model with save_model() or survinng-py export" if older else ""),
+            as_text=True,
+        )
     if manifest.get("sha256") != _digest(manifest):
-        fail("path", where, f"a bundle whose {BUNDLE_FILE} is as written (its sha256 field)",
-             f"{BUNDLE_FILE} has been edited", as_text=True)
+        fail(
+            "path",
+            where,
+            f"a bundle whose {BUNDLE_FILE} is as written (its sha256 field)",
+            f"{BUNDLE_FILE} has been edited",
+            as_text=True,
+        )
     absent = [key for key in _SIDECAR_KEYS if key not in manifest]
     unknown = sorted(set(manifest) - set(_SIDECAR_KEYS))
     if absent or unknown:
-        fail("path", where, f"a bundle whose {BUNDLE_FILE} has the keys " +
-             ", ".join(_SIDECAR_KEYS), f"no {absent[0]!r}" if absent else
-             f"unknown key {unknown[0][:40]!r}", as_text=True)
+        fail(
+            "path",
+            where,
+            f"a bundle whose {BUNDLE_FILE} has the keys " + ", ".join(_SIDECAR_KEYS),
+            f"no {absent[0]!r}" if absent else f"unknown key {unknown[0][:40]!r}",
+            as_text=True,
+        )
     record = _decode_head(manifest["head"], where)
     model = models.check_record(record, "path", where)
     _check_fields(manifest, model, where)
@@ -413,12 +529,18 @@ def _check_fields(m: dict, model: dict, where: str) -> None:
     if m["targets"] != targets:
         _bad("targets", "its head's targets " + ", ".join(targets), where)
     onnx = m["onnx"]
-    if not isinstance(onnx, list) or len(set(map(str, onnx))) != len(onnx) or \
-            not all(isinstance(t, str) and t in targets for t in onnx):
+    if (
+        not isinstance(onnx, list)
+        or len(set(map(str, onnx))) != len(onnx)
+        or not all(isinstance(t, str) and t in targets for t in onnx)
+    ):
         _bad("onnx", "a list of distinct targets of its head", where)
     time = m["time"]
-    if not isinstance(time, list) or not all(_is_number(t) for t in time) or \
-            time != [float(t) for t in model["time"]]:
+    if (
+        not isinstance(time, list)
+        or not all(_is_number(t) for t in time)
+        or time != [float(t) for t in model["time"]]
+    ):
         _bad("time", "its head's time grid", where)
     events = m["event_names"]
     if not isinstance(events, dict) or sorted(events) != sorted(targets):
@@ -426,11 +548,21 @@ def _check_fields(m: dict, model: dict, where: str) -> None:
     for target in targets:
         _texts(events[target], f"event_names.{target}", where)
     shapes = m["input_shapes"]
-    if not isinstance(shapes, list) or not 1 <= len(shapes) <= MAX_INPUTS or not all(
-            isinstance(s, list) and len(s) <= MAX_DIMS and
-            all(_is_int(d) and 1 <= d <= MAX_ROW_VALUES for d in s) for s in shapes):
-        _bad("input_shapes", f"a list of 1 to {MAX_INPUTS} per-row shapes of positive integers",
-             where)
+    if (
+        not isinstance(shapes, list)
+        or not 1 <= len(shapes) <= MAX_INPUTS
+        or not all(
+            isinstance(s, list)
+            and len(s) <= MAX_DIMS
+            and all(_is_int(d) and 1 <= d <= MAX_ROW_VALUES for d in s)
+            for s in shapes
+        )
+    ):
+        _bad(
+            "input_shapes",
+            f"a list of 1 to {MAX_INPUTS} per-row shapes of positive integers",
+            where,
+        )
     sizes = [int(np.prod(s, dtype=np.float64)) for s in shapes]
     if max(sizes) > MAX_ROW_VALUES:
         _bad("input_shapes", f"per-row shapes of at most {MAX_ROW_VALUES} values", where)
@@ -445,15 +577,28 @@ def _check_fields(m: dict, model: dict, where: str) -> None:
                 _bad(f"feature_names[{k}]", "distinct names", where)
     data = m["data"]
     if data is not None and (
-            not isinstance(data, dict) or sorted(data) != ["rows"] or not _is_int(data["rows"])
-            or not 1 <= data["rows"] <= MAX_DATA_VALUES // sum(sizes) or names is None):
-        _bad("data", f"null or {{\"rows\": n}} with at most {MAX_DATA_VALUES} values in all "
-             "(and feature_names given)", where)
+        not isinstance(data, dict)
+        or sorted(data) != ["rows"]
+        or not _is_int(data["rows"])
+        or not 1 <= data["rows"] <= MAX_DATA_VALUES // sum(sizes)
+        or names is None
+    ):
+        _bad(
+            "data",
+            f'null or {{"rows": n}} with at most {MAX_DATA_VALUES} values in all '
+            "(and feature_names given)",
+            where,
+        )
     if not _is_int(m["memory_budget"]) or not 1 <= m["memory_budget"] <= 2**62:
         _bad("memory_budget", "a positive integer", where)
     written = m["versions"]
-    if not isinstance(written, dict) or len(written) > 16 or not all(
-            isinstance(v, (str, type(None))) and len(str(v)) <= MAX_TEXT for v in written.values()):
+    if (
+        not isinstance(written, dict)
+        or len(written) > 16
+        or not all(
+            isinstance(v, (str, type(None))) and len(str(v)) <= MAX_TEXT for v in written.values()
+        )
+    ):
         _bad("versions", "an object of package versions", where)
     files = m["files"]
     expected = _member_names(m)
@@ -461,9 +606,14 @@ def _check_fields(m: dict, model: dict, where: str) -> None:
         _bad("files", "the bundle's files " + ", ".join(expected), where)
     for name in expected:
         entry = files[name]
-        if not isinstance(entry, dict) or sorted(entry) != ["bytes", "sha256"] or \
-                not isinstance(entry["sha256"], str) or not _SHA256.fullmatch(entry["sha256"]) \
-                or not _is_int(entry["bytes"]) or not 0 <= entry["bytes"] <= MAX_MEMBER_BYTES:
+        if (
+            not isinstance(entry, dict)
+            or sorted(entry) != ["bytes", "sha256"]
+            or not isinstance(entry["sha256"], str)
+            or not _SHA256.fullmatch(entry["sha256"])
+            or not _is_int(entry["bytes"])
+            or not 0 <= entry["bytes"] <= MAX_MEMBER_BYTES
+        ):
             _bad(f"files.{name}", f"its sha256 and size (at most {MAX_MEMBER_BYTES} bytes)", where)
 
 
@@ -482,15 +632,25 @@ def _read_members(folder: Folder, manifest: dict, where: str) -> dict[str, bytes
         entry = manifest["files"][name]
         raw = folder.read(name, entry["bytes"])
         if len(raw) != entry["bytes"] or _file_entry(raw) != entry:
-            fail("path", where, f"a bundle whose files are as written (sha256 in {BUNDLE_FILE})",
-                 f"{name} has changed or is truncated", as_text=True)
+            fail(
+                "path",
+                where,
+                f"a bundle whose files are as written (sha256 in {BUNDLE_FILE})",
+                f"{name} has changed or is truncated",
+                as_text=True,
+            )
         members[name] = raw
     return members
 
 
 def _bad(key: str, rule: str, where: str) -> NoReturn:
-    fail("path", where, f"a bundle whose {BUNDLE_FILE} has `{key}` as {rule}",
-         "something else", as_text=True)
+    fail(
+        "path",
+        where,
+        f"a bundle whose {BUNDLE_FILE} has `{key}` as {rule}",
+        "something else",
+        as_text=True,
+    )
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
@@ -513,8 +673,11 @@ def _text(value: Any, key: str, where: str) -> None:
 
 
 def _texts(values: Any, key: str, where: str, count: int | None = None) -> None:
-    if not isinstance(values, list) or (count is not None and len(values) != count) or \
-            len(values) > MAX_ROW_VALUES:
+    if (
+        not isinstance(values, list)
+        or (count is not None and len(values) != count)
+        or len(values) > MAX_ROW_VALUES
+    ):
         _bad(key, "a list of " + (f"{count} " if count is not None else "") + "names", where)
     for value in values:
         _text(value, key, where)
@@ -526,20 +689,31 @@ def _check_target_folder(path: Path, overwrite: bool, where: str) -> None:
     if not path.exists() and not path.is_symlink():
         return
     if not overwrite:
-        fail("path", where, "a folder that does not exist yet (pass overwrite=True to replace it)",
-             repr(str(path)), as_text=True)
+        fail(
+            "path",
+            where,
+            "a folder that does not exist yet (pass overwrite=True to replace it)",
+            repr(str(path)),
+            as_text=True,
+        )
     try:
         if path.is_symlink() or not path.is_dir():
             raise SurvinngError
         with Folder(path, arg="path", where=where, what="a bundle folder") as folder:
-            manifest = strict_json(folder.read(BUNDLE_FILE, MAX_JSON_BYTES), arg="path",
-                                   where=where, what=BUNDLE_FILE)
+            manifest = strict_json(
+                folder.read(BUNDLE_FILE, MAX_JSON_BYTES), arg="path", where=where, what=BUNDLE_FILE
+            )
         listed = set(manifest["files"]) | {BUNDLE_FILE}
         if manifest["format"] != FORMAT or {p.name for p in path.iterdir()} - listed:
             raise SurvinngError
     except (SurvinngError, OSError, KeyError, TypeError):
-        fail("path", where, "a survinng_py bundle folder to be replaced (nothing else is ever "
-             "overwritten)", repr(str(path)), as_text=True)
+        fail(
+            "path",
+            where,
+            "a survinng_py bundle folder to be replaced (nothing else is ever overwritten)",
+            repr(str(path)),
+            as_text=True,
+        )
 
 
 def _check_targets(targets: Any, adapter: SurvivalModel, where: str) -> list[str]:
@@ -558,32 +732,48 @@ def _write_data(explainer: Explainer, folder: Path) -> None:
 
     assert explainer.data is not None and explainer.feature_names is not None  # caller checks
     from .exchange import data_table
+
     for k, (x, names) in enumerate(zip(explainer.data, explainer.feature_names)):
         table = data_table(x.cpu().numpy().reshape(x.shape[0], -1), names)
         with open(folder / f"data_{k + 1}.parquet", "xb") as handle:  # a new file, never a link
             pq.write_table(table, handle)
 
 
-def _read_data(members: dict[str, bytes], manifest: dict, dtype: torch.dtype,
-               device: torch.device, where: str) -> list[torch.Tensor] | None:
+def _read_data(
+    members: dict[str, bytes], manifest: dict, dtype: torch.dtype, device: torch.device, where: str
+) -> list[torch.Tensor] | None:
     """The stored data, from the bytes read (and hashed) by :func:`_read_members`."""
     if manifest["data"] is None:
         return None
     import pyarrow as pa
     import pyarrow.parquet as pq
+
     rows, tensors = manifest["data"]["rows"], []
     for k, (names, shape) in enumerate(zip(manifest["feature_names"], manifest["input_shapes"])):
         name = f"data_{k + 1}.parquet"
         try:
             table = pq.read_table(pa.BufferReader(members[name]))
         except (pa.ArrowException, OSError, ValueError) as err:
-            fail("path", where, f"a bundle whose {name} is a Parquet file",
-                 f"{name} ({_first_line(err)})", as_text=True)
-        if table.column_names != names or table.num_rows != rows or not all(
-                pa.types.is_floating(c.type) and c.null_count == 0 for c in table.columns):
-            fail("path", where, f"a bundle whose {name} holds {rows} rows of the numeric "
-                 "feature columns of its bundle.json", f"{name} holds other columns or rows",
-                 as_text=True)
+            fail(
+                "path",
+                where,
+                f"a bundle whose {name} is a Parquet file",
+                f"{name} ({_first_line(err)})",
+                as_text=True,
+            )
+        if (
+            table.column_names != names
+            or table.num_rows != rows
+            or not all(pa.types.is_floating(c.type) and c.null_count == 0 for c in table.columns)
+        ):
+            fail(
+                "path",
+                where,
+                f"a bundle whose {name} holds {rows} rows of the numeric "
+                "feature columns of its bundle.json",
+                f"{name} holds other columns or rows",
+                as_text=True,
+            )
         flat = np.column_stack([table.column(n).to_numpy() for n in names])
         tensors.append(torch.as_tensor(flat.reshape(-1, *shape)).to(device=device, dtype=dtype))
     return tensors
@@ -595,6 +785,7 @@ def _file_entry(raw: bytes) -> dict:
 
 def _package_version() -> str:
     from . import __version__
+
     return __version__
 
 

@@ -22,6 +22,7 @@ result or its one-line error says what happened. ``--help`` and usage errors do 
 torch. ``survinng-py --traceback <command> ...`` shows the traceback of an unexpected
 error instead of its line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,12 +39,20 @@ from .methods.registry import Method, get_method, methods
 
 PROG = "survinng-py"
 #: spec keys of ``export`` besides model_type and its family's head parameters
-SPEC_EXTRA_KEYS = ("feature_names", "input_names", "event_names", "dtype", "input_shapes",
-                   "arch_kwargs")
+SPEC_EXTRA_KEYS = (
+    "feature_names",
+    "input_names",
+    "event_names",
+    "dtype",
+    "input_shapes",
+    "arch_kwargs",
+)
 DATA_SUFFIXES = (".csv", ".parquet", ".pq", ".feather", ".arrow", ".arrows", ".ipc")
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 130, 141
-EXIT_CODES = ("exit status: 0 done; 1 the command failed (one line 'survinng-py <command>: "
-              "error: ...'); 2 usage error; 130 interrupted; 141 the output's reader went away")
+EXIT_CODES = (
+    "exit status: 0 done; 1 the command failed (one line 'survinng-py <command>: "
+    "error: ...'); 2 usage error; 130 interrupted; 141 the output's reader went away"
+)
 #: argparse types of method options (the table's "rows" options are Python/R only)
 FLAG_TYPES = {"bool": None, "int": int, "float": float, "str": str}
 _OPTION_DEST = "method option "  # argparse dest prefix of method options: no clash with ours
@@ -118,17 +127,24 @@ def _error_line(err: Exception) -> str:
     if validation is not None and isinstance(err, validation.SurvinngError):
         return " ".join(str(err).splitlines())  # one line by construction; made sure
     from ._validation import first_line
+
     if isinstance(err, OSError) and err.errno:
-        return f"could not use {err.filename!r}: {_os_reason(err)}" if err.filename else \
-            _os_reason(err)
-    return (f"unexpected {type(err).__name__}: {first_line(err)} (`{PROG} --traceback "
-            "<command> ...` shows where)")
+        return (
+            f"could not use {err.filename!r}: {_os_reason(err)}"
+            if err.filename
+            else _os_reason(err)
+        )
+    return (
+        f"unexpected {type(err).__name__}: {first_line(err)} (`{PROG} --traceback "
+        "<command> ...` shows where)"
+    )
 
 
 def _os_reason(err: OSError) -> str:
     """The system's reason, without the ``[Errno N]`` (pyarrow puts its own text in
     ``strerror``; the errno names the reason)."""
     from ._validation import first_line
+
     return os.strerror(err.errno) if err.errno else first_line(err)
 
 
@@ -141,85 +157,142 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog=PROG, description="Time-resolved gradient attributions for deep survival models: "
-        "portable model bundles (ONNX + torch.export) and the demo.", epilog=EXIT_CODES)
-    parser.add_argument("--traceback", action="store_true",
-                        help="show the traceback of an unexpected error (for bug reports)")
+        prog=PROG,
+        description="Time-resolved gradient attributions for deep survival models: "
+        "portable model bundles (ONNX + torch.export) and the demo.",
+        epilog=EXIT_CODES,
+    )
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="show the traceback of an unexpected error (for bug reports)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     export = commands.add_parser(
-        "export", help="write a model bundle from network weights (or a program) and a spec",
+        "export",
+        help="write a model bundle from network weights (or a program) and a spec",
         description="Write a model bundle (folder): the network as a torch.export program, "
         "network + survival head as ONNX graphs, a JSON sidecar and optionally the data. The "
         "network comes from --weights + --arch, from a torch.export program (--program), or "
         "from a pickled module (--net, only with --trust-pickle).",
         epilog="spec keys: model_type, its family's head parameters (e.g. baseline_hazard, "
-        "time_bins, interpolate), " + ", ".join(SPEC_EXTRA_KEYS) + ". baseline_hazard is {\"time\": [...], "
-        "\"hazard\": [...]}; labtrans (CoxTime) is {\"time\": [...]}, the original time of "
+        "time_bins, interpolate), "
+        + ", ".join(SPEC_EXTRA_KEYS)
+        + '. baseline_hazard is {"time": [...], '
+        '"hazard": [...]}; labtrans (CoxTime) is {"time": [...]}, the original time of '
         "each baseline time; input_shapes (per-row shapes, e.g. [[4]]) is needed without "
-        "--data; arch_kwargs are passed to the --arch factory. " + EXIT_CODES)
-    export.add_argument("--spec", required=True, metavar="JSON",
-                        help="model_type and head parameters (see below)")
+        "--data; arch_kwargs are passed to the --arch factory. " + EXIT_CODES,
+    )
+    export.add_argument(
+        "--spec", required=True, metavar="JSON", help="model_type and head parameters (see below)"
+    )
     source = export.add_argument_group("network (give one)")
-    source.add_argument("--weights", metavar="FILE", help="a state_dict saved with torch.save "
-                        "(e.g. pycox's model.save_model_weights); read with weights_only=True")
-    source.add_argument("--arch", metavar="MODULE:FACTORY",
-                        help="importable callable that builds the network for --weights")
-    source.add_argument("--program", metavar="FILE.pt2", help="a torch.export program "
-                        "(torch.export.save); read without unpickling")
-    source.add_argument("--net", metavar="FILE", help="a whole pickled module (pycox's "
-                        "model.save_net); UNSAFE: unpickling runs code, needs --trust-pickle")
-    source.add_argument("--trust-pickle", action="store_true",
-                        help="allow --net (only for files you trust)")
-    export.add_argument("--data", metavar="FILE", help="CSV/Parquet rows stored as explainer "
-                        "data (instance ids and background of SmoothGrad/IntGrad/GradSHAP)")
+    source.add_argument(
+        "--weights",
+        metavar="FILE",
+        help="a state_dict saved with torch.save "
+        "(e.g. pycox's model.save_model_weights); read with weights_only=True",
+    )
+    source.add_argument(
+        "--arch",
+        metavar="MODULE:FACTORY",
+        help="importable callable that builds the network for --weights",
+    )
+    source.add_argument(
+        "--program",
+        metavar="FILE.pt2",
+        help="a torch.export program (torch.export.save); read without unpickling",
+    )
+    source.add_argument(
+        "--net",
+        metavar="FILE",
+        help="a whole pickled module (pycox's "
+        "model.save_net); UNSAFE: unpickling runs code, needs --trust-pickle",
+    )
+    source.add_argument(
+        "--trust-pickle", action="store_true", help="allow --net (only for files you trust)"
+    )
+    export.add_argument(
+        "--data",
+        metavar="FILE",
+        help="CSV/Parquet rows stored as explainer "
+        "data (instance ids and background of SmoothGrad/IntGrad/GradSHAP)",
+    )
     export.add_argument("--out", required=True, metavar="DIR", help="the bundle folder")
-    export.add_argument("--targets", metavar="T,T", help="targets exported as ONNX "
-                        "(default: all of the model's)")
+    export.add_argument(
+        "--targets", metavar="T,T", help="targets exported as ONNX (default: all of the model's)"
+    )
     export.add_argument("--opset", type=int, help="ONNX opset (default: torch's)")
-    export.add_argument("--legacy-exporter", action="store_true",
-                        help="torch's TorchScript ONNX exporter (faster, deprecated)")
+    export.add_argument(
+        "--legacy-exporter",
+        action="store_true",
+        help="torch's TorchScript ONNX exporter (faster, deprecated)",
+    )
     export.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
     export.set_defaults(run=run_export)
 
-    info = commands.add_parser("info", help="what a bundle contains",
-                               description="Check a bundle (format, sha256 of every file) and "
-                               "print what it contains.", epilog=EXIT_CODES)
+    info = commands.add_parser(
+        "info",
+        help="what a bundle contains",
+        description="Check a bundle (format, sha256 of every file) and print what it contains.",
+        epilog=EXIT_CODES,
+    )
     info.add_argument("bundle", metavar="BUNDLE")
     info.add_argument("--json", action="store_true", help="print the whole sidecar as JSON")
     info.set_defaults(run=run_info)
 
     predict = commands.add_parser(
-        "predict", help="predictions of a bundle for CSV/Parquet rows",
+        "predict",
+        help="predictions of a bundle for CSV/Parquet rows",
         description="Predict the target for every row of DATA (columns matched to the "
         "feature names) and write `instance, event, time, <target>` to --out.",
-        epilog=EXIT_CODES)
+        epilog=EXIT_CODES,
+    )
     _rows_arguments(predict, "output .parquet")
-    predict.add_argument("--batch-size", type=int, default=10000, metavar="N",
-                         help="rows per batch (default: %(default)s)")
+    predict.add_argument(
+        "--batch-size",
+        type=int,
+        default=10000,
+        metavar="N",
+        help="rows per batch (default: %(default)s)",
+    )
     predict.set_defaults(run=run_predict)
 
     explain = commands.add_parser(
-        "explain", help="attributions of a bundle's model for CSV/Parquet rows",
+        "explain",
+        help="attributions of a bundle's model for CSV/Parquet rows",
         description="Explain every row of DATA with a method and write the attributions in "
         "the survinng_py exchange schema (long or wide). Options a method does not take are "
-        "refused.", epilog=_methods_epilog())
+        "refused.",
+        epilog=_methods_epilog(),
+    )
     _rows_arguments(explain, "output .parquet (or .feather, .arrows)")
     _method_arguments(explain)
-    explain.add_argument("--layout", choices=("long", "wide"), default="long",
-                         help="table layout (default: %(default)s)")
+    explain.add_argument(
+        "--layout",
+        choices=("long", "wide"),
+        default="long",
+        help="table layout (default: %(default)s)",
+    )
     explain.set_defaults(run=run_explain)
 
     demo = commands.add_parser(
-        "demo", help="fit DeepSurv, CoxTime and DeepHit on simulated data and explain them",
+        "demo",
+        help="fit DeepSurv, CoxTime and DeepHit on simulated data and explain them",
         description="Simulate time-dependent survival data, fit three pycox models on the CPU "
-                    "and write their Grad(t)/GxI(t) attributions (parquet) and a figure (PNG).",
-        epilog=EXIT_CODES)
+        "and write their Grad(t)/GxI(t) attributions (parquet) and a figure (PNG).",
+        epilog=EXIT_CODES,
+    )
     demo.add_argument("--out", default="demo_output", help="output folder (default: %(default)s)")
     demo.add_argument("--n", type=int, default=3000, help="simulated rows (default: %(default)s)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
-    demo.add_argument("--epochs", type=int, default=30,
-                      help="most training epochs per model (default: %(default)s)")
+    demo.add_argument(
+        "--epochs",
+        type=int,
+        default=30,
+        help="most training epochs per model (default: %(default)s)",
+    )
     demo.add_argument("--overwrite", action="store_true", help="replace existing output files")
     demo.set_defaults(run=run_demo)
     return parser
@@ -230,8 +303,12 @@ def _rows_arguments(parser: argparse.ArgumentParser, out_help: str) -> None:
     parser.add_argument("data", metavar="DATA", help="rows: .csv, .parquet, .feather or .arrow")
     parser.add_argument("--out", required=True, metavar="FILE", help=out_help)
     parser.add_argument("--target", default="survival", help="default: %(default)s")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="progress bar (default: in a terminal)")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: in a terminal)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
 
@@ -239,8 +316,13 @@ def _method_arguments(parser: argparse.ArgumentParser) -> None:
     """``--method`` and one flag per option of the table's command-line methods (an option
     several methods share, such as ``--n``, is one flag)."""
     table = methods(cli=True)
-    parser.add_argument("--method", required=True, choices=[m.name for m in table],
-                        metavar="METHOD", help="one of " + ", ".join(m.name for m in table))
+    parser.add_argument(
+        "--method",
+        required=True,
+        choices=[m.name for m in table],
+        metavar="METHOD",
+        help="one of " + ", ".join(m.name for m in table),
+    )
     group = parser.add_argument_group("method options (default: the method's)")
     uses: dict[str, list] = {}
     for method in table:
@@ -249,10 +331,18 @@ def _method_arguments(parser: argparse.ArgumentParser) -> None:
                 uses.setdefault(option.name, []).append((method, option))
     for pairs in uses.values():
         option = pairs[0][1]
-        kind = {"action": argparse.BooleanOptionalAction} if option.type == "bool" else \
-            {"type": FLAG_TYPES[option.type], "metavar": option.type.upper()}
-        group.add_argument(option.flag, dest=_OPTION_DEST + option.flag, default=None,
-                           help=_option_help(pairs), **kind)
+        kind = (
+            {"action": argparse.BooleanOptionalAction}
+            if option.type == "bool"
+            else {"type": FLAG_TYPES[option.type], "metavar": option.type.upper()}
+        )
+        group.add_argument(
+            option.flag,
+            dest=_OPTION_DEST + option.flag,
+            default=None,
+            help=_option_help(pairs),
+            **kind,
+        )
 
 
 def _option_help(pairs: list[tuple[Method, Any]]) -> str:
@@ -261,15 +351,22 @@ def _option_help(pairs: list[tuple[Method, Any]]) -> str:
     for method, option in pairs:
         default = "" if option.default is None else f" (default: {option.default})"
         texts.setdefault((option.help, default), []).append(method.name)
-    return "; ".join(f"{', '.join(names)}: {text}{default}"
-                     for (text, default), names in texts.items()).replace("%", "%%")
+    return "; ".join(
+        f"{', '.join(names)}: {text}{default}" for (text, default), names in texts.items()
+    ).replace("%", "%%")
 
 
 def _methods_epilog() -> str:
-    return "methods: " + "; ".join(
-        f"{m.name} = {'/'.join(dict.fromkeys(m.labels))}, options "
-        + (", ".join(o.flag for o in m.options if o.type in FLAG_TYPES) or "none")
-        for m in methods(cli=True)) + ". " + EXIT_CODES
+    return (
+        "methods: "
+        + "; ".join(
+            f"{m.name} = {'/'.join(dict.fromkeys(m.labels))}, options "
+            + (", ".join(o.flag for o in m.options if o.type in FLAG_TYPES) or "none")
+            for m in methods(cli=True)
+        )
+        + ". "
+        + EXIT_CODES
+    )
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -290,25 +387,44 @@ def run_export(args) -> list[str]:
         if names is not None:
             missing = [n for n in names if n not in data.columns]
             if missing:
-                fail("--data", where, f"a table with the spec's feature columns {names}",
-                     f"missing {missing}", as_text=True)
+                fail(
+                    "--data",
+                    where,
+                    f"a table with the spec's feature columns {names}",
+                    f"missing {missing}",
+                    as_text=True,
+                )
             data = data[names]
     elif shapes is None:
-        fail("--spec", where, "holding input_shapes (per-row shapes) when --data is not given",
-             "no input_shapes", as_text=True)
+        fail(
+            "--spec",
+            where,
+            "holding input_shapes (per-row shapes) when --data is not given",
+            "no input_shapes",
+            as_text=True,
+        )
     else:
         import numpy as np
+
         example = [np.zeros((2, *shape), dtype="float32") for shape in shapes]
     explainer = explain(net, data, **spec)
     targets = None if args.targets is None else [t.strip() for t in args.targets.split(",")]
     with _writing(out, where, "folder"):
-        path = save_model(explainer, out, targets=targets, data=example, opset=args.opset,
-                          dynamo=not args.legacy_exporter, overwrite=args.overwrite)
+        path = save_model(
+            explainer,
+            out,
+            targets=targets,
+            data=example,
+            opset=args.opset,
+            dynamo=not args.legacy_exporter,
+            overwrite=args.overwrite,
+        )
     return [f"wrote bundle {path}", *_summary(path)]
 
 
 def run_info(args) -> list[str]:
     from .bundle import bundle_info
+
     manifest = bundle_info(args.bundle, f"{PROG} info")
     if args.json:
         return [json.dumps(manifest, indent=1)]
@@ -337,8 +453,9 @@ def run_predict(args) -> list[str]:
     with _writing(out, where):
         try:
             for start in tqdm(starts, disable=not show, desc="rows", unit="batch"):
-                table = predictions_table(explainer, rows[start:start + args.batch_size],
-                                          target=args.target)
+                table = predictions_table(
+                    explainer, rows[start : start + args.batch_size], target=args.target
+                )
                 ids = table.column("instance").to_numpy() + np.int32(start)  # batch-local ids
                 table = table.set_column(0, "instance", pa.array(ids, pa.int32()))
                 if writer is None:
@@ -351,8 +468,9 @@ def run_predict(args) -> list[str]:
             raise
         assert writer is not None  # DATA has at least one row: a batch was written
         writer.close()
-    return [f"wrote {out}: {args.target} of {len(rows)} rows on {len(explainer.model.time)} "
-            "time points"]
+    return [
+        f"wrote {out}: {args.target} of {len(rows)} rows on {len(explainer.model.time)} time points"
+    ]
 
 
 def run_explain(args) -> list[str]:
@@ -369,7 +487,7 @@ def run_explain(args) -> list[str]:
     for dest, value in vars(args).items():
         if not dest.startswith(_OPTION_DEST) or value is None:
             continue
-        flag = dest[len(_OPTION_DEST):]
+        flag = dest[len(_OPTION_DEST) :]
         option = next((o for o in method.options if o.flag == flag), None)
         if option is None:
             fail(flag, where, f"left out for --method {method.name}", value)
@@ -380,14 +498,18 @@ def run_explain(args) -> list[str]:
     with _writing(out, where):
         exchange.write(result, out, layout=args.layout, overwrite=args.overwrite)
     shape = " x ".join(str(s) for s in result.values[0].shape)
-    return [f"wrote {out}: {result.label} of {result.target}, {args.layout} layout "
-            f"(instance x feature x event x time = {shape})"]
+    return [
+        f"wrote {out}: {result.label} of {result.target}, {args.layout} layout "
+        f"(instance x feature x event x time = {shape})"
+    ]
 
 
 def run_demo(args) -> list[str]:
     from .demo import run_demo as demo
-    return demo(args.out, n=args.n, seed=args.seed, epochs=args.epochs,
-                overwrite=args.overwrite)["summary"]
+
+    return demo(args.out, n=args.n, seed=args.seed, epochs=args.epochs, overwrite=args.overwrite)[
+        "summary"
+    ]
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -396,10 +518,16 @@ def read_rows(path: str, arg: str, where: str):
     import pandas as pd
 
     from ._validation import as_frame, fail, first_line
+
     file = Path(path)
     if file.suffix.lower() not in DATA_SUFFIXES:
-        fail(arg, where, "a file ending in " + ", ".join(DATA_SUFFIXES), repr(str(file)),
-             as_text=True)
+        fail(
+            arg,
+            where,
+            "a file ending in " + ", ".join(DATA_SUFFIXES),
+            repr(str(file)),
+            as_text=True,
+        )
     if not file.is_file():
         fail(arg, where, "an existing file", repr(str(file)), as_text=True)
     if file.suffix.lower() != ".csv":
@@ -408,8 +536,13 @@ def read_rows(path: str, arg: str, where: str):
         return pd.read_csv(file)
     except (ValueError, OSError, UnicodeDecodeError) as err:
         first = first_line(err)
-        fail(arg, where, "a readable CSV file with a header row", f"{file.name} ({first})",
-             as_text=True)
+        fail(
+            arg,
+            where,
+            "a readable CSV file with a header row",
+            f"{file.name} ({first})",
+            as_text=True,
+        )
 
 
 def _bundle_and_rows(args, where: str):
@@ -418,25 +551,43 @@ def _bundle_and_rows(args, where: str):
 
     from ._validation import fail, to_tensor_list
     from .bundle import bundle_info, load_model
+
     manifest = bundle_info(args.bundle, where)
     shapes = [tuple(s) for s in manifest["input_shapes"]]
     if len(shapes) != 1 or len(shapes[0]) != 1:
-        fail("BUNDLE", where, "a bundle with one tabular input (use the Python API for other "
-             "inputs)", f"input shapes {shapes}", as_text=True)
-    rows = to_tensor_list(read_rows(args.data, "DATA", where), "DATA", where,
-                          dtype=torch.float64, device=torch.device("cpu"), feature_shapes=shapes,
-                          feature_names=manifest["feature_names"])[0].numpy()
+        fail(
+            "BUNDLE",
+            where,
+            "a bundle with one tabular input (use the Python API for other inputs)",
+            f"input shapes {shapes}",
+            as_text=True,
+        )
+    rows = to_tensor_list(
+        read_rows(args.data, "DATA", where),
+        "DATA",
+        where,
+        dtype=torch.float64,
+        device=torch.device("cpu"),
+        feature_shapes=shapes,
+        feature_names=manifest["feature_names"],
+    )[0].numpy()
     return load_model(args.bundle), rows
 
 
 def _check_out(args, where: str, kind: str = "file") -> Path:
     from ._validation import fail
+
     out = Path(args.out)
     if kind == "file" and not out.parent.is_dir():  # (a bundle's folders are made)
         fail("--out", where, "a file in an existing folder", repr(str(out)), as_text=True)
     if out.exists() and not args.overwrite:
-        fail("--out", where, f"a {kind} that does not exist yet (pass --overwrite to replace it)",
-             repr(str(out)), as_text=True)
+        fail(
+            "--out",
+            where,
+            f"a {kind} that does not exist yet (pass --overwrite to replace it)",
+            repr(str(out)),
+            as_text=True,
+        )
     return out
 
 
@@ -444,20 +595,32 @@ def _check_out(args, where: str, kind: str = "file") -> Path:
 def _writing(out: Path, where: str, kind: str = "file"):
     """The system's refusal to write ``--out`` as our one line, never a raw ``[Errno ...]``."""
     from ._validation import fail
+
     try:
         yield
     except FileExistsError:  # appeared meanwhile
-        fail("--out", where, f"a {kind} that does not exist yet (pass --overwrite to replace "
-             "it)", repr(str(out)), as_text=True)
+        fail(
+            "--out",
+            where,
+            f"a {kind} that does not exist yet (pass --overwrite to replace it)",
+            repr(str(out)),
+            as_text=True,
+        )
     except OSError as err:
-        fail("--out", where, f"a {kind} path that can be written",
-             f"{str(out)!r} ({_os_reason(err)})", as_text=True)
+        fail(
+            "--out",
+            where,
+            f"a {kind} path that can be written",
+            f"{str(out)!r} ({_os_reason(err)})",
+            as_text=True,
+        )
 
 
 def spec_keys() -> list[str]:
     """Keys ``export`` reads from a spec: model_type, every registered family's head
     parameters (read now, so later registrations count), then the rest."""
     from .models.registry import head_keys  # imports torch: not needed for --help
+
     return list(dict.fromkeys(["model_type", *head_keys(), *SPEC_EXTRA_KEYS]))
 
 
@@ -466,30 +629,47 @@ def _read_spec(path: str, where: str) -> dict:
     import pandas as pd
 
     from ._validation import fail
+
     try:
         spec = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        fail("--spec", where, "a readable JSON file", f"{path} ({type(err).__name__})",
-             as_text=True)
+        fail(
+            "--spec", where, "a readable JSON file", f"{path} ({type(err).__name__})", as_text=True
+        )
     if not isinstance(spec, dict) or "model_type" not in spec:
         fail("--spec", where, "a JSON object with at least model_type", path)
     keys = spec_keys()
     unknown = sorted(set(spec) - set(keys))
     if unknown:
-        fail("--spec", where, "a JSON object with keys among " + ", ".join(keys),
-             f"unknown key {unknown[0]!r}", as_text=True)
+        fail(
+            "--spec",
+            where,
+            "a JSON object with keys among " + ", ".join(keys),
+            f"unknown key {unknown[0]!r}",
+            as_text=True,
+        )
     if isinstance(spec.get("baseline_hazard"), dict):  # explain() reads a time/hazard frame
         try:
             spec["baseline_hazard"] = pd.DataFrame(spec["baseline_hazard"])
         except ValueError:
-            fail("--spec", where, "holding baseline_hazard as {\"time\": [...], \"hazard\": "
-                 "[...]} of equal lengths", "lists of different lengths", as_text=True)
+            fail(
+                "--spec",
+                where,
+                'holding baseline_hazard as {"time": [...], "hazard": [...]} of equal lengths',
+                "lists of different lengths",
+                as_text=True,
+            )
     if "labtrans" in spec:
         times = np.asarray((spec["labtrans"] or {}).get("time", []), dtype=np.float64)
         base = spec.get("baseline_hazard")
         if base is None or len(times) != len(base):
-            fail("--spec", where, "holding labtrans as {\"time\": [...]}, one original time "
-                 "per baseline_hazard time", f"{len(times)} times", as_text=True)
+            fail(
+                "--spec",
+                where,
+                'holding labtrans as {"time": [...]}, one original time per baseline_hazard time',
+                f"{len(times)} times",
+                as_text=True,
+            )
         spec["labtrans"] = lambda _tau: times  # CoxTime: network time -> original time
     return spec
 
@@ -498,25 +678,48 @@ def _network(args, arch_kwargs: dict, where: str):
     import torch
 
     from ._validation import fail, first_line
-    given = [name for name, value in (("--weights", args.weights), ("--program", args.program),
-                                      ("--net", args.net)) if value is not None]
+
+    given = [
+        name
+        for name, value in (
+            ("--weights", args.weights),
+            ("--program", args.program),
+            ("--net", args.net),
+        )
+        if value is not None
+    ]
     if len(given) != 1:
-        fail("--weights", where, "given with --arch, or else --program or --net (exactly one "
-             "network)", f"{', '.join(given) or 'none'}", as_text=True)
+        fail(
+            "--weights",
+            where,
+            "given with --arch, or else --program or --net (exactly one network)",
+            f"{', '.join(given) or 'none'}",
+            as_text=True,
+        )
     if (args.arch is None) != (args.weights is None):
         fail("--arch", where, "given together with --weights", "only one of them", as_text=True)
     if args.program is not None:
         from .bundle import load_program
+
         return load_program(args.program, where, "--program")
     if args.net is not None:
         if not args.trust_pickle:
-            fail("--net", where, "used with --trust-pickle (unpickling a module runs code from "
-                 "the file: use --weights + --arch or --program for files you do not trust)",
-                 repr(args.net), as_text=True)
+            fail(
+                "--net",
+                where,
+                "used with --trust-pickle (unpickling a module runs code from "
+                "the file: use --weights + --arch or --program for files you do not trust)",
+                repr(args.net),
+                as_text=True,
+            )
         net = _torch_load(args.net, "--net", where, weights_only=False)
         if not isinstance(net, torch.nn.Module):
-            fail("--net", where, "a pickled torch.nn.Module (pycox's model.save_net)",
-                 type(net).__name__)
+            fail(
+                "--net",
+                where,
+                "a pickled torch.nn.Module (pycox's model.save_net)",
+                type(net).__name__,
+            )
         return net
     net = _factory(args.arch, where)(**(arch_kwargs or {}))
     if not isinstance(net, torch.nn.Module):
@@ -534,6 +737,7 @@ def _network(args, arch_kwargs: dict, where: str):
 
 def _factory(spec: str, where: str):
     from ._validation import fail
+
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         fail("--arch", where, "of the form package.module:factory", spec)
@@ -552,35 +756,53 @@ def _torch_load(path: str, arg: str, where: str, *, weights_only: bool) -> Any:
     import torch
 
     from ._validation import fail, first_line
+
     if not Path(path).is_file():
         fail(arg, where, "an existing file", repr(path), as_text=True)
     try:
         return torch.load(path, map_location="cpu", weights_only=weights_only)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, AttributeError,
-            ModuleNotFoundError) as err:
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        EOFError,
+        OSError,
+        AttributeError,
+        ModuleNotFoundError,
+    ) as err:
         first = first_line(err)
-        rule = "a file torch.load reads with weights_only=True (a state_dict)" if weights_only \
+        rule = (
+            "a file torch.load reads with weights_only=True (a state_dict)"
+            if weights_only
             else "a file torch.load reads"
+        )
         fail(arg, where, rule, f"{Path(path).name} ({first})", as_text=True)
 
 
 def _summary(path: Any, manifest: dict | None = None) -> list[str]:
     from .bundle import bundle_info
+
     m = manifest or bundle_info(path)
     time = m["time"]
-    inputs = [f"{name} {tuple(shape)}" + (f" [{', '.join(names[:6])}"
-                                          f"{', ...' if len(names) > 6 else ''}]" if names else "")
-              for name, shape, names in zip(m["input_names"], m["input_shapes"],
-                                            m["feature_names"] or [None] * len(m["input_names"]))]
+    inputs = [
+        f"{name} {tuple(shape)}"
+        + (f" [{', '.join(names[:6])}{', ...' if len(names) > 6 else ''}]" if names else "")
+        for name, shape, names in zip(
+            m["input_names"],
+            m["input_shapes"],
+            m["feature_names"] or [None] * len(m["input_names"]),
+        )
+    ]
     events = sorted({e for names in m["event_names"].values() for e in names})
     data = m["data"]
     versions = m["versions"]
-    return [f"model: {m['model_class']} (from {m['source']}), {m['dtype']}",
-            f"targets: {', '.join(m['targets'])}; as ONNX: {', '.join(m['onnx']) or 'none'}",
-            f"time grid: {len(time)} points, {time[0]:g} to {time[-1]:g}",
-            f"inputs: {'; '.join(inputs)}",
-            f"events: {', '.join(events)}",
-            f"data: {data['rows']} rows" if data else "data: none stored",
-            f"written by: survinng_py {versions['survinng_py']}, torch {versions['torch']}, "
-            f"onnx {versions['onnx']}",
-            f"files: {len(m['files'])} plus bundle.json, sha256 verified"]
+    return [
+        f"model: {m['model_class']} (from {m['source']}), {m['dtype']}",
+        f"targets: {', '.join(m['targets'])}; as ONNX: {', '.join(m['onnx']) or 'none'}",
+        f"time grid: {len(time)} points, {time[0]:g} to {time[-1]:g}",
+        f"inputs: {'; '.join(inputs)}",
+        f"events: {', '.join(events)}",
+        f"data: {data['rows']} rows" if data else "data: none stored",
+        f"written by: survinng_py {versions['survinng_py']}, torch {versions['torch']}, "
+        f"onnx {versions['onnx']}",
+        f"files: {len(m['files'])} plus bundle.json, sha256 verified",
+    ]

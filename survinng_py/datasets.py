@@ -5,6 +5,7 @@ Both designs are Cox models with a Weibull baseline hazard
 Event times are drawn by inverting the closed-form cumulative hazard at ``-log(U)``,
 ``U ~ U(0, 1)``, so no numerical root finding is needed.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -86,8 +87,9 @@ def simulate_time_dependent(n: int = 10_000, seed: int = 42):
     n = check_int(n, "n", "simulate_time_dependent()")
     rng = _rng(seed, "simulate_time_dependent()")
     lam, gamma = 0.1, 1.5
-    x = np.column_stack([rng.uniform(0, 1, n), rng.normal(size=n), rng.normal(size=n),
-                         rng.uniform(-1, 1, n)])
+    x = np.column_stack(
+        [rng.uniform(0, 1, n), rng.normal(size=n), rng.normal(size=n), rng.uniform(-1, 1, n)]
+    )
     eta = x @ np.array([-3.0, 1.7, -2.4, 0.0])
     shape = gamma + 6 * x[:, 0]
     # H(t | x) = lambda * gamma * exp(eta) * t**shape / shape, solved for H = -log(U)

@@ -4,6 +4,7 @@ Run it with ``python -m survinng_py demo`` (or ``survinng-py demo``). It needs t
 ``demo`` extra (pycox, torchtuples, pyarrow, matplotlib), runs on the CPU in well under a
 minute and downloads nothing.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -21,8 +22,7 @@ X1_TARGETS = (0.2, 0.5, 0.8)
 PARQUET_NAME, PNG_NAME = "demo_attributions.parquet", "demo_attributions.png"
 
 
-def run_demo(out, n: int = 3000, seed: int = 42, epochs: int = 30,
-             overwrite: bool = False) -> dict:
+def run_demo(out, n: int = 3000, seed: int = 42, epochs: int = 30, overwrite: bool = False) -> dict:
     """Simulate, fit three pycox models, explain a few test rows, write a table and a figure.
 
     Parameters
@@ -76,8 +76,7 @@ def run_demo(out, n: int = 3000, seed: int = 42, epochs: int = 30,
         for name, model in _fit_models(train, seed, epochs).items():
             exp = explain(model, x_test, feature_names=FEATURES)
             for times_input in (False, True):
-                res = surv_grad(exp, instance=instances, target="survival",
-                                times_input=times_input)
+                res = surv_grad(exp, instance=instances, target="survival", times_input=times_input)
                 frame = res.to_pandas(long=True)
                 frame.insert(0, "method", res.label)
                 frame.insert(0, "model", name)
@@ -96,9 +95,11 @@ def run_demo(out, n: int = 3000, seed: int = 42, epochs: int = 30,
     x1 = float(test["x1"].iloc[instances[shown]])
     flip = _true_flip_time(x1)
     _figure(grads, shown, x1, flip).savefig(paths["png"], dpi=110)
-    summary = [f"wrote {paths['parquet']} ({len(table)} rows) and {paths['png']}",
-               f"Grad(t) of S(t) w.r.t. x1, test row {instances[shown]} (x1 = {x1:.2f}); true sign "
-               f"change: t = 1.65 for the hazard, t = {flip:.2f} for survival:"]
+    summary = [
+        f"wrote {paths['parquet']} ({len(table)} rows) and {paths['png']}",
+        f"Grad(t) of S(t) w.r.t. x1, test row {instances[shown]} (x1 = {x1:.2f}); true sign "
+        f"change: t = 1.65 for the hazard, t = {flip:.2f} for survival:",
+    ]
     summary += [_sign_line(name, res, shown) for name, res in grads.items()]
     return {**{k: str(v) for k, v in paths.items()}, "summary": summary}
 
@@ -111,8 +112,10 @@ def _fit_models(train, seed: int, epochs: int) -> dict:
 
     fit_part, val_part = _val_split(train, seed)
     x_fit, x_val = (d[FEATURES].to_numpy(np.float32) for d in (fit_part, val_part))
-    y_fit, y_val = ((d["time"].to_numpy(np.float32), d["status"].to_numpy(np.float32))
-                    for d in (fit_part, val_part))
+    y_fit, y_val = (
+        (d["time"].to_numpy(np.float32), d["status"].to_numpy(np.float32))
+        for d in (fit_part, val_part)
+    )
     hidden, width = [32, 32], len(FEATURES)
     fit_args = {"batch_size": 256, "epochs": epochs, "verbose": False}
     models = {}
@@ -134,17 +137,23 @@ def _fit_models(train, seed: int, epochs: int) -> dict:
         labtrans = CoxTime.label_transform()
         y_fit_ct = labtrans.fit_transform(*y_fit)
         net = MLPVanillaCoxTime(width, hidden, batch_norm=True, dropout=0.1)
-        coxtime = fit(CoxTime(net, tt.optim.Adam(0.01), labtrans=labtrans), y_fit_ct,
-                      labtrans.transform(*y_val), "coxtime")
+        coxtime = fit(
+            CoxTime(net, tt.optim.Adam(0.01), labtrans=labtrans),
+            y_fit_ct,
+            labtrans.transform(*y_val),
+            "coxtime",
+        )
         coxtime.compute_baseline_hazards()
         models["CoxTime"] = coxtime
 
         labtrans = DeepHitSingle.label_transform(30)
         y_fit_dh = labtrans.fit_transform(*y_fit)
-        net = tt.practical.MLPVanilla(width, hidden, labtrans.out_features, batch_norm=True,
-                                      dropout=0.1)
-        deephit = DeepHitSingle(net, tt.optim.Adam(0.01), alpha=0.2, sigma=0.1,
-                                duration_index=labtrans.cuts)
+        net = tt.practical.MLPVanilla(
+            width, hidden, labtrans.out_features, batch_norm=True, dropout=0.1
+        )
+        deephit = DeepHitSingle(
+            net, tt.optim.Adam(0.01), alpha=0.2, sigma=0.1, duration_index=labtrans.cuts
+        )
         models["DeepHit"] = fit(deephit, y_fit_dh, labtrans.transform(*y_val), "deephit")
     return models
 
@@ -182,8 +191,10 @@ def _figure(grads: dict, shown: int, x1: float, flip: float):
         plot_attr(res.isel(instance=shown), ax=axis)
         axis.axvline(flip, color="grey", linestyle=":", linewidth=1)
         axis.set_title(f"{name}: instance {res.instance[shown]}")
-    fig.suptitle(f"Grad(t) of the survival probability (x1 = {x1:.2f}); dotted: where x1's "
-                 f"true effect on survival changes sign, t = {flip:.2f}")
+    fig.suptitle(
+        f"Grad(t) of the survival probability (x1 = {x1:.2f}); dotted: where x1's "
+        f"true effect on survival changes sign, t = {flip:.2f}"
+    )
     return fig
 
 
@@ -196,6 +207,9 @@ def _sign_line(name: str, res, shown: int) -> str:
     positive = np.flatnonzero(grad > 1e-3 * np.abs(grad).max())
     negative = np.flatnonzero(grad < -1e-3 * np.abs(grad).max())
     flips = positive.size and negative.size and negative[-1] > positive[-1]
-    where = f"turns negative at t = {res.time[positive[-1] + 1]:.2f}" if flips else \
-        "no sign change from + to -"
+    where = (
+        f"turns negative at t = {res.time[positive[-1] + 1]:.2f}"
+        if flips
+        else "no sign change from + to -"
+    )
     return f"  {name:8s} mean early (t<1) {early:+.4f}, late (t>4) {late:+.4f}; {where}"

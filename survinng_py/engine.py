@@ -22,6 +22,7 @@ faster than torch's forward-mode AD, whose per-op overhead dominates. There is n
 over time points. Rows are independent (the network is in eval mode), so results do not
 depend on how points are batched.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,31 +42,37 @@ DEFAULT_MEMORY_BUDGET = 256 * 2**20  # bytes per batch of points
 PREDICT_ROWS_MAX = 8192
 
 
-def predict(model: SurvivalModel, inputs: list[torch.Tensor], target: str,
-            memory_budget: int = DEFAULT_MEMORY_BUDGET) -> torch.Tensor:
+def predict(
+    model: SurvivalModel,
+    inputs: list[torch.Tensor],
+    target: str,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+) -> torch.Tensor:
     """Target ``(N, event, time)`` at ``inputs``, without gradients, in batches."""
     n = inputs[0].shape[0]
     step = predict_rows(model, inputs, memory_budget)
     out = None
     with torch.no_grad():
         for i in range(0, n, step):
-            part = model.forward([x[i:i + step] for x in inputs], target)
+            part = model.forward([x[i : i + step] for x in inputs], target)
             if step >= n:
                 return part
             if out is None:  # filled batch by batch rather than concatenated: no 2nd copy
                 out = part.new_empty((n, *part.shape[1:]))
-            out[i:i + len(part)] = part
+            out[i : i + len(part)] = part
     return out if out is not None else torch.empty(0)
 
 
-def predict_rows(model: SurvivalModel, inputs: list[torch.Tensor],
-                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
+def predict_rows(
+    model: SurvivalModel, inputs: list[torch.Tensor], memory_budget: int = DEFAULT_MEMORY_BUDGET
+) -> int:
     """How many rows :func:`predict` runs at once within ``memory_budget`` bytes."""
     return max(1, min(PREDICT_ROWS_MAX, memory_budget // _profile(model, inputs)["bytes_forward"]))
 
 
-def jacobian(model: SurvivalModel, inputs: list[torch.Tensor], target: str,
-             mode: Mode = "auto") -> tuple[torch.Tensor, list[torch.Tensor]]:
+def jacobian(
+    model: SurvivalModel, inputs: list[torch.Tensor], target: str, mode: Mode = "auto"
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Target and its Jacobian at every point.
 
     Returns ``value`` of shape ``(B, E, T)`` and, per input ``k``, an array of shape
@@ -95,8 +102,9 @@ def _narrow_head(model, inputs) -> bool:
     return model.rows_per_instance * prof["width"] < prof["n_in"]
 
 
-def jacobian_factors(model: SurvivalModel, inputs: list[torch.Tensor], target: str
-                     ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+def jacobian_factors(
+    model: SurvivalModel, inputs: list[torch.Tensor], target: str
+) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
     """The target and its Jacobian in factors, ``J_k = G_k . H``.
 
     Returns ``value`` ``(B, E, T)``, the head's Jacobian ``H`` of shape ``(B, MK, E*T)``
@@ -109,19 +117,27 @@ def jacobian_factors(model: SurvivalModel, inputs: list[torch.Tensor], target: s
     return value, head, nets
 
 
-def rows_per_batch(model: SurvivalModel, inputs: list[torch.Tensor], target: str,
-                   memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
+def rows_per_batch(
+    model: SurvivalModel,
+    inputs: list[torch.Tensor],
+    target: str,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+) -> int:
     """How many points fit in ``memory_budget`` bytes during :func:`jacobian`."""
     p = _profile(model, inputs)
     n_out = max(len(model.time), p["width"])  # events x times of the target, at most
     mk = model.rows_per_instance * p["width"]
     if factored(model, inputs, target):  # the chunk's J (at most), J_net, H, their graphs
-        elems = (p["n_in"] * n_out + 3 * (p["n_in"] + n_out) * mk
-                 + (1 + p["width"]) * p["activations"])
+        elems = (
+            p["n_in"] * n_out + 3 * (p["n_in"] + n_out) * mk + (1 + p["width"]) * p["activations"]
+        )
     else:
         fan = min(p["n_in"], p["width"])  # tangents carried through the network
-        elems = (3 * p["n_in"] * n_out + 2 * p["n_in"] * p["width"] * model.rows_per_instance
-                 + (1 + fan) * p["activations"])
+        elems = (
+            3 * p["n_in"] * n_out
+            + 2 * p["n_in"] * p["width"] * model.rows_per_instance
+            + (1 + fan) * p["activations"]
+        )
     return max(1, memory_budget // (elems * p["itemsize"]))
 
 
@@ -170,8 +186,10 @@ def _forward_mode_agrees(model, inputs, target) -> bool:
 def _forward(model, inputs, target):
     sizes = [x[0].numel() for x in inputs]
     eye = torch.eye(sum(sizes), dtype=inputs[0].dtype, device=inputs[0].device)
-    basis = [eye[:, off:off + s].reshape(-1, 1, *x.shape[1:]).expand(-1, *x.shape)
-             for off, s, x in zip(_offsets(sizes), sizes, inputs)]
+    basis = [
+        eye[:, off : off + s].reshape(-1, 1, *x.shape[1:]).expand(-1, *x.shape)
+        for off, s, x in zip(_offsets(sizes), sizes, inputs)
+    ]
     return push_forward(lambda xs: model.forward(xs, target), inputs, basis)
 
 
@@ -196,8 +214,9 @@ def push_forward(fn, primals: list[torch.Tensor], tangents: list[torch.Tensor]):
     return out.detach(), jv
 
 
-def _vjps(outputs: list[torch.Tensor], inputs: list[torch.Tensor],
-          cotangents: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+def _vjps(
+    outputs: list[torch.Tensor], inputs: list[torch.Tensor], cotangents: list[torch.Tensor]
+) -> tuple[torch.Tensor, ...]:
     """``autograd.grad(outputs, inputs, c)`` for each leading slice ``c`` of the cotangents,
     stacked along a new first axis (zeros for inputs the outputs do not reach).
 
@@ -205,9 +224,12 @@ def _vjps(outputs: list[torch.Tensor], inputs: list[torch.Tensor],
     vmap, which loops and stacks for ops without a legacy batching rule (cumsum, flip,
     pad, softmax backward: every DeepHit head).
     """
+
     def vjp(*cots):
-        return torch.autograd.grad(outputs, inputs, list(cots), retain_graph=True,
-                                   materialize_grads=True)
+        return torch.autograd.grad(
+            outputs, inputs, list(cots), retain_graph=True, materialize_grads=True
+        )
+
     if cotangents[0].shape[0] == 1:  # no vmap set-up for a single product; a dense
         # cotangent (not a stride-0 expansion) keeps the backward matmuls on the fast path
         return tuple(g.unsqueeze(0) for g in vjp(*[c[0].contiguous() for c in cotangents]))
@@ -257,7 +279,7 @@ def _split(tangents: torch.Tensor, inputs: list[torch.Tensor]) -> list[torch.Ten
     sizes = [x[0].numel() for x in inputs]
     out = []
     for off, size, x in zip(_offsets(sizes), sizes, inputs):
-        part = tangents[off:off + size].movedim(0, 1)  # (B, size, E, T)
+        part = tangents[off : off + size].movedim(0, 1)  # (B, size, E, T)
         out.append(part.reshape(*x.shape, *tangents.shape[-2:]))
     return out
 
@@ -272,8 +294,14 @@ def _profile(model: SurvivalModel, inputs: list[torch.Tensor]) -> dict:
     cache = _cache(model)["profiles"]
     if key not in cache:
         activations = []
-        hooks = [mod.register_forward_hook(lambda _m, _i, o: activations.append(
-            o.numel() if isinstance(o, torch.Tensor) else 0)) for mod in model.net.modules()]
+        hooks = [
+            mod.register_forward_hook(
+                lambda _m, _i, o: activations.append(
+                    o.numel() if isinstance(o, torch.Tensor) else 0
+                )
+            )
+            for mod in model.net.modules()
+        ]
         try:
             with torch.no_grad():
                 out = model.net_forward(model.expand([x[:1] for x in inputs]))
@@ -284,9 +312,13 @@ def _profile(model: SurvivalModel, inputs: list[torch.Tensor]) -> dict:
         n_in = sum(math.prod(k) for k in key)
         act = sum(activations) + m * n_in
         itemsize = inputs[0].element_size()
-        cache[key] = {"width": out.shape[1], "n_in": n_in, "activations": act,
-                      "itemsize": itemsize,
-                      "bytes_forward": itemsize * (act + 4 * m * out.shape[1] + 4 * len(model.time))}
+        cache[key] = {
+            "width": out.shape[1],
+            "n_in": n_in,
+            "activations": act,
+            "itemsize": itemsize,
+            "bytes_forward": itemsize * (act + 4 * m * out.shape[1] + 4 * len(model.time)),
+        }
     return cache[key]
 
 

@@ -32,6 +32,7 @@ labels and numbers, so a file changed after writing is refused rather than read 
 Predictions (:func:`predictions_table`) are ``instance, event, time, <target>``; input
 data (:func:`data_table`) one named column per feature.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,8 +56,18 @@ from ._tables import FORMATS, arrow, format_of, open_batches, read_table, write_
 from ._validation import fail
 from .result import SurvResult
 
-__all__ = ["to_arrow", "from_arrow", "write", "read", "read_table", "predictions_table",
-           "data_table", "FORMATS", "FORMAT_VERSION", "METADATA_KEY"]
+__all__ = [
+    "to_arrow",
+    "from_arrow",
+    "write",
+    "read",
+    "read_table",
+    "predictions_table",
+    "data_table",
+    "FORMATS",
+    "FORMAT_VERSION",
+    "METADATA_KEY",
+]
 
 
 # -- Arrow tables -------------------------------------------------------------------------------
@@ -85,8 +96,14 @@ def from_arrow(table) -> SurvResult:
 
 
 # -- files ----------------------------------------------------------------------------------------
-def write(result: SurvResult, path: str | os.PathLike, format: str | None = None, *,
-          layout: str = "long", overwrite: bool = False) -> Path:
+def write(
+    result: SurvResult,
+    path: str | os.PathLike,
+    format: str | None = None,
+    *,
+    layout: str = "long",
+    overwrite: bool = False,
+) -> Path:
     """Write ``result`` to Parquet, Feather (Arrow IPC file) or an Arrow IPC stream.
 
     The file appears whole or not at all: it is written to a temporary file in the same
@@ -165,20 +182,30 @@ def read(path: str | os.PathLike) -> SurvResult:
 def predictions_table(explainer, x: Any = None, *, instance: Any = None, target: str = "survival"):
     """Predictions as a table ``instance, event, time, <target>`` with labels in the metadata."""
     from .methods._core import predict, prepare
+
     pa = arrow()
     inputs, ids, _ = prepare(explainer, x, instance, target, None, "predictions_table()")
     pred = predict(explainer, inputs, target)
     n, n_e, n_t = pred.shape
     events = explainer.model.event_names(target, explainer.model.num_risks(inputs))
-    meta = {"format_version": FORMAT_VERSION, "kind": "predictions", "target": target,
-            "model_class": explainer.model.model_class, "time": explainer.model.time.tolist()}
-    return pa.table({
-        "instance": pa.array(np.repeat(ids.astype(np.int32), n_e * n_t)),
-        "event": pa.DictionaryArray.from_arrays(
-            pa.array(np.tile(np.repeat(np.arange(n_e, dtype=np.int32), n_t), n)), pa.array(events)),
-        "time": pa.array(np.tile(explainer.model.time, n * n_e)),
-        target: pa.array(pred.reshape(-1))}).replace_schema_metadata(
-            {METADATA_KEY: json.dumps(meta).encode()})
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "kind": "predictions",
+        "target": target,
+        "model_class": explainer.model.model_class,
+        "time": explainer.model.time.tolist(),
+    }
+    return pa.table(
+        {
+            "instance": pa.array(np.repeat(ids.astype(np.int32), n_e * n_t)),
+            "event": pa.DictionaryArray.from_arrays(
+                pa.array(np.tile(np.repeat(np.arange(n_e, dtype=np.int32), n_t), n)),
+                pa.array(events),
+            ),
+            "time": pa.array(np.tile(explainer.model.time, n * n_e)),
+            target: pa.array(pred.reshape(-1)),
+        }
+    ).replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()})
 
 
 def data_table(data: Any, feature_names: list[str]):
@@ -186,6 +213,11 @@ def data_table(data: Any, feature_names: list[str]):
     pa = arrow()
     array = np.asarray(data)
     if array.ndim != 2 or array.shape[1] != len(feature_names):
-        fail("data", "data_table()", f"a 2-D array with {len(feature_names)} columns",
-             f"shape {array.shape}", as_text=True)
+        fail(
+            "data",
+            "data_table()",
+            f"a 2-D array with {len(feature_names)} columns",
+            f"shape {array.shape}",
+            as_text=True,
+        )
     return pa.table({name: array[:, j] for j, name in enumerate(feature_names)})

@@ -1,4 +1,5 @@
 """`explain()`: a survival model plus the data whose rows are explained."""
+
 from __future__ import annotations
 
 import math
@@ -37,9 +38,14 @@ class Explainer:
     each call's rows.
     """
 
-    def __init__(self, model: SurvivalModel, data: list[torch.Tensor] | None,
-                 feature_names: list[list[str]] | None, input_names: list[str] | None,
-                 memory_budget: int):
+    def __init__(
+        self,
+        model: SurvivalModel,
+        data: list[torch.Tensor] | None,
+        feature_names: list[list[str]] | None,
+        input_names: list[str] | None,
+        memory_budget: int,
+    ):
         self.model = model
         self.data = data
         self.feature_names = feature_names
@@ -51,11 +57,18 @@ class Explainer:
     def feature_shapes(self) -> list[tuple[int, ...]] | None:
         return None if self.data is None else [tuple(x.shape[1:]) for x in self.data]
 
-    def points(self, x: Any, instance: Any, where: str) -> tuple[list[torch.Tensor], np.ndarray, list[list[str]]]:
+    def points(
+        self, x: Any, instance: Any, where: str
+    ) -> tuple[list[torch.Tensor], np.ndarray, list[list[str]]]:
         """The rows to explain (``x`` or ``instance``), their ids and feature names."""
         if (x is None) == (instance is None):
-            fail("x", where, "given, or else `instance`, but not both",
-                 "both" if x is not None else "neither", as_text=True)
+            fail(
+                "x",
+                where,
+                "given, or else `instance`, but not both",
+                "both" if x is not None else "neither",
+                as_text=True,
+            )
         if instance is not None:
             if self.data is None:
                 fail("instance", where, "used with an explainer built with `data`", instance)
@@ -64,44 +77,77 @@ class Explainer:
             assert self.feature_names is not None  # explain() names the features of its data
             return [d.index_select(0, index) for d in self.data], idx, self.feature_names
         inputs = self.to_inputs(x, "x", where)
-        names = self.feature_names if self.data is not None else \
-            _feature_names(self.feature_names, x, inputs)
+        names = (
+            self.feature_names
+            if self.data is not None
+            else _feature_names(self.feature_names, x, inputs)
+        )
         assert names is not None  # the data's names, or names for these rows
         return inputs, np.arange(inputs[0].shape[0]), names
 
-    def to_inputs(self, value: Any, arg: str, where: str, allow_empty: bool = False) -> list[torch.Tensor]:
+    def to_inputs(
+        self, value: Any, arg: str, where: str, allow_empty: bool = False
+    ) -> list[torch.Tensor]:
         """Validate and convert user rows (array, DataFrame, tensor or a list of them)."""
-        inputs = to_tensor_list(value, arg, where, dtype=self.model.dtype, device=self.model.device,
-                                feature_shapes=self.feature_shapes,
-                                feature_names=self._column_names(), allow_empty=allow_empty)
+        inputs = to_tensor_list(
+            value,
+            arg,
+            where,
+            dtype=self.model.dtype,
+            device=self.model.device,
+            feature_shapes=self.feature_shapes,
+            feature_names=self._column_names(),
+            allow_empty=allow_empty,
+        )
         if self.data is None:
             if self._names_fix_inputs and len(inputs) != len(self.input_names):
-                fail(arg, where, f"a list of {len(self.input_names)} input(s), one per name in "
-                     "`input_names` of explain()", f"{len(inputs)} input(s)", as_text=True)
+                fail(
+                    arg,
+                    where,
+                    f"a list of {len(self.input_names)} input(s), one per name in "
+                    "`input_names` of explain()",
+                    f"{len(inputs)} input(s)",
+                    as_text=True,
+                )
             check_fits(self.model, inputs, arg, where)
         return inputs
 
     def _column_names(self) -> Sequence[list[str] | None] | None:
         if self.feature_names is None or self.feature_shapes is None:
             return self.feature_names  # without data, names match a table's columns
-        return [names if len(shape) == 1 else None
-                for names, shape in zip(self.feature_names, self.feature_shapes)]
+        return [
+            names if len(shape) == 1 else None
+            for names, shape in zip(self.feature_names, self.feature_shapes)
+        ]
 
     def __repr__(self) -> str:
         rows = "no data" if self.data is None else f"{self.data[0].shape[0]} rows"
         shapes = self.feature_shapes
-        inputs = "?" if shapes is None else ", ".join(
-            f"{n}{s}" for n, s in zip(self.input_names, shapes))
-        return (f"<Explainer {self.model.model_class} (from {self.model.source}) | {rows} | "
-                f"inputs: {inputs} | {len(self.model.time)} times | {self.model.dtype} on "
-                f"{self.model.device}>")
+        inputs = (
+            "?"
+            if shapes is None
+            else ", ".join(f"{n}{s}" for n, s in zip(self.input_names, shapes))
+        )
+        return (
+            f"<Explainer {self.model.model_class} (from {self.model.source}) | {rows} | "
+            f"inputs: {inputs} | {len(self.model.time)} times | {self.model.dtype} on "
+            f"{self.model.device}>"
+        )
 
 
-def explain(model: Any, data: Any = None, *, model_type: str | None = None,
-            dtype: Any = "float32", device: Any = "cpu",
-            feature_names: Sequence[str] | Sequence[Sequence[str]] | None = None,
-            input_names: Sequence[str] | None = None, event_names: Sequence[str] | None = None,
-            memory_budget: int = engine.DEFAULT_MEMORY_BUDGET, **head: Any) -> Explainer:
+def explain(
+    model: Any,
+    data: Any = None,
+    *,
+    model_type: str | None = None,
+    dtype: Any = "float32",
+    device: Any = "cpu",
+    feature_names: Sequence[str] | Sequence[Sequence[str]] | None = None,
+    input_names: Sequence[str] | None = None,
+    event_names: Sequence[str] | None = None,
+    memory_budget: int = engine.DEFAULT_MEMORY_BUDGET,
+    **head: Any,
+) -> Explainer:
     """Wrap a fitted survival model for explanation.
 
     Parameters
@@ -166,8 +212,14 @@ def explain(model: Any, data: Any = None, *, model_type: str | None = None,
         event_names = check_names(event_names, "event_names", where)
     if input_names is not None:
         input_names = check_names(input_names, "input_names", where)
-    adapter = build_model(model, model_type=model_type, dtype=torch_dtype, device=torch_device,
-                          event_names=event_names, **head)
+    adapter = build_model(
+        model,
+        model_type=model_type,
+        dtype=torch_dtype,
+        device=torch_device,
+        event_names=event_names,
+        **head,
+    )
     tensors = None
     if data is not None:
         data = [as_frame(d) for d in data] if isinstance(data, (list, tuple)) else as_frame(data)
@@ -197,15 +249,24 @@ def check_fits(model: SurvivalModel, inputs: list[torch.Tensor], arg: str, where
     except (RuntimeError, TypeError, ValueError, IndexError) as err:
         shapes = [tuple(x.shape[1:]) for x in inputs]
         squeezed = [tuple(size for size in shape if size != 1) for shape in shapes]
-        if squeezed != shapes and _fits(model, [x.reshape(x.shape[0], *shape)
-                                                for x, shape in zip(inputs, squeezed)]):
+        if squeezed != shapes and _fits(
+            model, [x.reshape(x.shape[0], *shape) for x, shape in zip(inputs, squeezed)]
+        ):
             k = next(k for k, (a, b) in enumerate(zip(shapes, squeezed)) if a != b)
             name = arg if len(inputs) == 1 else f"{arg}[{k}]"
-            fail(name, where, f"of per-row shape {squeezed[k]}, the shape the network takes "
-                 "(drop the extra size-1 axes)", f"per-row shape {shapes[k]}", as_text=True)
-        raise SurvinngError(f"`{arg}` of {where} does not fit the network "
-                            f"({len(inputs)} input(s) of per-row shape {shapes}): "
-                            f"{first_line(err)}") from err
+            fail(
+                name,
+                where,
+                f"of per-row shape {squeezed[k]}, the shape the network takes "
+                "(drop the extra size-1 axes)",
+                f"per-row shape {shapes[k]}",
+                as_text=True,
+            )
+        raise SurvinngError(
+            f"`{arg}` of {where} does not fit the network "
+            f"({len(inputs)} input(s) of per-row shape {shapes}): "
+            f"{first_line(err)}"
+        ) from err
 
 
 def _run_one_row(model: SurvivalModel, inputs: list[torch.Tensor]) -> None:
@@ -226,8 +287,10 @@ def default_feature_names(inputs: list[torch.Tensor]) -> list[list[str]]:
     """survinng's labels: ``X1..`` along the first feature axis, ``Y1..`` the second, ..."""
     names = []
     for x in inputs:
-        axes = [[f"{_AXIS_PREFIXES[a]}{i + 1}" for i in range(size)]
-                for a, size in enumerate(x.shape[1:])]
+        axes = [
+            [f"{_AXIS_PREFIXES[a]}{i + 1}" for i in range(size)]
+            for a, size in enumerate(x.shape[1:])
+        ]
         grid = np.array(np.meshgrid(*[np.array(ax, dtype=object) for ax in axes], indexing="ij"))
         flat = grid.reshape(len(axes), -1).T if axes else np.empty((1, 0))
         names.append([":".join(row) for row in flat])
@@ -245,10 +308,11 @@ def _feature_names(given, data, tensors) -> list[list[str]] | None:
     if given is None:
         frames = data if isinstance(data, (list, tuple)) else [data]
         defaults = default_feature_names(tensors)
-        return [[str(c) for c in frame.columns] if hasattr(frame, "columns") else default
-                for frame, default in zip(frames, defaults)]
+        return [
+            [str(c) for c in frame.columns] if hasattr(frame, "columns") else default
+            for frame, default in zip(frames, defaults)
+        ]
     sizes = [math.prod(t.shape[1:]) for t in tensors]
     if len(given) != len(tensors) or any(len(n) != s for n, s in zip(given, sizes)):
-        fail("feature_names", where, f"one name per feature of each input (sizes {sizes})",
-             given)
+        fail("feature_names", where, f"one name per feature of each input (sizes {sizes})", given)
     return given

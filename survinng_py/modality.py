@@ -15,6 +15,7 @@ work as for any result:
 contributions, per instance or averaged over a cohort (the figure of the hip-fracture
 study, seed 003).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -36,10 +37,16 @@ if TYPE_CHECKING:
     from .explainer import Explainer
 
 
-def modality_shapley(explainer: Explainer, x: Any = None, *, instance: Any = None,
-                     target: str = "survival", data_ref: Any = None,
-                     num_samples: int | None = None,
-                     seed: int | np.random.Generator | None = None) -> SurvResult:
+def modality_shapley(
+    explainer: Explainer,
+    x: Any = None,
+    *,
+    instance: Any = None,
+    target: str = "survival",
+    data_ref: Any = None,
+    num_samples: int | None = None,
+    seed: int | np.random.Generator | None = None,
+) -> SurvResult:
     """Exact Shapley values of the network's inputs (modalities) over time.
 
     The value of a subset S of modalities is the target with the modalities in S taken
@@ -77,10 +84,17 @@ def modality_shapley(explainer: Explainer, x: Any = None, *, instance: Any = Non
     inputs, ids, _ = prepare(explainer, x, instance, target, None, where)
     n_inputs = len(inputs)
     if n_inputs > 12:
-        fail("explainer", where, "a model with at most 12 inputs (2^M subsets are evaluated)",
-             n_inputs)
-    pool = background(explainer, "data_ref", where) if data_ref is None else \
-        explainer.to_inputs(data_ref, "data_ref", where)
+        fail(
+            "explainer",
+            where,
+            "a model with at most 12 inputs (2^M subsets are evaluated)",
+            n_inputs,
+        )
+    pool = (
+        background(explainer, "data_ref", where)
+        if data_ref is None
+        else explainer.to_inputs(data_ref, "data_ref", where)
+    )
     if num_samples is None:
         refs = [p.mean(dim=0, keepdim=True) for p in pool]
     else:
@@ -95,16 +109,38 @@ def modality_shapley(explainer: Explainer, x: Any = None, *, instance: Any = Non
     # weighted marginal contributions v(S + i) - v(S): exactly 0 where adding i changes
     # nothing (an ignored modality, or S(0) = 1), which +/- weights on v(S) are not; one
     # modality at a time keeps the differences at half the size of `values`
-    shapley = torch.stack([torch.einsum("s,nset->net", torch.as_tensor(w, dtype=values.dtype),
-                                        values[:, on] - values[:, off])
-                           for off, on, w in zip(without, with_, weights)], dim=1).numpy()
+    shapley = torch.stack(
+        [
+            torch.einsum(
+                "s,nset->net",
+                torch.as_tensor(w, dtype=values.dtype),
+                values[:, on] - values[:, off],
+            )
+            for off, on, w in zip(without, with_, weights)
+        ],
+        dim=1,
+    ).numpy()
     full, empty = values[:, -1].numpy(), values[:, 0].numpy()
-    args = {"target": target, "instance": ids.tolist(),
-            "reference": "mean" if num_samples is None else "sampled",
-            "num_samples": num_samples, "seed": seed_label(seed)}
-    result = build_result(explainer, inputs, ids, [_input_names(explainer, n_inputs)],
-                          [shapley], method=SHAPLEY.id, target=target, args=args,
-                          pred=full, pred_ref=empty, pred_diff=full - empty)
+    args = {
+        "target": target,
+        "instance": ids.tolist(),
+        "reference": "mean" if num_samples is None else "sampled",
+        "num_samples": num_samples,
+        "seed": seed_label(seed),
+    }
+    result = build_result(
+        explainer,
+        inputs,
+        ids,
+        [_input_names(explainer, n_inputs)],
+        [shapley],
+        method=SHAPLEY.id,
+        target=target,
+        args=args,
+        pred=full,
+        pred_ref=empty,
+        pred_diff=full - empty,
+    )
     result.input_names = ["modalities"]  # one "input" whose features are the modalities
     return result
 
@@ -112,12 +148,19 @@ def modality_shapley(explainer: Explainer, x: Any = None, *, instance: Any = Non
 # in the method table for its label and the R bridge; not a gradient method, so not offered
 # by the command line's explain
 SHAPLEY = register_method(
-    modality_shapley, name="modality_shapley", id="Modality_Shapley",
-    labels="modality Shapley(t)", long_labels="Modality Shapley", cli=False,
-    options={"data_ref": "the reference pool (default: the explainer data)",
-             "num_samples": "references drawn from the pool (default: its mean row)",
-             "seed": "seed of the reference draws"},
-    seed_option="seed")
+    modality_shapley,
+    name="modality_shapley",
+    id="Modality_Shapley",
+    labels="modality Shapley(t)",
+    long_labels="Modality Shapley",
+    cli=False,
+    options={
+        "data_ref": "the reference pool (default: the explainer data)",
+        "num_samples": "references drawn from the pool (default: its mean row)",
+        "seed": "seed of the reference draws",
+    },
+    seed_option="seed",
+)
 
 
 def _subset_values(explainer, inputs, refs, subsets, target) -> torch.Tensor:
@@ -129,12 +172,16 @@ def _subset_values(explainer, inputs, refs, subsets, target) -> torch.Tensor:
     per_instance = n_sub * n_ref
     model, budget = explainer.model, explainer.memory_budget
     chunk = max(1, engine.predict_rows(model, inputs, budget) // per_instance)
-    takes = [torch.as_tensor(subsets[:, k], device=x.device).repeat_interleave(n_ref)
-             .reshape(1, per_instance, *[1] * (x.dim() - 1)) for k, x in enumerate(inputs)]
+    takes = [
+        torch.as_tensor(subsets[:, k], device=x.device)
+        .repeat_interleave(n_ref)
+        .reshape(1, per_instance, *[1] * (x.dim() - 1))
+        for k, x in enumerate(inputs)
+    ]
     ref_rows = [r.repeat(n_sub, *[1] * (r.dim() - 1)).unsqueeze(0) for r in refs]
     out = []
     for start in range(0, n, chunk):
-        rows = [x[start:start + chunk].unsqueeze(1) for x in inputs]
+        rows = [x[start : start + chunk].unsqueeze(1) for x in inputs]
         mixed = [torch.where(take, x, r).flatten(0, 1) for take, x, r in zip(takes, rows, ref_rows)]
         pred = engine.predict(model, mixed, target, budget)
         out.append(pred.reshape(-1, n_sub, n_ref, *pred.shape[1:]).mean(2))
@@ -149,6 +196,7 @@ def _marginal_pairs(subsets: np.ndarray):
     without = np.stack([np.flatnonzero(~subsets[:, i]) for i in range(n_inputs)])
     with_ = without + (2 ** (n_inputs - 1 - np.arange(n_inputs)))[:, None]
     sizes = subsets[without].sum(-1)
-    weights = np.array([[math.factorial(k) * math.factorial(n_inputs - k - 1) for k in row]
-                        for row in sizes]) / math.factorial(n_inputs)
+    weights = np.array(
+        [[math.factorial(k) * math.factorial(n_inputs - k - 1) for k in row] for row in sizes]
+    ) / math.factorial(n_inputs)
     return without, with_, weights

@@ -9,6 +9,7 @@ the labels (time grid, event and feature names) travel in the model's metadata
 (``metadata_props`` key ``survinng_py``, JSON), so a file is self-contained. Running it
 needs onnxruntime only (:func:`predict_onnx`, or any onnxruntime binding, e.g. from R).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,9 +39,17 @@ MAX_ONNX_BYTES = 2**31 - 1
 _ONNX_DOMAINS = {"", "ai.onnx"}
 
 
-def export_onnx(model: Any, path: str | os.PathLike, *, target: str = "survival",
-                opset: int | None = None, data: Any = None, dynamo: bool = True,
-                overwrite: bool = False, **explain_kwargs: Any) -> Path:
+def export_onnx(
+    model: Any,
+    path: str | os.PathLike,
+    *,
+    target: str = "survival",
+    opset: int | None = None,
+    data: Any = None,
+    dynamo: bool = True,
+    overwrite: bool = False,
+    **explain_kwargs: Any,
+) -> Path:
     """Write a survival model as one ONNX graph: network **and** survival head.
 
     Parameters
@@ -98,6 +107,7 @@ def export_onnx(model: Any, path: str | os.PathLike, *, target: str = "survival"
     _verify(proto, explainer, inputs, target, where)
     _set_metadata(proto, labels(explainer, inputs, target))
     import onnx
+
     onnx.save_model(proto, str(path))
     return path
 
@@ -126,19 +136,34 @@ def predict_onnx(path: str | os.PathLike, x: Any, *, threads: int | None = None)
     session = onnx_session(path, where, threads)
     meta = session_labels(session, path, where)
     if meta.get("target") == NETWORK:
-        fail("path", where, "a file with a survival head (run a bare network's file with "
-             "onnxruntime directly)", Path(path).name)
+        fail(
+            "path",
+            where,
+            "a file with a survival head (run a bare network's file with onnxruntime directly)",
+            Path(path).name,
+        )
     if [i.name for i in session.get_inputs()] != meta["input_names"]:
-        fail("path", where, "an ONNX file whose metadata names its graph's inputs",
-             f"{Path(path).name[:60]}: {meta['input_names']}"[:100], as_text=True)
+        fail(
+            "path",
+            where,
+            "an ONNX file whose metadata names its graph's inputs",
+            f"{Path(path).name[:60]}: {meta['input_names']}"[:100],
+            as_text=True,
+        )
     # x checked against the file's inputs: count, per-row shape, feature columns by name
     shapes = [tuple(s) for s in meta["input_shapes"]]
     names = meta.get("feature_names")
-    columns = None if names is None else \
-        [n if len(s) == 1 else None for n, s in zip(names, shapes)]
+    columns = None if names is None else [n if len(s) == 1 else None for n, s in zip(names, shapes)]
     dtype = torch.float64 if meta.get("dtype") == "float64" else torch.float32
-    tensors = to_tensor_list(x, "x", where, dtype=dtype, device=torch.device("cpu"),
-                             feature_shapes=shapes, feature_names=columns)
+    tensors = to_tensor_list(
+        x,
+        "x",
+        where,
+        dtype=dtype,
+        device=torch.device("cpu"),
+        feature_shapes=shapes,
+        feature_names=columns,
+    )
     return session.run(None, {n: t.numpy() for n, t in zip(meta["input_names"], tensors)})[0]
 
 
@@ -148,21 +173,34 @@ def as_explainer(model: Any, data: Any, explain_kwargs: dict, where: str) -> Exp
     if isinstance(model, Explainer):
         if explain_kwargs:
             name = sorted(explain_kwargs)[0]
-            fail(name, where, "left out when the model is an Explainer (it is built already)",
-                 explain_kwargs[name])
+            fail(
+                name,
+                where,
+                "left out when the model is an Explainer (it is built already)",
+                explain_kwargs[name],
+            )
         explainer = model
     else:
         explainer = explain(model, data, **explain_kwargs)
     if explainer.model.device.type != "cpu":  # exported files must run on any machine
-        fail("model", where, "an explainer on the CPU (explain(..., device='cpu'))",
-             str(explainer.model.device))
+        fail(
+            "model",
+            where,
+            "an explainer on the CPU (explain(..., device='cpu'))",
+            str(explainer.model.device),
+        )
     return explainer
 
 
 def check_new_file(path: Path, overwrite: bool, where: str, arg: str = "path") -> None:
     if path.exists() and not overwrite:
-        fail(arg, where, "a file that does not exist yet (pass overwrite=True to replace it)",
-             repr(str(path)), as_text=True)
+        fail(
+            arg,
+            where,
+            "a file that does not exist yet (pass overwrite=True to replace it)",
+            repr(str(path)),
+            as_text=True,
+        )
 
 
 def sample_inputs(explainer: Explainer, data: Any, where: str) -> list[torch.Tensor]:
@@ -172,8 +210,12 @@ def sample_inputs(explainer: Explainer, data: Any, where: str) -> list[torch.Ten
     elif explainer.data is not None:
         rows = explainer.data
     else:
-        fail("data", where, "given (rows to trace the network with) when the explainer has "
-             "no data", None)
+        fail(
+            "data",
+            where,
+            "given (rows to trace the network with) when the explainer has no data",
+            None,
+        )
     rows = [x[:2] for x in rows]
     return [x.repeat(2, *[1] * (x.dim() - 1)) if x.shape[0] == 1 else x for x in rows]
 
@@ -196,26 +238,39 @@ def capture(module: torch.nn.Module, args: tuple, where: str, *, varargs: bool =
     shapes = tuple({0: batch} for _ in args)
     try:
         with _quiet():
-            return torch.export.export(module, args,
-                                       dynamic_shapes=(shapes,) if varargs else shapes)
+            return torch.export.export(
+                module, args, dynamic_shapes=(shapes,) if varargs else shapes
+            )
     except Exception as err:  # torch raises many types; one line names the cause
-        raise SurvinngError(f"`model` of {where} could not be captured by torch.export "
-                            f"(with a dynamic batch axis): {_first_line(err)}") from None
+        raise SurvinngError(
+            f"`model` of {where} could not be captured by torch.export "
+            f"(with a dynamic batch axis): {_first_line(err)}"
+        ) from None
 
 
 def labels(explainer: Explainer, inputs: list[torch.Tensor], target: str) -> dict:
     """What a reader needs besides the graph: names, time grid, output layout."""
     from . import __version__
+
     model = explainer.model
-    meta = {"format_version": 1, "package_version": __version__, "target": target,
-            "model_class": model.model_class, "dtype": str(model.dtype).replace("torch.", ""),
-            "input_names": input_names(explainer, len(inputs)),
-            "input_shapes": [list(x.shape[1:]) for x in inputs],
-            "feature_names": explainer.feature_names}
+    meta = {
+        "format_version": 1,
+        "package_version": __version__,
+        "target": target,
+        "model_class": model.model_class,
+        "dtype": str(model.dtype).replace("torch.", ""),
+        "input_names": input_names(explainer, len(inputs)),
+        "input_shapes": [list(x.shape[1:]) for x in inputs],
+        "feature_names": explainer.feature_names,
+    }
     if target == NETWORK:
         return meta
-    return {**meta, "output": "(batch, event, time)", "time": model.time.tolist(),
-            "event_names": model.event_names(target, model.num_risks(inputs))}
+    return {
+        **meta,
+        "output": "(batch, event, time)",
+        "time": model.time.tolist(),
+        "event_names": model.event_names(target, model.num_risks(inputs)),
+    }
 
 
 def input_names(explainer: Explainer, n_inputs: int) -> list[str]:
@@ -233,8 +288,9 @@ def onnx_session(path: Any, where: str, threads: int | None = None, arg: str = "
     try:
         import onnxruntime as ort
     except ImportError as err:  # pragma: no cover - in the onnx extra
-        raise SurvinngError("running ONNX models needs onnxruntime: "
-                            "pip install 'survinng-py[onnx]'") from err
+        raise SurvinngError(
+            "running ONNX models needs onnxruntime: pip install 'survinng-py[onnx]'"
+        ) from err
     raw = read_file(path, MAX_ONNX_BYTES, arg=arg, where=where, what="an existing ONNX file")
     shown = Path(path).name[:60]
     check_onnx(raw, shown, arg, where)
@@ -254,6 +310,7 @@ def check_onnx(raw: bytes, shown: str, arg: str, where: str) -> None:
     functions and training graphs. ``shown`` names the file in errors."""
     import onnx
     from google.protobuf.message import DecodeError
+
     model = onnx.ModelProto()
     try:
         model.ParseFromString(raw)
@@ -263,9 +320,14 @@ def check_onnx(raw: bytes, shown: str, arg: str, where: str) -> None:
         fail(arg, where, "an ONNX model file", f"{shown} (no graph)", as_text=True)
     foreign = sorted({o.domain for o in model.opset_import} - _ONNX_DOMAINS)
     if foreign or model.functions or model.training_info:
-        fail(arg, where, "an ONNX model of standard ONNX operators only (no other operator "
-             "domains, local functions or training graphs)", f"{shown} imports "
-             f"{(foreign or ['functions'])[0][:40]!r}", as_text=True)
+        fail(
+            arg,
+            where,
+            "an ONNX model of standard ONNX operators only (no other operator "
+            "domains, local functions or training graphs)",
+            f"{shown} imports {(foreign or ['functions'])[0][:40]!r}",
+            as_text=True,
+        )
     graphs, tensors = [model.graph], []
     while graphs:
         graph = graphs.pop()
@@ -274,21 +336,32 @@ def check_onnx(raw: bytes, shown: str, arg: str, where: str) -> None:
             tensors += [sparse.values, sparse.indices]
         for node in graph.node:
             if node.domain not in _ONNX_DOMAINS or node.op_type == "EPContext":
-                fail(arg, where, "an ONNX model of standard ONNX operators only (no other "
-                     "operator domains, local functions or training graphs)",
-                     f"{shown} calls {node.domain[:40]}::{node.op_type[:40]}", as_text=True)
+                fail(
+                    arg,
+                    where,
+                    "an ONNX model of standard ONNX operators only (no other "
+                    "operator domains, local functions or training graphs)",
+                    f"{shown} calls {node.domain[:40]}::{node.op_type[:40]}",
+                    as_text=True,
+                )
             for attribute in node.attribute:
                 tensors += [attribute.t] if attribute.HasField("t") else []
                 tensors += attribute.tensors
-                for sparse in [attribute.sparse_tensor] * attribute.HasField("sparse_tensor") \
-                        + list(attribute.sparse_tensors):
+                for sparse in [attribute.sparse_tensor] * attribute.HasField(
+                    "sparse_tensor"
+                ) + list(attribute.sparse_tensors):
                     tensors += [sparse.values, sparse.indices]
                 graphs += [attribute.g] if attribute.HasField("g") else []
                 graphs += attribute.graphs
     for tensor in tensors:
         if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.external_data:
-            fail(arg, where, "an ONNX model holding all its data (no external data files)",
-                 f"{shown}: tensor {tensor.name[:40]!r} refers to external data", as_text=True)
+            fail(
+                arg,
+                where,
+                "an ONNX model holding all its data (no external data files)",
+                f"{shown}: tensor {tensor.name[:40]!r} refers to external data",
+                as_text=True,
+            )
 
 
 def session_labels(session, path: Any, where: str, arg: str = "path") -> dict:
@@ -298,19 +371,27 @@ def session_labels(session, path: Any, where: str, arg: str = "path") -> dict:
         meta = strict_json(raw, arg=arg, where=where, what="metadata") if raw else None
     except SurvinngError:
         meta = None
-    if not (isinstance(meta, dict) and _is_list(meta.get("input_names"), str) and
-            _is_list(meta.get("input_shapes"), list) and
-            all(_is_list(s, int) for s in meta["input_shapes"]) and
-            len(meta["input_shapes"]) == len(meta["input_names"]) and
-            (meta.get("feature_names") is None or _is_list(meta["feature_names"], list))):
-        fail(arg, where, "an ONNX file written by survinng_py (metadata key 'survinng_py')",
-             Path(path).name)
+    if not (
+        isinstance(meta, dict)
+        and _is_list(meta.get("input_names"), str)
+        and _is_list(meta.get("input_shapes"), list)
+        and all(_is_list(s, int) for s in meta["input_shapes"])
+        and len(meta["input_shapes"]) == len(meta["input_names"])
+        and (meta.get("feature_names") is None or _is_list(meta["feature_names"], list))
+    ):
+        fail(
+            arg,
+            where,
+            "an ONNX file written by survinng_py (metadata key 'survinng_py')",
+            Path(path).name,
+        )
     return meta
 
 
 def _is_list(value: Any, kind: type) -> bool:
-    return isinstance(value, list) and all(isinstance(v, kind) and not isinstance(v, bool)
-                                           for v in value)
+    return isinstance(value, list) and all(
+        isinstance(v, kind) and not isinstance(v, bool) for v in value
+    )
 
 
 # -- internals -------------------------------------------------------------------------------
@@ -330,14 +411,22 @@ class _WholeModel(torch.nn.Module):
         return self.adapter.forward(list(inputs), self.target)
 
 
-def _to_onnx(explainer: Explainer, inputs: list[torch.Tensor], target: str, opset: int | None,
-             dynamo: bool, where: str):
+def _to_onnx(
+    explainer: Explainer,
+    inputs: list[torch.Tensor],
+    target: str,
+    opset: int | None,
+    dynamo: bool,
+    where: str,
+):
     import onnx
+
     if target == NETWORK:
         module, args, varargs = explainer.model.net, network_args(explainer, inputs), False
         extra = len(args) - len(inputs)
         names = input_names(explainer, len(inputs)) + (
-            ["time"] if extra == 1 else [f"extra_{k + 1}" for k in range(extra)])
+            ["time"] if extra == 1 else [f"extra_{k + 1}" for k in range(extra)]
+        )
     else:
         module, args, varargs = _WholeModel(explainer.model, target), tuple(inputs), True
         names = input_names(explainer, len(inputs))
@@ -346,12 +435,19 @@ def _to_onnx(explainer: Explainer, inputs: list[torch.Tensor], target: str, opse
         program = capture(module, args, where, varargs=varargs)
         try:
             with _quiet(), _cached_torchlib():
-                onnx_program = torch.onnx.export(program, args, input_names=names,
-                                                 output_names=[output], opset_version=opset,
-                                                 dynamo=True, verbose=False)
+                onnx_program = torch.onnx.export(
+                    program,
+                    args,
+                    input_names=names,
+                    output_names=[output],
+                    opset_version=opset,
+                    dynamo=True,
+                    verbose=False,
+                )
         except Exception as err:
-            raise SurvinngError(f"`model` of {where} could not be translated to ONNX: "
-                                f"{_first_line(err)}") from None
+            raise SurvinngError(
+                f"`model` of {where} could not be translated to ONNX: {_first_line(err)}"
+            ) from None
         if onnx_program is None:  # dynamo=True always returns a program
             raise SurvinngError(f"`model` of {where} could not be translated to ONNX")
         return onnx_program.model_proto
@@ -359,20 +455,31 @@ def _to_onnx(explainer: Explainer, inputs: list[torch.Tensor], target: str, opse
     axes = {name: {0: "batch"} for name in [*names, output]}
     try:
         with _quiet():
-            torch.onnx.export(module, args, buffer,  # type: ignore[arg-type]  # stubs omit file objects
-                              input_names=names, output_names=[output],
-                              dynamic_axes=axes, opset_version=opset, dynamo=False)
+            torch.onnx.export(
+                module,
+                args,
+                buffer,  # type: ignore[arg-type]  # stubs omit file objects
+                input_names=names,
+                output_names=[output],
+                dynamic_axes=axes,
+                opset_version=opset,
+                dynamo=False,
+            )
     except Exception as err:
-        raise SurvinngError(f"`model` of {where} could not be exported to ONNX by the legacy "
-                            f"exporter: {_first_line(err)}") from None
+        raise SurvinngError(
+            f"`model` of {where} could not be exported to ONNX by the legacy "
+            f"exporter: {_first_line(err)}"
+        ) from None
     return onnx.load_model_from_string(buffer.getvalue())
 
 
-def _verify(proto, explainer: Explainer, inputs: list[torch.Tensor], target: str,
-            where: str) -> None:
+def _verify(
+    proto, explainer: Explainer, inputs: list[torch.Tensor], target: str, where: str
+) -> None:
     """onnxruntime must reproduce torch on 3 rows: a batch size the trace did not see, so
     that an exporter which froze the batch axis is caught here, not by the user."""
     import onnxruntime as ort
+
     rows = [torch.cat([x, x[:1]]) for x in inputs]
     with torch.no_grad():
         if target == NETWORK:
@@ -381,18 +488,23 @@ def _verify(proto, explainer: Explainer, inputs: list[torch.Tensor], target: str
         else:
             args, expected = rows, explainer.model.forward(rows, target)
     try:
-        session = ort.InferenceSession(proto.SerializeToString(),
-                                       providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            proto.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
         feed = {i.name: a.cpu().numpy() for i, a in zip(session.get_inputs(), args)}
         got = session.run(None, feed)[0]
     except Exception as err:  # onnxruntime's exception types are not importable by name
-        raise SurvinngError(f"`model` of {where} gave an ONNX graph that onnxruntime cannot run "
-                            f"on a batch of 3 rows: {_first_line(err)}") from None
+        raise SurvinngError(
+            f"`model` of {where} gave an ONNX graph that onnxruntime cannot run "
+            f"on a batch of 3 rows: {_first_line(err)}"
+        ) from None
     expected = expected.cpu().numpy()
     gap = float(np.abs(got - expected).max()) if got.shape == expected.shape else np.inf
     if not gap <= 1e-4 * max(1.0, float(np.abs(expected).max())):
-        raise SurvinngError(f"`model` of {where} gave an ONNX graph that differs from torch on a "
-                            f"batch of 3 rows (max abs difference {gap:.3g})")
+        raise SurvinngError(
+            f"`model` of {where} gave an ONNX graph that differs from torch on a "
+            f"batch of 3 rows (max abs difference {gap:.3g})"
+        )
 
 
 def _set_metadata(proto, meta: dict) -> None:
@@ -408,6 +520,7 @@ def _quiet():
     skipped, ...) at warning level; keep the caller's output clean."""
     import logging
     import warnings
+
     logger = logging.getLogger("torch.onnx")
     level = logger.level
     logger.setLevel(logging.ERROR)

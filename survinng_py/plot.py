@@ -4,6 +4,7 @@ plus image, sequence and modality-share plots for multimodal networks.
 Figures are built as :class:`matplotlib.figure.Figure` objects without pyplot, so no
 GUI backend or global figure state is touched; save them with ``fig.savefig(...)``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -53,14 +54,25 @@ def plot(result: ResultLike, type: str = "attr", **kwargs: Any):
     survinng_py._validation.SurvinngError: `type` of plot() must be one of 'attr', 'pred', 'contr', 'force', 'image', 'sequence', 'modality'; got 'bar'
     """
     functions: dict[str, Callable[..., Any]] = {
-        "attr": plot_attr, "pred": plot_pred, "contr": plot_contr, "force": plot_force,
-        "image": plot_image, "sequence": plot_sequence, "modality": plot_modality}
+        "attr": plot_attr,
+        "pred": plot_pred,
+        "contr": plot_contr,
+        "force": plot_force,
+        "image": plot_image,
+        "sequence": plot_sequence,
+        "modality": plot_modality,
+    }
     check_choice(type, tuple(functions), "type", "plot()")
     return functions[type](result, **kwargs)
 
 
-def plot_attr(result: ResultLike, normalize: str = "none", add_comp: str | None = None,
-              input: int | str = 0, ax: Any = None):
+def plot_attr(
+    result: ResultLike,
+    normalize: str = "none",
+    add_comp: str | None = None,
+    input: int | str = 0,
+    ax: Any = None,
+):
     """Attribution over time per feature, one panel per instance (and event).
 
     Parameters
@@ -102,11 +114,20 @@ def plot_attr(result: ResultLike, normalize: str = "none", add_comp: str | None 
     if add_comp is not None:
         check_choice(add_comp, ("pred", "pred_ref", "pred_diff", "all"), "add_comp", where)
         if result.pred_diff is None:
-            fail("add_comp", where, f"None for {result.label} (only results with a reference "
-                 "prediction, IntGrad(t) and GradSHAP(t), have these curves)", add_comp)
+            fail(
+                "add_comp",
+                where,
+                f"None for {result.label} (only results with a reference "
+                "prediction, IntGrad(t) and GradSHAP(t), have these curves)",
+                add_comp,
+            )
         if normalize != "none":
-            fail("add_comp", where, "None when `normalize` is not 'none' (the curves are "
-                 "on the prediction scale)", add_comp)
+            fail(
+                "add_comp",
+                where,
+                "None when `normalize` is not 'none' (the curves are on the prediction scale)",
+                add_comp,
+            )
     k, values = _tabular_values(result, input, where)
     if normalize != "none":
         # NaN where the features' attributions sum to 0: no share is defined there
@@ -116,25 +137,49 @@ def plot_attr(result: ResultLike, normalize: str = "none", add_comp: str | None 
 
     panels = [(i, e) for i in range(len(result.instance)) for e in range(len(result.event_names))]
     fig, axes = _panel_axes(ax, len(panels), where)
-    components = ["pred", "pred_ref", "pred_diff"] if add_comp == "all" else \
-        [add_comp] if add_comp else []
+    components = (
+        ["pred", "pred_ref", "pred_diff"] if add_comp == "all" else [add_comp] if add_comp else []
+    )
     # dense grids (Cox models: one point per event time) would turn markers into a band
     markevery = max(1, len(result.time) // 60)
     ylabel = f"Attribution {result.target}: {result.label}"
     if normalize != "none":
         ylabel += f" (normalized: {normalize})"
     for axis, (i, e) in zip(axes, panels):
-        if result.pred_diff_q1 is not None and result.pred_diff_q3 is not None and \
-                "pred_diff" in components:
-            axis.fill_between(result.time, result.pred_diff_q1[i, e], result.pred_diff_q3[i, e],
-                              color="grey", alpha=0.25, linewidth=0)
+        if (
+            result.pred_diff_q1 is not None
+            and result.pred_diff_q3 is not None
+            and "pred_diff" in components
+        ):
+            axis.fill_between(
+                result.time,
+                result.pred_diff_q1[i, e],
+                result.pred_diff_q3[i, e],
+                color="grey",
+                alpha=0.25,
+                linewidth=0,
+            )
         for name in components:
             field, label, style = _COMPONENTS[name]
-            axis.plot(result.time, getattr(result, field)[i, e], color="dimgrey",
-                      linestyle=style, linewidth=1.6, label=label)
+            axis.plot(
+                result.time,
+                getattr(result, field)[i, e],
+                color="dimgrey",
+                linestyle=style,
+                linewidth=1.6,
+                label=label,
+            )
         for j, feature in enumerate(result.feature_names[k]):
-            axis.plot(result.time, values[i, j, e], marker="o", markersize=2.5,
-                      markevery=markevery, linewidth=1.2, label=feature, color=f"C{j % 10}")
+            axis.plot(
+                result.time,
+                values[i, j, e],
+                marker="o",
+                markersize=2.5,
+                markevery=markevery,
+                linewidth=1.2,
+                label=feature,
+                color=f"C{j % 10}",
+            )
         axis.axhline(0, color="black", linewidth=0.8)
         axis.set_title(_panel_title(result, i, e))
         axis.set_xlabel("Time")
@@ -178,13 +223,17 @@ def plot_pred(result: ResultLike, ax: Any = None):
             axis.plot(result.time, result.pred[i, e], linewidth=1.4, label=label)
     axis.set_xlabel("Time")
     axis.set_ylabel(f"Predicted {result.target}")
-    _finish(fig, [axis], ax, "Instance ID, event" if several_events else "Instance ID",
-            loc="outside right upper")
+    _finish(
+        fig,
+        [axis],
+        ax,
+        "Instance ID, event" if several_events else "Instance ID",
+        loc="outside right upper",
+    )
     return fig
 
 
-def plot_contr(result: ResultLike, aggregate: bool = False, input: int | str = 0,
-               ax: Any = None):
+def plot_contr(result: ResultLike, aggregate: bool = False, input: int | str = 0, ax: Any = None):
     """Percentage contribution of each feature to the total absolute attribution over time.
 
     Per instance, event and time, feature ``f`` gets ``100 * |v_f| / sum_g |v_g|``; the
@@ -230,8 +279,12 @@ def plot_contr(result: ResultLike, aggregate: bool = False, input: int | str = 0
     where = "plot_contr()"
     _check_result(result, where)
     if result.pred_diff is None:
-        fail("result", where, "a result with a reference prediction (IntGrad(t) or "
-             "GradSHAP(t))", result.label)
+        fail(
+            "result",
+            where,
+            "a result with a reference prediction (IntGrad(t) or GradSHAP(t))",
+            result.label,
+        )
     check_flag(aggregate, "aggregate", where)
     k, values = _tabular_values(result, input, where)
     parts = np.abs(values.astype(np.float64))
@@ -264,14 +317,27 @@ def _draw_shares(axis, time: np.ndarray, share: np.ndarray, names: list[str]) ->
     bar_top = np.cumsum(mean[::-1])[::-1]
     for j, name in enumerate(names):
         color = f"C{j % 10}"
-        axis.fill_between(time, lower[j], upper[j], color=color, alpha=0.4, linewidth=0,
-                          label=name)
+        axis.fill_between(time, lower[j], upper[j], color=color, alpha=0.4, linewidth=0, label=name)
         axis.plot(time, upper[j], color="black", linewidth=0.6)
-        axis.bar(bar_x, mean[j], width=width, bottom=bar_top[j] - mean[j], color=color,
-                 alpha=0.6, edgecolor="black", linewidth=0.5)
+        axis.bar(
+            bar_x,
+            mean[j],
+            width=width,
+            bottom=bar_top[j] - mean[j],
+            color=color,
+            alpha=0.6,
+            edgecolor="black",
+            linewidth=0.5,
+        )
         if mean[j] >= 3:  # smaller segments cannot hold their label
-            axis.text(bar_x, bar_top[j] - mean[j] / 2, f"{mean[j]:.1f}%", ha="center",
-                      va="center", fontsize=7)
+            axis.text(
+                bar_x,
+                bar_top[j] - mean[j] / 2,
+                f"{mean[j]:.1f}%",
+                ha="center",
+                va="center",
+                fontsize=7,
+            )
     axis.axvline(time.max(), color="black", linewidth=0.8)
     axis.set_xlim(time.min(), time.max() + 1.25 * width)
     axis.set_ylim(0, 100)
@@ -338,17 +404,41 @@ def plot_force(result: ResultLike, num_bars: int = 10, input: int | str = 0, ax:
         for j, feature in enumerate(result.feature_names[k]):
             color, value = f"C{j % 10}", bars[j]
             bottom = np.where(value >= 0, up, down)
-            axis.bar(bar_time, value, width=width, bottom=bottom, facecolor=to_rgba(color, 0.4),
-                     edgecolor=color, linewidth=1, label=feature)
+            axis.bar(
+                bar_time,
+                value,
+                width=width,
+                bottom=bottom,
+                facecolor=to_rgba(color, 0.4),
+                edgecolor=color,
+                linewidth=1,
+                label=feature,
+            )
             shown = (np.round(value, 2) != 0) & (np.abs(value) >= 0.05 * span)
             for b in np.flatnonzero(shown):
-                axis.text(bar_time[b], bottom[b] + value[b] / 2, f"{value[b]:.2f}", ha="center",
-                          va="center", fontsize=6,
-                          bbox={"boxstyle": "round,pad=0.15", "facecolor": to_rgba(color, 0.25),
-                                "edgecolor": "black", "linewidth": 0.3})
+                axis.text(
+                    bar_time[b],
+                    bottom[b] + value[b] / 2,
+                    f"{value[b]:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    bbox={
+                        "boxstyle": "round,pad=0.15",
+                        "facecolor": to_rgba(color, 0.25),
+                        "edgecolor": "black",
+                        "linewidth": 0.3,
+                    },
+                )
             up, down = up + np.clip(value, 0, None), down + np.clip(value, None, 0)
-        axis.plot(time, values[i, :, e].sum(axis=0), color="black", linewidth=1.25,
-                  label="Sum over features", zorder=3)
+        axis.plot(
+            time,
+            values[i, :, e].sum(axis=0),
+            color="black",
+            linewidth=1.25,
+            label="Sum over features",
+            zorder=3,
+        )
         axis.axhline(0, color="black", linewidth=0.6)
         axis.set_title(_panel_title(result, i, e))
         axis.set_xlabel("Time")
@@ -357,9 +447,16 @@ def plot_force(result: ResultLike, num_bars: int = 10, input: int | str = 0, ax:
     return fig
 
 
-def plot_image(result: ResultLike, input: int | str = 0, instance: int = 0,
-               times: Any = None, event: int | str = 0, image: Any = None,
-               overlay: bool = True, ax: Any = None):
+def plot_image(
+    result: ResultLike,
+    input: int | str = 0,
+    instance: int = 0,
+    times: Any = None,
+    event: int | str = 0,
+    image: Any = None,
+    overlay: bool = True,
+    ax: Any = None,
+):
     """Attribution heatmaps of an image input at a few time points.
 
     One panel per time point, all on one colour scale centred at 0 (red: the pixel raises
@@ -420,8 +517,13 @@ def plot_image(result: ResultLike, input: int | str = 0, instance: int = 0,
     values = result.values[k]
     shape = values.shape[1:-2]
     if len(shape) not in (2, 3):
-        fail("input", where, "an image input of per-row shape (H, W) or (C, H, W)",
-             f"per-row shape {shape}", as_text=True)
+        fail(
+            "input",
+            where,
+            "an image input of per-row shape (H, W) or (C, H, W)",
+            f"per-row shape {shape}",
+            as_text=True,
+        )
     i = _position(instance, len(result.instance), "instance", where)
     e = _event_position(result, event, where)
     overlay = check_flag(overlay, "overlay", where)
@@ -433,9 +535,13 @@ def plot_image(result: ResultLike, input: int | str = 0, instance: int = 0,
     limit = np.abs(maps).max() or 1.0  # one scale for all panels
     norm, cmap = Normalize(-limit, limit), colormaps["RdBu_r"]
 
-    fig, axes = _panel_axes(ax, len(picks), where, figsize=(3.0 * min(len(picks), 3) + 1.2,
-                                                             3.2 * -(-len(picks) // 3) + 0.6),
-                            unit="time point")
+    fig, axes = _panel_axes(
+        ax,
+        len(picks),
+        where,
+        figsize=(3.0 * min(len(picks), 3) + 1.2, 3.2 * -(-len(picks) // 3) + 0.6),
+        unit="time point",
+    )
     for axis, t, heat in zip(axes, result.time[picks], np.moveaxis(maps, -1, 0)):
         if overlay:
             # ink dark on white: the diverging colours stay readable over it
@@ -449,17 +555,27 @@ def plot_image(result: ResultLike, input: int | str = 0, instance: int = 0,
         axis.set_xticks([])
         axis.set_yticks([])
     label = f"Attribution {result.target}: {result.label}"
-    fig.colorbar(ScalarMappable(norm, cmap), ax=axes, shrink=0.85,
-                 label=label + (" (summed over channels)" if len(shape) == 3 and shape[0] > 1
-                                else ""))
+    fig.colorbar(
+        ScalarMappable(norm, cmap),
+        ax=axes,
+        shrink=0.85,
+        label=label + (" (summed over channels)" if len(shape) == 3 and shape[0] > 1 else ""),
+    )
     if ax is None:
-        fig.suptitle(f"{_title(result.instance[i], result.event_names[e], len(result.event_names))}"
-                     f" | {result.input_names[k]}")
+        fig.suptitle(
+            f"{_title(result.instance[i], result.event_names[e], len(result.event_names))}"
+            f" | {result.input_names[k]}"
+        )
     return fig
 
 
-def plot_sequence(result: ResultLike, input: int | str = 0, instance: int = 0,
-                  event: int | str = 0, ax: Any = None):
+def plot_sequence(
+    result: ResultLike,
+    input: int | str = 0,
+    instance: int = 0,
+    event: int | str = 0,
+    ax: Any = None,
+):
     """Attributions of a sequence input as a (step x time) heatmap, channels summed.
 
     The first feature axis of the input is the sequence step; any further axes
@@ -506,8 +622,13 @@ def plot_sequence(result: ResultLike, input: int | str = 0, instance: int = 0,
     k = _input_index(result, input, where)
     values = result.values[k]
     if values.ndim < 4:
-        fail("input", where, "an input with at least one feature axis (the step)",
-             f"per-row shape {values.shape[1:-2]}", as_text=True)
+        fail(
+            "input",
+            where,
+            "an input with at least one feature axis (the step)",
+            f"per-row shape {values.shape[1:-2]}",
+            as_text=True,
+        )
     i = _position(instance, len(result.instance), "instance", where)
     e = _event_position(result, event, where)
     steps = values.shape[1]
@@ -515,12 +636,19 @@ def plot_sequence(result: ResultLike, input: int | str = 0, instance: int = 0,
     limit = np.abs(cells).max() or 1.0
 
     fig, (axis,) = _panel_axes(ax, 1, where, figsize=(6.4, 4.2), unit="panel")
-    mesh = axis.pcolormesh(result.time, np.arange(1, steps + 1), cells, shading="nearest",
-                           cmap="RdBu_r", norm=Normalize(-limit, limit))
+    mesh = axis.pcolormesh(
+        result.time,
+        np.arange(1, steps + 1),
+        cells,
+        shading="nearest",
+        cmap="RdBu_r",
+        norm=Normalize(-limit, limit),
+    )
     axis.set_title(_title(result.instance[i], result.event_names[e], len(result.event_names)))
     axis.set_xlabel("Time")
-    axis.set_ylabel(f"Step of {result.input_names[k]}" + (" (channels summed)"
-                                                          if values.ndim > 4 else ""))
+    axis.set_ylabel(
+        f"Step of {result.input_names[k]}" + (" (channels summed)" if values.ndim > 4 else "")
+    )
     fig.colorbar(mesh, ax=axis, label=f"Attribution {result.target}: {result.label}")
     return fig
 
@@ -573,20 +701,34 @@ def plot_modality(result: Any, cohort: bool = False, ax: Any = None):
     if is_result(result):
         if not _is_modality_result(result):
             if len(result.values) < 2:
-                fail("result", where, "a result of modality_shapley() or modality_totals(), "
-                     "or of a method on a network with several inputs", result.label)
+                fail(
+                    "result",
+                    where,
+                    "a result of modality_shapley() or modality_totals(), "
+                    "or of a method on a network with several inputs",
+                    result.label,
+                )
             result = modality_totals(result)
         frame = modality_shares(result, cohort=cohort)
         ylabel = f"% of |contribution| {result.target}: {result.label}"
-    elif isinstance(result, pd.DataFrame) and {"modality", "event", "time", "share"} <= \
-            set(result.columns):
+    elif isinstance(result, pd.DataFrame) and {"modality", "event", "time", "share"} <= set(
+        result.columns
+    ):
         if cohort and "instance" in result.columns:
-            fail("cohort", where, "False for a table of shares (pass the SurvResult to average "
-                 "over the cohort)", cohort)
+            fail(
+                "cohort",
+                where,
+                "False for a table of shares (pass the SurvResult to average over the cohort)",
+                cohort,
+            )
         frame, ylabel = result, "% of |contribution|"
     else:
-        fail("result", where, "a SurvResult of modality_shapley()/modality_totals() or a "
-             "table of modality_shares()", type(result).__name__)
+        fail(
+            "result",
+            where,
+            "a SurvResult of modality_shapley()/modality_totals() or a table of modality_shares()",
+            type(result).__name__,
+        )
     names = list(pd.unique(frame["modality"]))
     events = list(pd.unique(frame["event"]))
     ids = list(pd.unique(frame["instance"])) if "instance" in frame.columns else [None]
@@ -595,10 +737,16 @@ def plot_modality(result: Any, cohort: bool = False, ax: Any = None):
     fig, axes = _panel_axes(ax, len(ids) * len(events), where)
     panels = [(instance, event) for instance in ids for event in events]
     for axis, (instance, event) in zip(axes, panels):
-        rows = frame[frame["event"] == event] if instance is None else \
-            frame[(frame["event"] == event) & (frame["instance"] == instance)]
-        share = rows.pivot_table(index="modality", columns="time", values="share",
-                                 sort=False).reindex(index=names, columns=time).to_numpy(np.float64)
+        rows = (
+            frame[frame["event"] == event]
+            if instance is None
+            else frame[(frame["event"] == event) & (frame["instance"] == instance)]
+        )
+        share = (
+            rows.pivot_table(index="modality", columns="time", values="share", sort=False)
+            .reindex(index=names, columns=time)
+            .to_numpy(np.float64)
+        )
         defined = share.sum(axis=0) > 0  # no share where nothing is attributed (S = 1 at t = 0)
         _draw_shares(axis, time[defined], share[:, defined], names)
         axis.set_title(_title(instance, event, len(events)))
@@ -615,11 +763,18 @@ def _check_result(result: Any, where: str) -> None:
 def _input_index(result: ResultLike, input: Any, where: str) -> int:
     if isinstance(input, str) and input in result.input_names:
         return result.input_names.index(input)
-    if isinstance(input, (int, np.integer)) and not isinstance(input, bool) \
-            and 0 <= input < len(result.values):
+    if (
+        isinstance(input, (int, np.integer))
+        and not isinstance(input, bool)
+        and 0 <= input < len(result.values)
+    ):
         return int(input)
-    fail("input", where, f"an input index below {len(result.values)} or one of "
-         f"{result.input_names}", input)
+    fail(
+        "input",
+        where,
+        f"an input index below {len(result.values)} or one of {result.input_names}",
+        input,
+    )
 
 
 def _tabular_values(result: ResultLike, input: Any, where: str) -> tuple[int, np.ndarray]:
@@ -627,15 +782,20 @@ def _tabular_values(result: ResultLike, input: Any, where: str) -> tuple[int, np
     k = _input_index(result, input, where)
     values = result.values[k]
     if values.ndim != 4:
-        fail("input", where, "an input with a single feature axis (plot_image and "
-             "plot_sequence draw the others)", f"per-row shape {values.shape[1:-2]}",
-             as_text=True)
+        fail(
+            "input",
+            where,
+            "an input with a single feature axis (plot_image and plot_sequence draw the others)",
+            f"per-row shape {values.shape[1:-2]}",
+            as_text=True,
+        )
     return k, values
 
 
 def _panel_title(result: ResultLike, i: int, e: int, aggregate: bool = False) -> str:
-    return _title(None if aggregate else result.instance[i], result.event_names[e],
-                  len(result.event_names))
+    return _title(
+        None if aggregate else result.instance[i], result.event_names[e], len(result.event_names)
+    )
 
 
 def _title(instance: Any, event: str, n_events: int) -> str:
@@ -645,8 +805,7 @@ def _title(instance: Any, event: str, n_events: int) -> str:
 
 
 def _position(value: Any, size: int, arg: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-            or not 0 <= value < size:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < size:
         fail(arg, where, f"a position in [0, {size - 1}]", value)
     return int(value)
 
@@ -682,9 +841,14 @@ def _image_array(image: Any, shape: tuple, where: str) -> np.ndarray:
         image = image.detach().cpu().numpy()
     array = None if image is None else np.asarray(image, dtype=np.float64)
     if array is None or array.shape != tuple(shape):
-        fail("image", where, f"the explained image, per-row shape {tuple(shape)}, when "
-             "overlay=True (a result does not keep its inputs)",
-             None if array is None else f"shape {array.shape}", as_text=array is not None)
+        fail(
+            "image",
+            where,
+            f"the explained image, per-row shape {tuple(shape)}, when "
+            "overlay=True (a result does not keep its inputs)",
+            None if array is None else f"shape {array.shape}",
+            as_text=array is not None,
+        )
     if array.ndim == 3:
         array = np.moveaxis(array, 0, -1) if shape[0] == 3 else array.mean(axis=0)
     low, high = array.min(), array.max()
@@ -695,14 +859,24 @@ def _is_modality_result(result: ResultLike) -> bool:
     return result.method == "Modality_Shapley" or "aggregated_from" in result.args
 
 
-def _panel_axes(ax: Any, n_panels: int, where: str, figsize: tuple | None = None,
-                unit: str = "instance and event"):
+def _panel_axes(
+    ax: Any,
+    n_panels: int,
+    where: str,
+    figsize: tuple | None = None,
+    unit: str = "instance and event",
+):
     """The given axes (checked against the panel count) or a new figure's grid."""
     if ax is not None:
         axes = list(np.ravel(np.asarray(ax, dtype=object)))
         if len(axes) != n_panels or not all(hasattr(a, "plot") for a in axes):
-            fail("ax", where, f"{n_panels} matplotlib Axes (one per {unit})",
-                 f"{len(axes)} object(s)", as_text=True)
+            fail(
+                "ax",
+                where,
+                f"{n_panels} matplotlib Axes (one per {unit})",
+                f"{len(axes)} object(s)",
+                as_text=True,
+            )
         return axes[0].figure, axes
     from matplotlib.figure import Figure
 
@@ -715,8 +889,9 @@ def _panel_axes(ax: Any, n_panels: int, where: str, figsize: tuple | None = None
     return fig, list(grid[:n_panels])
 
 
-def _finish(fig, axes: list, ax_given: Any, legend_title: str,
-            loc: str = "outside lower center") -> None:
+def _finish(
+    fig, axes: list, ax_given: Any, legend_title: str, loc: str = "outside lower center"
+) -> None:
     """One legend (at ``loc`` of a new figure, else in the last given axes); outer labels only."""
     handles, labels = axes[-1].get_legend_handles_labels()
     if ax_given is not None:
@@ -731,5 +906,11 @@ def _finish(fig, axes: list, ax_given: Any, legend_title: str,
         if idx % ncols:
             axis.set_ylabel("")
     below = loc.endswith("center")
-    fig.legend(handles, labels, title=legend_title, loc=loc,
-               ncols=min(len(labels), 6) if below else 1, fontsize="small")
+    fig.legend(
+        handles,
+        labels,
+        title=legend_title,
+        loc=loc,
+        ncols=min(len(labels), 6) if below else 1,
+        fontsize="small",
+    )

@@ -5,6 +5,7 @@ column-major (R) order: a ``bytearray`` becomes an R raw vector under every reti
 version, and ``readBin``/``writeBin`` are exact to the last bit. reticulate's own numpy
 conversion is never needed (reticulate 1.28 cannot convert numpy >= 2 arrays).
 """
+
 from __future__ import annotations
 
 import copy
@@ -32,14 +33,24 @@ def from_raw(raw: Any, dim: Any) -> np.ndarray:
     dim = [int(d) for d in (dim if isinstance(dim, (list, tuple)) else [dim])]
     flat = np.frombuffer(bytes(raw), dtype="<f8")
     if flat.size != int(np.prod(dim)):
-        fail("raw", "from_raw()", f"{int(np.prod(dim))} doubles for dim {dim}", f"{flat.size} doubles",
-             as_text=True)
+        fail(
+            "raw",
+            "from_raw()",
+            f"{int(np.prod(dim))} doubles for dim {dim}",
+            f"{flat.size} doubles",
+            as_text=True,
+        )
     return flat.reshape(dim, order="F").copy()
 
 
-def explainer_for_r(model: Any, data_raw: Any, data_dim: Any, feature_names: list[str],
-                    dtype: str = "float32", baseline_sample: int | None = None
-                    ) -> tuple[Explainer, str]:
+def explainer_for_r(
+    model: Any,
+    data_raw: Any,
+    data_dim: Any,
+    feature_names: list[str],
+    dtype: str = "float32",
+    baseline_sample: int | None = None,
+) -> tuple[Explainer, str]:
     """An explainer for a pycox model held by R (e.g. a survivalmodels fit's ``$model``).
 
     A Cox model whose baseline hazards were never computed (survivalmodels computes them
@@ -50,8 +61,9 @@ def explainer_for_r(model: Any, data_raw: Any, data_dim: Any, feature_names: lis
     """
     data = from_raw(data_raw, data_dim).astype(np.float32)
     note = "model"
-    if hasattr(model, "compute_baseline_hazards") and \
-            (baseline_sample is not None or getattr(model, "baseline_hazards_", None) is None):
+    if hasattr(model, "compute_baseline_hazards") and (
+        baseline_sample is not None or getattr(model, "baseline_hazards_", None) is None
+    ):
         training = model.net.training
         try:
             hazards = model.compute_baseline_hazards(sample=baseline_sample, set_hazards=False)
@@ -60,14 +72,22 @@ def explainer_for_r(model: Any, data_raw: Any, data_dim: Any, feature_names: lis
         model = copy.copy(model)  # shares the net; only the copy gets the hazards
         model.baseline_hazards_ = hazards
         model.baseline_cumulative_hazards_ = hazards.cumsum()
-        note = "computed on the fit's training data (as survivalmodels' predict() does)" \
-            if baseline_sample is None else \
-            f"computed on {int(baseline_sample)} random rows of the fit's training data"
+        note = (
+            "computed on the fit's training data (as survivalmodels' predict() does)"
+            if baseline_sample is None
+            else f"computed on {int(baseline_sample)} random rows of the fit's training data"
+        )
     return explain(model, data, dtype=dtype, feature_names=[str(f) for f in feature_names]), note
 
 
-def run_for_r(explainer: Explainer, method: str, instance: Any = None, newdata_raw: Any = None,
-              newdata_dim: Any = None, args: dict | None = None) -> dict:
+def run_for_r(
+    explainer: Explainer,
+    method: str,
+    instance: Any = None,
+    newdata_raw: Any = None,
+    newdata_dim: Any = None,
+    args: dict | None = None,
+) -> dict:
     """Run a method and return the pieces of survinng's ``surv_result`` for R.
 
     ``instance`` is 0-based here (the R side converts); arrays come as :func:`to_raw`
@@ -77,13 +97,21 @@ def run_for_r(explainer: Explainer, method: str, instance: Any = None, newdata_r
     """
     entry = get_method(id=method) if isinstance(method, str) else None
     if entry is None:
-        fail("method", "run_for_r()", "a method id, one of " + ", ".join(m.id for m in methods()),
-             method)
+        fail(
+            "method",
+            "run_for_r()",
+            "a method id, one of " + ", ".join(m.id for m in methods()),
+            method,
+        )
     x = None if newdata_raw is None else from_raw(newdata_raw, newdata_dim)
-    args = {k: from_raw(v["raw"], v["dim"]) if isinstance(v, dict) and "raw" in v else v
-            for k, v in (args or {}).items()}  # x_ref / data_ref arrive as raw payloads
+    args = {
+        k: from_raw(v["raw"], v["dim"]) if isinstance(v, dict) and "raw" in v else v
+        for k, v in (args or {}).items()
+    }  # x_ref / data_ref arrive as raw payloads
     if instance is not None:
-        instance = [int(i) for i in (instance if isinstance(instance, (list, tuple)) else [instance])]
+        instance = [
+            int(i) for i in (instance if isinstance(instance, (list, tuple)) else [instance])
+        ]
     result = entry.function(explainer, x, instance=instance, **args)
     return result_for_r(result)
 
@@ -95,17 +123,29 @@ def result_for_r(result: SurvResult) -> dict:
     def r_array(a):
         return to_raw(a[..., 0, :] if drop_event else a)
 
-    preds = {f: r_array(getattr(result, f)) for f in
-             ("pred", "pred_diff", "pred_diff_q1", "pred_diff_q3") if getattr(result, f) is not None}
-    return {"res": [r_array(v) for v in result.values],
-            "feature_names": result.feature_names,
-            "feature_shapes": [list(s) for s in result.feature_shapes],
-            "event_names": result.event_names, "competing_risks": not drop_event,
-            "time": to_raw(result.time), "instance": [int(i) for i in result.instance],
-            "method": result.method, "model_class": result.model_class,
-            "labels": [result.label, method_label(result.method, bool(result.args.get(
-                "times_input")), long=True)],
-            "target": result.target, "args": result.args, **preds}
+    preds = {
+        f: r_array(getattr(result, f))
+        for f in ("pred", "pred_diff", "pred_diff_q1", "pred_diff_q3")
+        if getattr(result, f) is not None
+    }
+    return {
+        "res": [r_array(v) for v in result.values],
+        "feature_names": result.feature_names,
+        "feature_shapes": [list(s) for s in result.feature_shapes],
+        "event_names": result.event_names,
+        "competing_risks": not drop_event,
+        "time": to_raw(result.time),
+        "instance": [int(i) for i in result.instance],
+        "method": result.method,
+        "model_class": result.model_class,
+        "labels": [
+            result.label,
+            method_label(result.method, bool(result.args.get("times_input")), long=True),
+        ],
+        "target": result.target,
+        "args": result.args,
+        **preds,
+    }
 
 
 # -- extracted models: a bundle as bytes, for R's extract_model() and explain() ---------
@@ -123,14 +163,26 @@ def bundle_for_r(explainer: Explainer) -> dict:
         ``dtype``, ``targets``, ``n_times`` and ``versions``.
     """
     from .bundle import bundle_info, save_model
+
     with tempfile.TemporaryDirectory(prefix="survinngpy-") as tmp:
-        path = save_model(explainer, Path(tmp) / "bundle", targets=explainer.model.targets[0],
-                          include_data=False, dynamo=False)
+        path = save_model(
+            explainer,
+            Path(tmp) / "bundle",
+            targets=explainer.model.targets[0],
+            include_data=False,
+            dynamo=False,
+        )
         manifest = bundle_info(path)
         files = {p.name: bytearray(p.read_bytes()) for p in sorted(path.iterdir())}
-    return {"files": files, "model_class": manifest["model_class"], "source": manifest["source"],
-            "dtype": manifest["dtype"], "targets": manifest["targets"],
-            "n_times": len(manifest["time"]), "versions": manifest["versions"]}
+    return {
+        "files": files,
+        "model_class": manifest["model_class"],
+        "source": manifest["source"],
+        "dtype": manifest["dtype"],
+        "targets": manifest["targets"],
+        "n_times": len(manifest["time"]),
+        "versions": manifest["versions"],
+    }
 
 
 def explainer_from_bundle(files: dict, data_raw: Any, data_dim: Any) -> Explainer:
@@ -140,24 +192,33 @@ def explainer_from_bundle(files: dict, data_raw: Any, data_dim: Any) -> Explaine
     :func:`~survinng_py.load_model` (sha256-checked, nothing unpickled).
     """
     from .bundle import load_model
+
     where = "explain()"
     with tempfile.TemporaryDirectory(prefix="survinngpy-") as tmp:
         for name, content in files.items():
             if not isinstance(name, str) or not _MEMBER_NAME.fullmatch(name) or name in (".", ".."):
-                fail("model", where, "an extracted model whose files have plain names",
-                     repr(name)[:40], as_text=True)
+                fail(
+                    "model",
+                    where,
+                    "an extracted model whose files have plain names",
+                    repr(name)[:40],
+                    as_text=True,
+                )
             with open(Path(tmp) / name, "xb") as handle:
                 handle.write(bytes(content))
         try:
             loaded = load_model(tmp)
         except SurvinngError as err:  # "`path` of load_model() must be <rule>; got <value>"
             rule = str(err).split(" must be ", 1)[-1]
-            raise SurvinngError(f"`model` of {where} must be an extracted model holding {rule}") from None
+            raise SurvinngError(
+                f"`model` of {where} must be an extracted model holding {rule}"
+            ) from None
     # rows are checked against the network alone (R matched the columns by name)
     unlabelled = Explainer(loaded.model, None, None, loaded.input_names, loaded.memory_budget)
     inputs = unlabelled.to_inputs(from_raw(data_raw, data_dim), "data", where)
-    return Explainer(loaded.model, inputs, loaded.feature_names, loaded.input_names,
-                     loaded.memory_budget)
+    return Explainer(
+        loaded.model, inputs, loaded.feature_names, loaded.input_names, loaded.memory_budget
+    )
 
 
 # -- rpy2: results as R objects, .rds files ---------------------------------------------
@@ -193,8 +254,11 @@ def to_r(result: SurvResult):
             dn.append(names(f"Event {k + 1}" for k in range(len(payload["event_names"]))))
         dn.append(time_names)
         res.append(r_array(p, ro.r["list"](*dn)))
-    fields = {"res": ro.r["list"](*res), "time": ro.FloatVector(time),
-              "competing_risks": ro.BoolVector([payload["competing_risks"]])}
+    fields = {
+        "res": ro.r["list"](*res),
+        "time": ro.FloatVector(time),
+        "competing_risks": ro.BoolVector([payload["competing_risks"]]),
+    }
     for f in ("pred", "pred_diff", "pred_diff_q1", "pred_diff_q3"):
         if f in payload:
             fields[f] = r_array(payload[f])
@@ -218,8 +282,11 @@ def _r_scalar(ro, value):
     if isinstance(value, float):
         return ro.FloatVector([value])
     if isinstance(value, (list, tuple)):
-        return ro.IntVector(value) if all(isinstance(v, (int, np.integer)) for v in value) \
+        return (
+            ro.IntVector(value)
+            if all(isinstance(v, (int, np.integer)) for v in value)
             else ro.StrVector([str(v) for v in value])
+        )
     return ro.StrVector([str(value)])
 
 
@@ -234,6 +301,7 @@ def read_rds(path: str):
     ro = _rpy2()
     from rpy2.robjects import pandas2ri
     from rpy2.robjects.conversion import localconverter
+
     obj = ro.r["readRDS"](str(path))
     with localconverter(ro.default_converter + pandas2ri.converter) as converter:
         return converter.rpy2py(obj)

@@ -1,4 +1,5 @@
 """`SurvResult`: the one labelled result type of every attribution method."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -33,12 +34,25 @@ class SurvResult:
         Every argument of the call that produced the result.
     """
 
-    def __init__(self, values: Sequence[np.ndarray], *, pred: np.ndarray, time: np.ndarray,
-                 feature_names: Sequence[Sequence[str]], input_names: Sequence[str],
-                 event_names: Sequence[str], instance: np.ndarray, method: str, model_class: str,
-                 target: str, args: dict[str, Any], pred_ref: np.ndarray | None = None,
-                 pred_diff: np.ndarray | None = None, pred_diff_q1: np.ndarray | None = None,
-                 pred_diff_q3: np.ndarray | None = None):
+    def __init__(
+        self,
+        values: Sequence[np.ndarray],
+        *,
+        pred: np.ndarray,
+        time: np.ndarray,
+        feature_names: Sequence[Sequence[str]],
+        input_names: Sequence[str],
+        event_names: Sequence[str],
+        instance: np.ndarray,
+        method: str,
+        model_class: str,
+        target: str,
+        args: dict[str, Any],
+        pred_ref: np.ndarray | None = None,
+        pred_diff: np.ndarray | None = None,
+        pred_diff_q1: np.ndarray | None = None,
+        pred_diff_q3: np.ndarray | None = None,
+    ):
         self.values = [np.asarray(v) for v in values]
         self.pred = np.asarray(pred)
         self.pred_ref, self.pred_diff = pred_ref, pred_diff
@@ -57,6 +71,7 @@ class SurvResult:
         """Display name of the method, e.g. ``GxI(t)`` (from the method table; the method id
         for a method that is not registered)."""
         from .methods.registry import method_label
+
         return method_label(self.method, bool(self.args.get("times_input")))
 
     @property
@@ -70,11 +85,18 @@ class SurvResult:
     def _input_index(self, input: int | str, where: str = "SurvResult") -> int:
         if isinstance(input, str) and input in self.input_names:
             return self.input_names.index(input)
-        if isinstance(input, (int, np.integer)) and not isinstance(input, bool) and \
-                0 <= input < len(self.values):
+        if (
+            isinstance(input, (int, np.integer))
+            and not isinstance(input, bool)
+            and 0 <= input < len(self.values)
+        ):
             return int(input)
-        fail("input", where, f"an input index below {len(self.values)} or one of "
-             f"{self.input_names}", input)
+        fail(
+            "input",
+            where,
+            f"an input index below {len(self.values)} or one of {self.input_names}",
+            input,
+        )
 
     def replace(self, **fields: Any) -> SurvResult:
         """A new result with ``fields`` replaced; the others are shared with this one.
@@ -101,13 +123,24 @@ class SurvResult:
         """
         for name in fields:
             if name not in RESULT_FIELDS:
-                fail(name, "replace()", "a SurvResult field (" + ", ".join(RESULT_FIELDS) + ")",
-                     fields[name])
+                fail(
+                    name,
+                    "replace()",
+                    "a SurvResult field (" + ", ".join(RESULT_FIELDS) + ")",
+                    fields[name],
+                )
         kept = {name: fields.get(name, getattr(self, name)) for name in RESULT_FIELDS}
         return SurvResult(kept.pop("values"), **kept)
 
-    def isel(self, *, instance: Any = None, event: Any = None, time: Any = None,
-             input: Any = None, feature: Any = None) -> SurvResult:
+    def isel(
+        self,
+        *,
+        instance: Any = None,
+        event: Any = None,
+        time: Any = None,
+        input: Any = None,
+        feature: Any = None,
+    ) -> SurvResult:
         """Select by position; labels follow.
 
         Each selector is ``None`` (all), a position, a list of positions, a slice or a
@@ -138,29 +171,49 @@ class SurvResult:
         if input is None:
             k = list(range(len(self.values)))
         else:
-            k = [self._input_index(one, "isel()")
-                 for one in np.atleast_1d(np.asarray(input, dtype=object))]
+            k = [
+                self._input_index(one, "isel()")
+                for one in np.atleast_1d(np.asarray(input, dtype=object))
+            ]
             if not k:
                 fail("input", "isel()", "at least one input", input)
         values = [self.values[j][i][..., e, :][..., t] for j in k]
         names = [self.feature_names[j] for j in k]
         if feature is not None:
             if len(values) != 1:
-                fail("feature", "isel()", "used on a result with one input (choose it with "
-                     "`input`)", f"{len(values)} inputs", as_text=True)
+                fail(
+                    "feature",
+                    "isel()",
+                    "used on a result with one input (choose it with `input`)",
+                    f"{len(values)} inputs",
+                    as_text=True,
+                )
             f = _positions(feature, len(names[0]), "feature", "isel()")
             values = [values[0].reshape(len(i), -1, len(e), len(t))[:, f]]
             names = [[names[0][j] for j in f]]
 
         def cut(a):
             return None if a is None else a[i][:, e][:, :, t]
-        return self.replace(values=values, time=self.time[t], feature_names=names,
-                            input_names=[self.input_names[j] for j in k],
-                            event_names=[self.event_names[j] for j in e], instance=self.instance[i],
-                            **{f: cut(getattr(self, f)) for f in PRED_FIELDS})
 
-    def sel(self, *, instance: Any = None, event: Any = None, time: Any = None,
-            input: Any = None, feature: Any = None) -> SurvResult:
+        return self.replace(
+            values=values,
+            time=self.time[t],
+            feature_names=names,
+            input_names=[self.input_names[j] for j in k],
+            event_names=[self.event_names[j] for j in e],
+            instance=self.instance[i],
+            **{f: cut(getattr(self, f)) for f in PRED_FIELDS},
+        )
+
+    def sel(
+        self,
+        *,
+        instance: Any = None,
+        event: Any = None,
+        time: Any = None,
+        input: Any = None,
+        feature: Any = None,
+    ) -> SurvResult:
         """Select by label; labels follow (see :meth:`isel` for positions).
 
         A single label keeps its axis.
@@ -192,8 +245,11 @@ class SurvResult:
         >>> res.sel(instance=[3, 7], time=2.5, feature=["age", "size"])  # doctest: +SKIP
         """
         ids, first = np.unique(self.instance, return_index=True)
-        i = None if instance is None else \
-            _by_label(instance, dict(zip(ids.tolist(), first.tolist())), "instance", int)
+        i = (
+            None
+            if instance is None
+            else _by_label(instance, dict(zip(ids.tolist(), first.tolist())), "instance", int)
+        )
         e = None if event is None else _by_label(event, _index(self.event_names), "event", str)
         k = None if input is None else _by_label(input, _index(self.input_names), "input", str)
         t = None if time is None else self._nearest_times(time)
@@ -201,16 +257,24 @@ class SurvResult:
         if feature is not None:
             inputs = range(len(self.values)) if k is None else k
             if len(inputs) != 1:
-                fail("feature", "sel()", "used on a result with one input (choose it with "
-                     "`input`)", f"{len(inputs)} inputs", as_text=True)
+                fail(
+                    "feature",
+                    "sel()",
+                    "used on a result with one input (choose it with `input`)",
+                    f"{len(inputs)} inputs",
+                    as_text=True,
+                )
             f = _by_label(feature, _index(self.feature_names[inputs[0]]), "feature", str)
         return self.isel(instance=i, event=e, time=t, input=k, feature=f)
 
     def _nearest_times(self, time: Any) -> np.ndarray:
         wanted = np.atleast_1d(np.asarray(time, dtype=object))
-        if wanted.ndim != 1 or not all(isinstance(v, (int, float, np.integer, np.floating))
-                                       and not isinstance(v, (bool, np.bool_)) and np.isfinite(v)
-                                       for v in wanted):
+        if wanted.ndim != 1 or not all(
+            isinstance(v, (int, float, np.integer, np.floating))
+            and not isinstance(v, (bool, np.bool_))
+            and np.isfinite(v)
+            for v in wanted
+        ):
             fail("time", "sel()", "a finite number or a list of them", time)
         wanted = wanted.astype(np.float64)
         if len(self.time) == 1:
@@ -243,12 +307,24 @@ class SurvResult:
                     return False
                 continue
             a, b = np.asarray(a), np.asarray(b)
-            if not (a.dtype == b.dtype and a.shape == b.shape and
-                    np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")):
+            if not (
+                a.dtype == b.dtype
+                and a.shape == b.shape
+                and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+            ):
                 return False
-        return all(getattr(self, name) == getattr(other, name) for name in
-                   ("feature_names", "input_names", "event_names", "method", "model_class",
-                    "target", "args"))
+        return all(
+            getattr(self, name) == getattr(other, name)
+            for name in (
+                "feature_names",
+                "input_names",
+                "event_names",
+                "method",
+                "model_class",
+                "target",
+                "args",
+            )
+        )
 
     # defining __eq__ sets __hash__ to None: a result is mutable, so not hashable
     def __eq__(self, other: object) -> bool:
@@ -294,15 +370,19 @@ class SurvResult:
         """Plot with :mod:`survinng_py.plot` (``type``: ``"attr"``, ``"pred"``, ``"contr"``,
         ``"force"``, ``"image"``, ``"sequence"`` or ``"modality"``)."""
         from . import plot as _plot
+
         return _plot.plot(self, type=type, **kwargs)
 
     def __repr__(self) -> str:
-        inputs = ", ".join(f"{name}{tuple(shape)}" for name, shape in
-                           zip(self.input_names, self.feature_shapes))
-        return (f"<SurvResult {self.label} of {self.target} | {self.model_class} | "
-                f"{len(self.instance)} instance(s) | inputs: {inputs} | "
-                f"events: {len(self.event_names)} | {len(self.time)} times in "
-                f"[{self.time.min():.4g}, {self.time.max():.4g}]>")
+        inputs = ", ".join(
+            f"{name}{tuple(shape)}" for name, shape in zip(self.input_names, self.feature_shapes)
+        )
+        return (
+            f"<SurvResult {self.label} of {self.target} | {self.model_class} | "
+            f"{len(self.instance)} instance(s) | inputs: {inputs} | "
+            f"events: {len(self.event_names)} | {len(self.time)} times in "
+            f"[{self.time.min():.4g}, {self.time.max():.4g}]>"
+        )
 
 
 def _positions(selector: Any, length: int, arg: str, where: str) -> np.ndarray:
@@ -312,8 +392,9 @@ def _positions(selector: Any, length: int, arg: str, where: str) -> np.ndarray:
     if isinstance(selector, slice):
         return np.arange(length)[selector]
     index = np.asarray(selector)
-    rule = (f"positions below {length} (or from the end), a slice or a boolean mask of length "
-            f"{length}")
+    rule = (
+        f"positions below {length} (or from the end), a slice or a boolean mask of length {length}"
+    )
     if index.size == 0 and index.ndim == 1:
         return np.zeros(0, np.int64)
     index = np.atleast_1d(index) if index.dtype != bool else index
@@ -321,8 +402,12 @@ def _positions(selector: Any, length: int, arg: str, where: str) -> np.ndarray:
         if index.shape != (length,):
             fail(arg, where, rule, selector)
         return np.flatnonzero(index)
-    if index.ndim != 1 or index.dtype.kind not in "iu" or \
-            (index < -length).any() or (index >= length).any():
+    if (
+        index.ndim != 1
+        or index.dtype.kind not in "iu"
+        or (index < -length).any()
+        or (index >= length).any()
+    ):
         fail(arg, where, rule, selector)
     return np.arange(length)[index]
 

@@ -4,12 +4,14 @@ method table (:mod:`survinng_py.methods.registry`).
 A method module imports torch inside its function: the command line reads the table
 (names, options) for ``--help`` without loading torch.
 """
+
 # imported in the order the table lists them
 # isort: off
 from .grad import surv_grad
 from .smoothgrad import surv_smoothgrad
 from .intgrad import surv_intgrad
 from .gradshap import surv_gradshap
+
 # isort: on
 from .registry import (
     Method,
@@ -22,6 +24,17 @@ from .registry import (
     unregister_method,
 )
 
-__all__ = ["surv_grad", "surv_smoothgrad", "surv_intgrad", "surv_gradshap", "Method", "Option",
-           "register_method", "unregister_method", "methods", "get_method", "method_label",
-           "describe"]
+__all__ = [
+    "surv_grad",
+    "surv_smoothgrad",
+    "surv_intgrad",
+    "surv_gradshap",
+    "Method",
+    "Option",
+    "register_method",
+    "unregister_method",
+    "methods",
+    "get_method",
+    "method_label",
+    "describe",
+]

@@ -6,6 +6,7 @@ taken and the factor that multiplies it when ``times_input`` is set. The loop be
 walks the flattened (instance, replicate) pairs in chunks sized by the memory budget and
 averages over replicates, so results do not depend on the chunk size.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -25,11 +26,23 @@ from ..result import SurvResult
 PointsFn = Callable[[torch.Tensor, torch.Tensor], tuple[list[torch.Tensor], list[torch.Tensor]]]
 
 
-def prepare(explainer: Any, x: Any, instance: Any, target: Any, batch_size: Any, where: str,
-            progress: Any = None):
+def prepare(
+    explainer: Any,
+    x: Any,
+    instance: Any,
+    target: Any,
+    batch_size: Any,
+    where: str,
+    progress: Any = None,
+):
     """Shared argument checks; returns the rows to explain, their ids and feature names."""
     if not isinstance(explainer, Explainer):
-        fail("explainer", where, "an Explainer built by survinng_py.explain()", type(explainer).__name__)
+        fail(
+            "explainer",
+            where,
+            "an Explainer built by survinng_py.explain()",
+            type(explainer).__name__,
+        )
     explainer.model.check_target(target, where)
     if batch_size is not None:
         check_int(batch_size, "batch_size", where)
@@ -38,9 +51,17 @@ def prepare(explainer: Any, x: Any, instance: Any, target: Any, batch_size: Any,
     return explainer.points(x, instance, where)
 
 
-def attribute(explainer: Explainer, inputs: list[torch.Tensor], *, target: str, n_reps: int,
-              make_points: PointsFn, times_input: bool, batch_size: int | None,
-              progress: bool | None) -> tuple[list[np.ndarray], np.ndarray | None]:
+def attribute(
+    explainer: Explainer,
+    inputs: list[torch.Tensor],
+    *,
+    target: str,
+    n_reps: int,
+    make_points: PointsFn,
+    times_input: bool,
+    batch_size: int | None,
+    progress: bool | None,
+) -> tuple[list[np.ndarray], np.ndarray | None]:
     """Mean over replicates of J(point) (times the method's factor if ``times_input``).
 
     Also returns the target at the points, ``(N, E, T)``, when every instance is one point
@@ -59,19 +80,28 @@ def attribute(explainer: Explainer, inputs: list[torch.Tensor], *, target: str, 
     n_batches = _batch_count(n, chunk, n_reps)
     show = progress if progress is not None else (sys.stderr.isatty() and n_batches > 1)
     means = None  # per quantity ([value,] then each input): sums over replicates, (n, ...)
-    for start, stop in tqdm(_batches(total, chunk, n_reps), total=n_batches, disable=not show,
-                            desc="points", unit="batch"):
+    for start, stop in tqdm(
+        _batches(total, chunk, n_reps),
+        total=n_batches,
+        disable=not show,
+        desc="points",
+        unit="batch",
+    ):
         flat = torch.arange(start, stop, device=model.device)
         points, factors = make_points(flat // n_reps, flat % n_reps)
         first, per = start // n_reps, min(stop - start, n_reps)  # per: points per instance
         if factored:
             value, head, nets = engine.jacobian_factors(model, points, target)
-            sums = [_sum_factors(g * f.unsqueeze(-1) if times_input else g, head, per,
-                                 value.shape[1:]) for g, f in zip(nets, factors)]
+            sums = [
+                _sum_factors(g * f.unsqueeze(-1) if times_input else g, head, per, value.shape[1:])
+                for g, f in zip(nets, factors)
+            ]
         else:
             value, jacobians = engine.jacobian(model, points, target)
-            sums = [_sum_points(j * f.reshape(*f.shape, 1, 1) if times_input else j, per)
-                    for j, f in zip(jacobians, factors)]
+            sums = [
+                _sum_points(j * f.reshape(*f.shape, 1, 1) if times_input else j, per)
+                for j, f in zip(jacobians, factors)
+            ]
         if n_reps == 1:
             sums.insert(0, value)
         if n_batches == 1:
@@ -82,7 +112,7 @@ def attribute(explainer: Explainer, inputs: list[torch.Tensor], *, target: str, 
             means = [new(q, (n, *q.shape[1:])) for q in sums]
         for total_k, part in zip(means, sums):
             if per == n_reps:
-                total_k[first:first + len(part)] = part
+                total_k[first : first + len(part)] = part
             else:  # one instance's replicates span several batches
                 total_k[first] += part[0]
     assert means is not None  # prepare() refuses zero rows: there was a batch
@@ -97,8 +127,9 @@ def _batches(total: int, chunk: int, n_reps: int):
     memory does not grow with the number of points."""
     start = 0
     while start < total:
-        stop = min(total, start + chunk, (start // n_reps + 1) * n_reps if chunk < n_reps
-                   else total)
+        stop = min(
+            total, start + chunk, (start // n_reps + 1) * n_reps if chunk < n_reps else total
+        )
         yield start, stop
         start = stop
 
@@ -142,15 +173,20 @@ def make_rng(seed: Any, where: str) -> np.random.Generator:
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
         fail("seed", where, "None, an integer or a numpy.random.Generator", seed)
     if not 0 <= int(seed) <= SEED_MAX:
-        fail("seed", where, "an integer in [0, 2**63 - 1] (or None, or a "
-             "numpy.random.Generator)", seed)
+        fail(
+            "seed",
+            where,
+            "an integer in [0, 2**63 - 1] (or None, or a numpy.random.Generator)",
+            seed,
+        )
     return np.random.default_rng(int(seed))
 
 
 def seed_label(seed: Any) -> Any:
     """How a seed is recorded in a result's arguments."""
-    return None if seed is None else int(seed) if isinstance(seed, numbers.Integral) \
-        else "Generator"
+    return (
+        None if seed is None else int(seed) if isinstance(seed, numbers.Integral) else "Generator"
+    )
 
 
 def path_points(xs: list[torch.Tensor], refs: list[torch.Tensor], alpha: torch.Tensor):
@@ -163,16 +199,35 @@ def path_points(xs: list[torch.Tensor], refs: list[torch.Tensor], alpha: torch.T
     return points, deltas
 
 
-def build_result(explainer: Explainer, inputs: list[torch.Tensor], ids: np.ndarray,
-                 names: list[list[str]], values: list[np.ndarray], *, method: str, target: str,
-                 args: dict, pred: np.ndarray, **preds: np.ndarray | None) -> SurvResult:
+def build_result(
+    explainer: Explainer,
+    inputs: list[torch.Tensor],
+    ids: np.ndarray,
+    names: list[list[str]],
+    values: list[np.ndarray],
+    *,
+    method: str,
+    target: str,
+    args: dict,
+    pred: np.ndarray,
+    **preds: np.ndarray | None,
+) -> SurvResult:
     model = explainer.model
     num_risks = engine.num_risks(model, inputs)
-    return SurvResult(values, pred=pred, time=model.time, feature_names=names,
-                      input_names=_input_names(explainer, len(inputs)),
-                      event_names=model.event_names(target, num_risks), instance=ids,
-                      method=method, model_class=model.model_class, target=target,
-                      args={"dtype": str(model.dtype).replace("torch.", ""), **args}, **preds)
+    return SurvResult(
+        values,
+        pred=pred,
+        time=model.time,
+        feature_names=names,
+        input_names=_input_names(explainer, len(inputs)),
+        event_names=model.event_names(target, num_risks),
+        instance=ids,
+        method=method,
+        model_class=model.model_class,
+        target=target,
+        args={"dtype": str(model.dtype).replace("torch.", ""), **args},
+        **preds,
+    )
 
 
 def _input_names(explainer: Explainer, n_inputs: int) -> list[str]:
@@ -186,5 +241,16 @@ def background(explainer: Explainer, arg: str, where: str) -> list[torch.Tensor]
     return explainer.data
 
 
-__all__ = ["prepare", "attribute", "predict", "make_rng", "check_flag", "build_result",
-           "background", "check_choice", "seed_label", "path_points", "MAX_POINTS"]
+__all__ = [
+    "prepare",
+    "attribute",
+    "predict",
+    "make_rng",
+    "check_flag",
+    "build_result",
+    "background",
+    "check_choice",
+    "seed_label",
+    "path_points",
+    "MAX_POINTS",
+]

@@ -1,4 +1,5 @@
 """Grad(t) and GxI(t): the gradient of the target at every time point."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -10,9 +11,16 @@ if TYPE_CHECKING:
     from ..result import SurvResult
 
 
-def surv_grad(explainer: Explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
-              times_input: bool = False, batch_size: int | None = None,
-              progress: bool | None = None) -> SurvResult:
+def surv_grad(
+    explainer: Explainer,
+    x: Any = None,
+    *,
+    instance: Any = None,
+    target: str = "survival",
+    times_input: bool = False,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+) -> SurvResult:
     """Grad(t): d target(t | x) / d x for every time point; GxI(t) with ``times_input``.
 
     Parameters
@@ -61,17 +69,39 @@ def surv_grad(explainer: Explainer, x: Any = None, *, instance: Any = None, targ
         points = [x.index_select(0, rows) for x in inputs]
         return points, points
 
-    values, pred = attribute(explainer, inputs, target=target, n_reps=1,
-                             make_points=make_points, times_input=times_input,
-                             batch_size=batch_size, progress=progress)
+    values, pred = attribute(
+        explainer,
+        inputs,
+        target=target,
+        n_reps=1,
+        make_points=make_points,
+        times_input=times_input,
+        batch_size=batch_size,
+        progress=progress,
+    )
     assert pred is not None  # one point per instance: attribute() returns its prediction
-    return build_result(explainer, inputs, ids, names, values, method=METHOD.id,
-                        target=target, args={"target": target, "instance": ids.tolist(),
-                                             "times_input": times_input}, pred=pred)
+    return build_result(
+        explainer,
+        inputs,
+        ids,
+        names,
+        values,
+        method=METHOD.id,
+        target=target,
+        args={"target": target, "instance": ids.tolist(), "times_input": times_input},
+        pred=pred,
+    )
 
 
 METHOD = register_method(
-    surv_grad, name="grad", id="Surv_Gradient", labels=("Grad(t)", "GxI(t)"),
-    long_labels=("Gradient", "Grad x Input"), r_function="surv_grad",
-    options={"times_input": "multiply the gradient by the input (GxI(t))",
-             "batch_size": BATCH_SIZE_HELP})
+    surv_grad,
+    name="grad",
+    id="Surv_Gradient",
+    labels=("Grad(t)", "GxI(t)"),
+    long_labels=("Gradient", "Grad x Input"),
+    r_function="surv_grad",
+    options={
+        "times_input": "multiply the gradient by the input (GxI(t))",
+        "batch_size": BATCH_SIZE_HELP,
+    },
+)

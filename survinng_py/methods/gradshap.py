@@ -1,4 +1,5 @@
 """GradSHAP(t): expected gradients over references drawn from a background pool."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -12,12 +13,22 @@ if TYPE_CHECKING:
     from ..result import SurvResult
 
 
-def surv_gradshap(explainer: Explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
-                  n: int = 50, num_samples: int = 10, data_ref: Any = None, replace: bool = True,
-                  stratified: bool = True, times_input: bool = True,
-                  batch_size: int | None = None,
-                  seed: int | np.random.Generator | None = None,
-                  progress: bool | None = None) -> SurvResult:
+def surv_gradshap(
+    explainer: Explainer,
+    x: Any = None,
+    *,
+    instance: Any = None,
+    target: str = "survival",
+    n: int = 50,
+    num_samples: int = 10,
+    data_ref: Any = None,
+    replace: bool = True,
+    stratified: bool = True,
+    times_input: bool = True,
+    batch_size: int | None = None,
+    seed: int | np.random.Generator | None = None,
+    progress: bool | None = None,
+) -> SurvResult:
     """GradSHAP(t) = mean_{s,k} (x - r_s) * grad f_t(r_s + alpha_sk (x - r_s)).
 
     ``num_samples`` references ``r_s`` are drawn once per call from ``data_ref`` (default:
@@ -68,14 +79,21 @@ def surv_gradshap(explainer: Explainer, x: Any = None, *, instance: Any = None, 
     replace = check_flag(replace, "replace", where)
     stratified = check_flag(stratified, "stratified", where)
     times_input = check_flag(times_input, "times_input", where)
-    pool = background(explainer, "data_ref", where) if data_ref is None else \
-        explainer.to_inputs(data_ref, "data_ref", where, allow_empty=True)
+    pool = (
+        background(explainer, "data_ref", where)
+        if data_ref is None
+        else explainer.to_inputs(data_ref, "data_ref", where, allow_empty=True)
+    )
     pool_size = pool[0].shape[0]
     if pool_size == 0:
         fail("data_ref", where, "at least one row", "0 rows", as_text=True)
     if not replace and num_samples > pool_size:
-        fail("num_samples", where, f"at most the pool size ({pool_size}) when replace=False",
-             num_samples)
+        fail(
+            "num_samples",
+            where,
+            f"at most the pool size ({pool_size}) when replace=False",
+            num_samples,
+        )
     rng = make_rng(seed, where)
     ref_rows = rng.choice(pool_size, size=num_samples, replace=replace)
     device, dtype = inputs[0].device, inputs[0].dtype
@@ -87,12 +105,22 @@ def surv_gradshap(explainer: Explainer, x: Any = None, *, instance: Any = None, 
 
     def make_points(rows, reps):
         refs = ref_index[reps // n]
-        return path_points([x.index_select(0, rows) for x in inputs],
-                           [p.index_select(0, refs) for p in pool], alphas[reps])
+        return path_points(
+            [x.index_select(0, rows) for x in inputs],
+            [p.index_select(0, refs) for p in pool],
+            alphas[reps],
+        )
 
-    values, _ = attribute(explainer, inputs, target=target, n_reps=n * num_samples,
-                       make_points=make_points, times_input=times_input,
-                       batch_size=batch_size, progress=progress)
+    values, _ = attribute(
+        explainer,
+        inputs,
+        target=target,
+        n_reps=n * num_samples,
+        make_points=make_points,
+        times_input=times_input,
+        batch_size=batch_size,
+        progress=progress,
+    )
     pred = predict(explainer, inputs, target)
     if num_samples == 1:
         pred_ref = predict(explainer, [p.index_select(0, ref_index) for p in pool], target)
@@ -103,16 +131,31 @@ def surv_gradshap(explainer: Explainer, x: Any = None, *, instance: Any = None, 
         q1, q3 = np.quantile(pool_pred, [0.25, 0.75], axis=0, keepdims=True).astype(pred.dtype)
         quartiles = {"pred_diff_q1": pred - q1, "pred_diff_q3": pred - q3}
     pred_ref = np.broadcast_to(pred_ref, pred.shape).copy()
-    return build_result(explainer, inputs, ids, names, values, method=METHOD.id,
-                        target=target, args={"target": target, "instance": ids.tolist(),
-                                             "times_input": times_input, "n": n,
-                                             "num_samples": num_samples, "replace": replace,
-                                             "stratified": stratified,
-                                             "reference_rows": ref_rows.tolist(),
-                                             "data_ref": "explainer data" if data_ref is None
-                                             else "given",
-                                             "seed": seed_label(seed)},
-                        pred=pred, pred_ref=pred_ref, pred_diff=pred - pred_ref, **quartiles)
+    return build_result(
+        explainer,
+        inputs,
+        ids,
+        names,
+        values,
+        method=METHOD.id,
+        target=target,
+        args={
+            "target": target,
+            "instance": ids.tolist(),
+            "times_input": times_input,
+            "n": n,
+            "num_samples": num_samples,
+            "replace": replace,
+            "stratified": stratified,
+            "reference_rows": ref_rows.tolist(),
+            "data_ref": "explainer data" if data_ref is None else "given",
+            "seed": seed_label(seed),
+        },
+        pred=pred,
+        pred_ref=pred_ref,
+        pred_diff=pred - pred_ref,
+        **quartiles,
+    )
 
 
 def _check_draws(explainer, n: int, num_samples: int, where: str) -> None:
@@ -124,22 +167,40 @@ def _check_draws(explainer, n: int, num_samples: int, where: str) -> None:
     limit = max(1, explainer.memory_budget // 16)
     budget = f"the explainer's memory_budget of {explainer.memory_budget} bytes"
     if num_samples > limit:
-        fail("num_samples", where, f"at most {limit} (its path positions are drawn up front, "
-             f"16 bytes each, within {budget})", num_samples)
+        fail(
+            "num_samples",
+            where,
+            f"at most {limit} (its path positions are drawn up front, "
+            f"16 bytes each, within {budget})",
+            num_samples,
+        )
     if n * num_samples > limit:
-        fail("n", where, f"at most {limit // num_samples} with num_samples={num_samples} (the "
-             f"n x num_samples path positions are drawn up front, 16 bytes each, within "
-             f"{budget})", n)
+        fail(
+            "n",
+            where,
+            f"at most {limit // num_samples} with num_samples={num_samples} (the "
+            f"n x num_samples path positions are drawn up front, 16 bytes each, within "
+            f"{budget})",
+            n,
+        )
 
 
 METHOD = register_method(
-    surv_gradshap, name="gradshap", id="Surv_GradSHAP", labels="GradSHAP(t)",
-    long_labels="GradSHAP", r_function="surv_gradSHAP",
-    options={"times_input": "multiply by x - reference (off: the mean gradient on the paths)",
-             "n": "points on each reference's path",
-             "num_samples": "references drawn from the pool",
-             "data_ref": "the reference pool (default: the explainer data)",
-             "replace": "draw the references with replacement",
-             "stratified": "one path point in each of n equal parts of [0, 1)",
-             "seed": "seed of the references and path points", "batch_size": BATCH_SIZE_HELP},
-    seed_option="seed")
+    surv_gradshap,
+    name="gradshap",
+    id="Surv_GradSHAP",
+    labels="GradSHAP(t)",
+    long_labels="GradSHAP",
+    r_function="surv_gradSHAP",
+    options={
+        "times_input": "multiply by x - reference (off: the mean gradient on the paths)",
+        "n": "points on each reference's path",
+        "num_samples": "references drawn from the pool",
+        "data_ref": "the reference pool (default: the explainer data)",
+        "replace": "draw the references with replacement",
+        "stratified": "one path point in each of n equal parts of [0, 1)",
+        "seed": "seed of the references and path points",
+        "batch_size": BATCH_SIZE_HELP,
+    },
+    seed_option="seed",
+)

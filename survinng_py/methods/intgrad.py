@@ -1,4 +1,5 @@
 """IntGrad(t): integrated gradients along the straight path from a reference."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -10,9 +11,18 @@ if TYPE_CHECKING:
     from ..result import SurvResult
 
 
-def surv_intgrad(explainer: Explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
-                 n: int = 10, x_ref: Any = None, times_input: bool = True,
-                 batch_size: int | None = None, progress: bool | None = None) -> SurvResult:
+def surv_intgrad(
+    explainer: Explainer,
+    x: Any = None,
+    *,
+    instance: Any = None,
+    target: str = "survival",
+    n: int = 10,
+    x_ref: Any = None,
+    times_input: bool = True,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+) -> SurvResult:
     """IntGrad(t) = (x - r) * mean_k grad f_t(r + alpha_k (x - r)), alpha_k = k/n, k = 1..n.
 
     ``x_ref`` is one row (shared by all instances) or one row per instance, in the same
@@ -50,36 +60,75 @@ def surv_intgrad(explainer: Explainer, x: Any = None, *, instance: Any = None, t
     n = check_int(n, "n", where, maximum=MAX_POINTS)
     times_input = check_flag(times_input, "times_input", where)
     if x_ref is None:  # the mean in float64: a float32 sum can overflow
-        refs = [d.mean(dim=0, keepdim=True, dtype=torch.float64).to(d.dtype)
-                for d in background(explainer, "x_ref", where)]
+        refs = [
+            d.mean(dim=0, keepdim=True, dtype=torch.float64).to(d.dtype)
+            for d in background(explainer, "x_ref", where)
+        ]
     else:
         refs = explainer.to_inputs(x_ref, "x_ref", where)
     n_inst = inputs[0].shape[0]
     if refs[0].shape[0] not in (1, n_inst):
-        fail("x_ref", where, f"one row or {n_inst} rows (one per instance)",
-             f"{refs[0].shape[0]} rows", as_text=True)
+        fail(
+            "x_ref",
+            where,
+            f"one row or {n_inst} rows (one per instance)",
+            f"{refs[0].shape[0]} rows",
+            as_text=True,
+        )
     refs = [r.expand(n_inst, *r.shape[1:]) for r in refs]
 
     def make_points(rows, reps):  # alpha per point: nothing of size n is held
         alphas = (reps + 1).to(inputs[0].dtype) / n
-        return path_points([x.index_select(0, rows) for x in inputs],
-                           [r.index_select(0, rows) for r in refs], alphas)
+        return path_points(
+            [x.index_select(0, rows) for x in inputs],
+            [r.index_select(0, rows) for r in refs],
+            alphas,
+        )
 
-    values, _ = attribute(explainer, inputs, target=target, n_reps=n, make_points=make_points,
-                       times_input=times_input, batch_size=batch_size, progress=progress)
+    values, _ = attribute(
+        explainer,
+        inputs,
+        target=target,
+        n_reps=n,
+        make_points=make_points,
+        times_input=times_input,
+        batch_size=batch_size,
+        progress=progress,
+    )
     pred = predict(explainer, inputs, target)
     pred_ref = predict(explainer, [r.contiguous() for r in refs], target)
-    return build_result(explainer, inputs, ids, names, values, method=METHOD.id,
-                        target=target, args={"target": target, "instance": ids.tolist(),
-                                             "times_input": times_input, "n": n,
-                                             "x_ref": "mean" if x_ref is None else "given"},
-                        pred=pred, pred_ref=pred_ref, pred_diff=pred - pred_ref)
+    return build_result(
+        explainer,
+        inputs,
+        ids,
+        names,
+        values,
+        method=METHOD.id,
+        target=target,
+        args={
+            "target": target,
+            "instance": ids.tolist(),
+            "times_input": times_input,
+            "n": n,
+            "x_ref": "mean" if x_ref is None else "given",
+        },
+        pred=pred,
+        pred_ref=pred_ref,
+        pred_diff=pred - pred_ref,
+    )
 
 
 METHOD = register_method(
-    surv_intgrad, name="intgrad", id="Surv_IntGrad", labels="IntGrad(t)", long_labels="IntGrad",
+    surv_intgrad,
+    name="intgrad",
+    id="Surv_IntGrad",
+    labels="IntGrad(t)",
+    long_labels="IntGrad",
     r_function="surv_intgrad",
-    options={"times_input": "multiply by x - reference (off: the mean gradient on the path)",
-             "n": "points on the path from the reference",
-             "x_ref": "reference: one row, or one per instance (default: the data's mean)",
-             "batch_size": BATCH_SIZE_HELP})
+    options={
+        "times_input": "multiply by x - reference (off: the mean gradient on the path)",
+        "n": "points on the path from the reference",
+        "x_ref": "reference: one row, or one per instance (default: the data's mean)",
+        "batch_size": BATCH_SIZE_HELP,
+    },
+)

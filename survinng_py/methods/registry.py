@@ -17,6 +17,7 @@ read.
 This module and the method modules of this package import without torch (the command
 line reads the table for ``--help``): method functions import torch when called.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -38,8 +39,9 @@ COMMON_ARGUMENTS = ("explainer", "x", "instance", "target", "progress")
 #: names the command line's ``explain`` uses itself, so no option may take them
 RESERVED = (*COMMON_ARGUMENTS, "bundle", "data", "method", "out", "overwrite", "layout", "help")
 #: help text of the ``batch_size`` option, the same for every method
-BATCH_SIZE_HELP = ("points per batch (default: as many as the memory budget allows); results "
-                   "do not depend on it")
+BATCH_SIZE_HELP = (
+    "points per batch (default: as many as the memory budget allows); results do not depend on it"
+)
 #: modules whose import registers this package's entries: the gradient methods first (read
 #: by the command line), then modality Shapley (not on the command line; loads torch)
 _COMMAND_LINE_MODULES = ("survinng_py.methods",)
@@ -78,8 +80,13 @@ class Option:
         return "--" + self.name.replace("_", "-")
 
     def describe(self) -> dict:
-        return {"name": self.name, "type": self.type, "default": self.default,
-                "help": self.help, "seed": self.seed}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "default": self.default,
+            "help": self.help,
+            "seed": self.seed,
+        }
 
 
 @dataclass(frozen=True)
@@ -136,22 +143,35 @@ class Method:
 
     def describe(self) -> dict:
         """The entry as plain JSON-able data (what the R side reads)."""
-        return {"name": self.name, "id": self.id, "labels": list(self.labels),
-                "long_labels": list(self.long_labels), "r_function": self.r_function,
-                "cli": self.cli, "random": self.random,
-                "module": getattr(self.function, "__module__", None),
-                "options": [o.describe() for o in self.options]}
+        return {
+            "name": self.name,
+            "id": self.id,
+            "labels": list(self.labels),
+            "long_labels": list(self.long_labels),
+            "r_function": self.r_function,
+            "cli": self.cli,
+            "random": self.random,
+            "module": getattr(self.function, "__module__", None),
+            "options": [o.describe() for o in self.options],
+        }
 
 
 _TABLE: dict[str, Method] = {}  # by name, in registration order
 _loaded = {"command_line": False, "all": False}
 
 
-def register_method(function: Callable, *, name: str, id: str, labels: str | tuple[str, str],
-                    options: Mapping[str, str] | None = None, seed_option: str | None = None,
-                    r_function: str | None = None,
-                    long_labels: str | tuple[str, str] | None = None,
-                    cli: bool = True) -> Method:
+def register_method(
+    function: Callable,
+    *,
+    name: str,
+    id: str,
+    labels: str | tuple[str, str],
+    options: Mapping[str, str] | None = None,
+    seed_option: str | None = None,
+    r_function: str | None = None,
+    long_labels: str | tuple[str, str] | None = None,
+    cli: bool = True,
+) -> Method:
     """Add a method to the table (call it in the method's module, after the function).
 
     Parameters
@@ -215,13 +235,23 @@ def register_method(function: Callable, *, name: str, id: str, labels: str | tup
     if r_function is not None and not isinstance(r_function, str):
         _fail("r_function", "a string or None", r_function)
     parameters = _parameters(function)
-    entries = tuple(_option(parameters, key, text, key == seed_option)
-                    for key, text in _mapping(options).items())
+    entries = tuple(
+        _option(parameters, key, text, key == seed_option)
+        for key, text in _mapping(options).items()
+    )
     if seed_option is not None and seed_option not in {o.name for o in entries}:
         _fail("seed_option", "one of the options", seed_option)
-    entry = Method(name=name, id=id, function=function, labels=labels, long_labels=long_labels,
-                   r_function=r_function, options=entries, cli=bool(cli),
-                   arguments=frozenset(parameters))
+    entry = Method(
+        name=name,
+        id=id,
+        function=function,
+        labels=labels,
+        long_labels=long_labels,
+        r_function=r_function,
+        options=entries,
+        cli=bool(cli),
+        arguments=frozenset(parameters),
+    )
     _load_package(_COMMAND_LINE_MODULES)  # so entries of other packages meet the built-ins
     _check_new(entry)
     _TABLE[name] = entry
@@ -232,8 +262,12 @@ def unregister_method(name: str) -> Method:
     """Remove the method ``name`` from the table and return its entry."""
     entry = _TABLE.pop(name, None) if isinstance(name, str) else None
     if entry is None:
-        _fail("name", "the name of a registered method (" + ", ".join(_TABLE) + ")", name,
-              where="unregister_method()")
+        _fail(
+            "name",
+            "the name of a registered method (" + ", ".join(_TABLE) + ")",
+            name,
+            where="unregister_method()",
+        )
     return entry
 
 
@@ -294,28 +328,40 @@ def _load_package(modules: tuple[str, ...]) -> None:
 
 def _load_entry_points() -> None:
     from importlib.metadata import entry_points
+
     for point in entry_points(group=ENTRY_POINT_GROUP):
         try:
             point.load()  # importing registers
         except Exception as err:  # a broken plugin is named, not hidden
             from .._validation import SurvinngError, first_line
+
             if isinstance(err, SurvinngError):  # its register_method() call was refused
                 raise
-            _fail(f"entry point {point.name!r}", "importable (" + point.value + ")",
-                  f"{type(err).__name__}: {first_line(err)}", where=ENTRY_POINT_GROUP,
-                  as_text=True)
+            _fail(
+                f"entry point {point.name!r}",
+                "importable (" + point.value + ")",
+                f"{type(err).__name__}: {first_line(err)}",
+                where=ENTRY_POINT_GROUP,
+                as_text=True,
+            )
 
 
 # -- checks ---------------------------------------------------------------------------------
-def _fail(arg: str, rule: str, value: Any, *, where: str = _WHERE, as_text: bool = False) -> NoReturn:
+def _fail(
+    arg: str, rule: str, value: Any, *, where: str = _WHERE, as_text: bool = False
+) -> NoReturn:
     from .._validation import fail  # loads torch: only on the error path
+
     fail(arg, where, rule, value, as_text=as_text)
 
 
 def _label_pair(value: Any, arg: str) -> tuple[str, str]:
     pair = (value, value) if isinstance(value, str) else value
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or \
-            not all(isinstance(v, str) and v for v in pair):
+    if (
+        not isinstance(pair, (tuple, list))
+        or len(pair) != 2
+        or not all(isinstance(v, str) and v for v in pair)
+    ):
         _fail(arg, "a label, or a pair (without, with times_input) of labels", value)
     return tuple(pair)
 
@@ -324,7 +370,8 @@ def _mapping(options: Any) -> dict:
     if options is None:
         return {}
     if not isinstance(options, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in options.items()):
+        isinstance(k, str) and isinstance(v, str) for k, v in options.items()
+    ):
         _fail("options", "a mapping of keyword arguments to help texts", options)
     return dict(options)
 
@@ -336,27 +383,38 @@ def _parameters(function: Callable) -> dict[str, inspect.Parameter]:
         _fail("function", "a callable with a signature", function)
     missing = [a for a in ("x", "instance", "target") if a not in parameters]
     if missing:
-        _fail("function", "a method taking (explainer, x=None, *, instance=None, target=...)",
-              f"no argument {missing[0]!r}", as_text=True)
+        _fail(
+            "function",
+            "a method taking (explainer, x=None, *, instance=None, target=...)",
+            f"no argument {missing[0]!r}",
+            as_text=True,
+        )
     return parameters
 
 
-def _option(parameters: dict[str, inspect.Parameter], name: str, text: str,
-            seed: bool) -> Option:
+def _option(parameters: dict[str, inspect.Parameter], name: str, text: str, seed: bool) -> Option:
     parameter = parameters.get(name)
     if name in RESERVED:
         _fail("options", "keyword arguments other than " + ", ".join(RESERVED), name)
-    if parameter is None or parameter.default is inspect.Parameter.empty or parameter.kind \
-            not in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+    if (
+        parameter is None
+        or parameter.default is inspect.Parameter.empty
+        or parameter.kind not in (parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+    ):
         _fail("options", "keyword arguments of the function, with defaults", name)
     try:
         json.dumps(parameter.default, allow_nan=False)
     except (TypeError, ValueError):
-        _fail("options", "arguments whose defaults are plain data (None, a bool, a finite "
-              "number, a string or a list of them)", f"{name}={parameter.default!r}",
-              as_text=True)
-    return Option(name=name, type=_option_type(parameter), default=parameter.default,
-                  help=text, seed=seed)
+        _fail(
+            "options",
+            "arguments whose defaults are plain data (None, a bool, a finite "
+            "number, a string or a list of them)",
+            f"{name}={parameter.default!r}",
+            as_text=True,
+        )
+    return Option(
+        name=name, type=_option_type(parameter), default=parameter.default, help=text, seed=seed
+    )
 
 
 def _option_type(parameter: inspect.Parameter) -> str:
@@ -366,25 +424,47 @@ def _option_type(parameter: inspect.Parameter) -> str:
     if annotation is inspect.Parameter.empty:
         default = parameter.default
         return type(default).__name__ if type(default) in (bool, int, float, str) else "rows"
-    text = annotation if isinstance(annotation, str) else \
-        getattr(annotation, "__name__", None) or str(annotation)
-    return next((word for word in re.findall(r"[A-Za-z_][\w.]*", text)
-                 if word in SCALAR_TYPES), "rows")
+    text = (
+        annotation
+        if isinstance(annotation, str)
+        else getattr(annotation, "__name__", None) or str(annotation)
+    )
+    return next(
+        (word for word in re.findall(r"[A-Za-z_][\w.]*", text) if word in SCALAR_TYPES), "rows"
+    )
 
 
 def _check_new(entry: Method) -> None:
     for other in _TABLE.values():
         if other.name == entry.name or other.id == entry.id:
-            _fail("name", f"a name and id not yet in the method table ({other.name!r} has id "
-                  f"{other.id!r}; unregister_method() frees it)",
-                  f"name {entry.name!r}, id {entry.id!r}", as_text=True)
+            _fail(
+                "name",
+                f"a name and id not yet in the method table ({other.name!r} has id "
+                f"{other.id!r}; unregister_method() frees it)",
+                f"name {entry.name!r}, id {entry.id!r}",
+                as_text=True,
+            )
         for option in entry.options:
             same = other.option(option.name)
             if same is not None and same.type != option.type:
-                _fail("options", f"of the type other methods give the same option (method "
-                      f"{other.name!r} takes {option.name} as {same.type})",
-                      f"{option.name} as {option.type}", as_text=True)
+                _fail(
+                    "options",
+                    f"of the type other methods give the same option (method "
+                    f"{other.name!r} takes {option.name} as {same.type})",
+                    f"{option.name} as {option.type}",
+                    as_text=True,
+                )
 
 
-__all__ = ["Method", "Option", "register_method", "unregister_method", "methods",
-           "get_method", "method_label", "describe", "ENTRY_POINT_GROUP", "BATCH_SIZE_HELP"]
+__all__ = [
+    "Method",
+    "Option",
+    "register_method",
+    "unregister_method",
+    "methods",
+    "get_method",
+    "method_label",
+    "describe",
+    "ENTRY_POINT_GROUP",
+    "BATCH_SIZE_HELP",
+]

@@ -1,4 +1,5 @@
 """SG(t) and SGxI(t): gradients averaged over noisy copies of each instance."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -12,11 +13,19 @@ if TYPE_CHECKING:
     from ..result import SurvResult
 
 
-def surv_smoothgrad(explainer: Explainer, x: Any = None, *, instance: Any = None, target: str = "survival",
-                    n: int = 10, noise_level: float = 0.1, times_input: bool = False,
-                    batch_size: int | None = None,
-                    seed: int | np.random.Generator | None = None,
-                    progress: bool | None = None) -> SurvResult:
+def surv_smoothgrad(
+    explainer: Explainer,
+    x: Any = None,
+    *,
+    instance: Any = None,
+    target: str = "survival",
+    n: int = 10,
+    noise_level: float = 0.1,
+    times_input: bool = False,
+    batch_size: int | None = None,
+    seed: int | np.random.Generator | None = None,
+    progress: bool | None = None,
+) -> SurvResult:
     """SmoothGrad(t): mean of Grad(t) at ``n`` noisy copies ``x + eps``.
 
     ``eps_j ~ N(0, sigma_j^2)`` with ``sigma_j = noise_level * sd_j``, ``sd_j`` the sample
@@ -57,13 +66,22 @@ def surv_smoothgrad(explainer: Explainer, x: Any = None, *, instance: Any = None
     times_input = check_flag(times_input, "times_input", where)
     data = background(explainer, "explainer", where)
     if data[0].shape[0] < 2:
-        fail("explainer", where, "built with at least 2 rows of data (for the feature sd)",
-             data[0].shape[0])
+        fail(
+            "explainer",
+            where,
+            "built with at least 2 rows of data (for the feature sd)",
+            data[0].shape[0],
+        )
     # sd in float64 (float32 squares overflow from |x| ~ 1e19), then in the model's dtype
     sds = [(noise_level * d.double().std(dim=0, correction=1)).to(d.dtype) for d in data]
     if not all(bool(torch.isfinite(sd).all()) for sd in sds):
-        fail("noise_level", where, "small enough that noise_level x the feature sd is finite "
-             f"in {str(data[0].dtype).replace('torch.', '')}", noise_level)
+        fail(
+            "noise_level",
+            where,
+            "small enough that noise_level x the feature sd is finite "
+            f"in {str(data[0].dtype).replace('torch.', '')}",
+            noise_level,
+        )
     # One stream per input, drawn in (instance, copy) order: chunking cannot change it.
     streams = make_rng(seed, where).spawn(len(inputs))
 
@@ -74,20 +92,49 @@ def surv_smoothgrad(explainer: Explainer, x: Any = None, *, instance: Any = None
             points.append(x.index_select(0, rows) + torch.as_tensor(eps).to(x) * sd)
         return points, points
 
-    values, _ = attribute(explainer, inputs, target=target, n_reps=n, make_points=make_points,
-                       times_input=times_input, batch_size=batch_size, progress=progress)
-    return build_result(explainer, inputs, ids, names, values, method=METHOD.id,
-                        target=target, args={"target": target, "instance": ids.tolist(),
-                                             "times_input": times_input, "n": n,
-                                             "noise_level": noise_level, "seed": seed_label(seed)},
-                        pred=predict(explainer, inputs, target))
+    values, _ = attribute(
+        explainer,
+        inputs,
+        target=target,
+        n_reps=n,
+        make_points=make_points,
+        times_input=times_input,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    return build_result(
+        explainer,
+        inputs,
+        ids,
+        names,
+        values,
+        method=METHOD.id,
+        target=target,
+        args={
+            "target": target,
+            "instance": ids.tolist(),
+            "times_input": times_input,
+            "n": n,
+            "noise_level": noise_level,
+            "seed": seed_label(seed),
+        },
+        pred=predict(explainer, inputs, target),
+    )
 
 
 METHOD = register_method(
-    surv_smoothgrad, name="smoothgrad", id="Surv_SmoothGrad", labels=("SG(t)", "SGxI(t)"),
-    long_labels=("SmoothGrad", "SmoothGrad x Input"), r_function="surv_smoothgrad",
-    options={"times_input": "multiply each gradient by its noisy input (SGxI(t))",
-             "n": "noisy copies of each instance",
-             "noise_level": "noise sd as a multiple of each feature's sd",
-             "seed": "seed of the noise", "batch_size": BATCH_SIZE_HELP},
-    seed_option="seed")
+    surv_smoothgrad,
+    name="smoothgrad",
+    id="Surv_SmoothGrad",
+    labels=("SG(t)", "SGxI(t)"),
+    long_labels=("SmoothGrad", "SmoothGrad x Input"),
+    r_function="surv_smoothgrad",
+    options={
+        "times_input": "multiply each gradient by its noisy input (SGxI(t))",
+        "n": "noisy copies of each instance",
+        "noise_level": "noise sd as a multiple of each feature's sd",
+        "seed": "seed of the noise",
+        "batch_size": BATCH_SIZE_HELP,
+    },
+    seed_option="seed",
+)

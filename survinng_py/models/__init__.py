@@ -5,6 +5,7 @@ one. A head is described by a *record* (:func:`head_record`): the family, its
 constructor spec, the interpolation and the user's event names; :func:`from_record`
 builds the adapter back through the family's own checks, as a model bundle does.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,14 +30,32 @@ from .registry import (
     unregister_family,
 )
 
-__all__ = ["SurvivalModel", "HeadParam", "DeepSurv", "CoxTime", "DeepHit", "LogisticHazard",
-           "MTLR", "PCHazard", "BCESurv", "Interpolated", "build_model", "head_record",
-           "from_record", "check_record", "register_family", "unregister_family", "families",
-           "load_entry_points", "MAX_GRID_POINTS"]
+__all__ = [
+    "SurvivalModel",
+    "HeadParam",
+    "DeepSurv",
+    "CoxTime",
+    "DeepHit",
+    "LogisticHazard",
+    "MTLR",
+    "PCHazard",
+    "BCESurv",
+    "Interpolated",
+    "build_model",
+    "head_record",
+    "from_record",
+    "check_record",
+    "register_family",
+    "unregister_family",
+    "families",
+    "load_entry_points",
+    "MAX_GRID_POINTS",
+]
 
 
-def build_model(model: Any, *, model_type: str | None, dtype: torch.dtype, device: torch.device,
-                **head: Any) -> SurvivalModel:
+def build_model(
+    model: Any, *, model_type: str | None, dtype: torch.dtype, device: torch.device, **head: Any
+) -> SurvivalModel:
     """Build the adapter for a fitted pycox model or for ``torch.nn.Module`` + head.
 
     ``interpolate`` (pycox's ``sub``) and ``scheme`` wrap the adapter as pycox's
@@ -52,32 +71,68 @@ def build_model(model: Any, *, model_type: str | None, dtype: torch.dtype, devic
     else:
         cls = family_of_pycox_model(model, where)
         if head:
-            fail(sorted(head)[0], where, "left out for a fitted pycox model (its head "
-                 "parameters are read from the model)", head[sorted(head)[0]])
+            fail(
+                sorted(head)[0],
+                where,
+                "left out for a fitted pycox model (its head parameters are read from the model)",
+                head[sorted(head)[0]],
+            )
         spec = cls.spec_from_pycox(model, where)
         model, source = model.net, type(model).__name__
-    return _assemble(cls, model, spec, interpolate, scheme, dtype=dtype, device=device,
-                     source=source, event_names=event_names, copy_network=True, where=where)
+    return _assemble(
+        cls,
+        model,
+        spec,
+        interpolate,
+        scheme,
+        dtype=dtype,
+        device=device,
+        source=source,
+        event_names=event_names,
+        copy_network=True,
+        where=where,
+    )
 
 
 def head_record(adapter: SurvivalModel) -> dict:
     """What rebuilds ``adapter`` on another network: family, spec, interpolation, names."""
     wrapper = adapter if isinstance(adapter, Interpolated) else None
     inner = wrapper.inner if wrapper else adapter
-    return {"family": type(inner).family, "spec": dict(inner.spec),
-            "interpolate": wrapper.sub if wrapper else None,
-            "scheme": wrapper.scheme if wrapper else None,
-            "event_names": inner._event_names}
+    return {
+        "family": type(inner).family,
+        "spec": dict(inner.spec),
+        "interpolate": wrapper.sub if wrapper else None,
+        "scheme": wrapper.scheme if wrapper else None,
+        "event_names": inner._event_names,
+    }
 
 
-def from_record(record: dict, net: torch.nn.Module, *, dtype: torch.dtype,
-                device: torch.device, source: str, where: str, arg: str = "path") -> SurvivalModel:
+def from_record(
+    record: dict,
+    net: torch.nn.Module,
+    *,
+    dtype: torch.dtype,
+    device: torch.device,
+    source: str,
+    where: str,
+    arg: str = "path",
+) -> SurvivalModel:
     """The adapter of a :func:`head_record` on ``net`` (used as it is: no private copy),
     its spec checked by the family as for a new model."""
     cls = family(record["family"], arg, where)
-    return _assemble(cls, net, record["spec"], record["interpolate"], record["scheme"],
-                     dtype=dtype, device=device, source=source,
-                     event_names=record["event_names"], copy_network=False, where=where)
+    return _assemble(
+        cls,
+        net,
+        record["spec"],
+        record["interpolate"],
+        record["scheme"],
+        dtype=dtype,
+        device=device,
+        source=source,
+        event_names=record["event_names"],
+        copy_network=False,
+        where=where,
+    )
 
 
 def check_record(record: dict, arg: str, where: str) -> dict:
@@ -89,12 +144,23 @@ def check_record(record: dict, arg: str, where: str) -> dict:
     if not _interpolated(record["interpolate"], record["scheme"], where):
         return {"model_class": cls.model_class, "targets": cls.targets, "time": cls.grid(spec)}
     bins, sub, _ = Interpolated.check(cls, spec, record["interpolate"], record["scheme"], where)
-    return {"model_class": cls.model_class, "targets": Interpolated.targets,
-            "time": subgrid(bins, sub)}
+    return {
+        "model_class": cls.model_class,
+        "targets": Interpolated.targets,
+        "time": subgrid(bins, sub),
+    }
 
 
-def _assemble(cls: type[SurvivalModel], net: torch.nn.Module, spec: dict, interpolate: Any,
-              scheme: Any, *, where: str, **common: Any) -> SurvivalModel:
+def _assemble(
+    cls: type[SurvivalModel],
+    net: torch.nn.Module,
+    spec: dict,
+    interpolate: Any,
+    scheme: Any,
+    *,
+    where: str,
+    **common: Any,
+) -> SurvivalModel:
     adapter = cls(net, spec, where=where, **common)
     if not _interpolated(interpolate, scheme, where):
         return adapter

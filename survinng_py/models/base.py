@@ -13,6 +13,7 @@ parameters, how its constructor *spec* is made from a fitted pycox model or from
 ``explain()``'s keyword arguments and how the spec is checked. The registry
 (:mod:`survinng_py.models.registry`) is built from these declarations.
 """
+
 from __future__ import annotations
 
 import copy
@@ -82,23 +83,44 @@ class SurvivalModel:
     #: targets with one curve per competing event (the others have one curve)
     per_event_targets: tuple[str, ...] = ()
 
-    def __init__(self, net: torch.nn.Module, spec: dict, *, dtype: torch.dtype,
-                 device: torch.device, source: str | None = None,
-                 event_names: Sequence[str] | None = None, copy_network: bool = True,
-                 where: str = "explain()"):
+    def __init__(
+        self,
+        net: torch.nn.Module,
+        spec: dict,
+        *,
+        dtype: torch.dtype,
+        device: torch.device,
+        source: str | None = None,
+        event_names: Sequence[str] | None = None,
+        copy_network: bool = True,
+        where: str = "explain()",
+    ):
         if not isinstance(net, torch.nn.Module):
             fail("model", where, "a torch.nn.Module or a fitted pycox model", net)
-        if event_names is not None and (isinstance(event_names, (str, bytes)) or
-                                        not hasattr(event_names, "__iter__")):
+        if event_names is not None and (
+            isinstance(event_names, (str, bytes)) or not hasattr(event_names, "__iter__")
+        ):
             fail("event_names", where, "a list of names (one per competing event)", event_names)
         self.spec = self.validate_spec(spec, where)
         # a network loaded from a bundle is private already (and refuses eval())
-        self._attach(_private_copy(net, dtype, device) if copy_network else net,
-                     self.grid(self.spec), dtype, device, source or type(net).__name__,
-                     event_names)
+        self._attach(
+            _private_copy(net, dtype, device) if copy_network else net,
+            self.grid(self.spec),
+            dtype,
+            device,
+            source or type(net).__name__,
+            event_names,
+        )
 
-    def _attach(self, net: torch.nn.Module, time: np.ndarray, dtype: torch.dtype,
-                device: torch.device, source: str, event_names: Sequence[str] | None) -> None:
+    def _attach(
+        self,
+        net: torch.nn.Module,
+        time: np.ndarray,
+        dtype: torch.dtype,
+        device: torch.device,
+        source: str,
+        event_names: Sequence[str] | None,
+    ) -> None:
         self.net = net
         self.time = np.asarray(time, dtype=np.float64)
         self.dtype = dtype
@@ -137,25 +159,40 @@ class SurvivalModel:
     @classmethod
     def spec_keys(cls) -> tuple[list[str], list[str]]:
         """The spec's required and optional keys (:meth:`check_spec`'s keyword arguments)."""
-        params = [p for p in inspect.signature(cls.check_spec).parameters.values()
-                  if p.kind is p.KEYWORD_ONLY]
-        return ([p.name for p in params if p.default is p.empty],
-                [p.name for p in params if p.default is not p.empty])
+        params = [
+            p
+            for p in inspect.signature(cls.check_spec).parameters.values()
+            if p.kind is p.KEYWORD_ONLY
+        ]
+        return (
+            [p.name for p in params if p.default is p.empty],
+            [p.name for p in params if p.default is not p.empty],
+        )
 
     @classmethod
     def validate_spec(cls, spec: Any, where: str) -> dict:
         """:meth:`check_spec` after checking that ``spec`` has exactly its keys."""
         required, optional = cls.spec_keys()
         if not isinstance(spec, dict):
-            fail("head", where, f"the head parameters of a {cls.model_class} model (a dict)",
-                 type(spec).__name__, as_text=True)
+            fail(
+                "head",
+                where,
+                f"the head parameters of a {cls.model_class} model (a dict)",
+                type(spec).__name__,
+                as_text=True,
+            )
         unknown = sorted(set(spec) - set(required) - set(optional), key=str)
         missing = [k for k in required if k not in spec]
         if unknown or missing:
-            fail("head", where, f"the head parameters of a {cls.model_class} model (" +
-                 ", ".join(required + optional) + ")",
-                 f"unknown {str(unknown[0])[:40]!r}" if unknown else f"no {missing[0]!r}",
-                 as_text=True)
+            fail(
+                "head",
+                where,
+                f"the head parameters of a {cls.model_class} model ("
+                + ", ".join(required + optional)
+                + ")",
+                f"unknown {str(unknown[0])[:40]!r}" if unknown else f"no {missing[0]!r}",
+                as_text=True,
+            )
         return cls.check_spec(where, **spec)
 
     # -- the contract used by the engine -------------------------------------------
@@ -182,7 +219,9 @@ class SurvivalModel:
 
     # -- labels ---------------------------------------------------------------------
     def check_target(self, target: str, where: str) -> str:
-        return check_choice(target, self.targets, "target", f"{where} for a {self.model_class} model")
+        return check_choice(
+            target, self.targets, "target", f"{where} for a {self.model_class} model"
+        )
 
     def num_risks(self, inputs: list[torch.Tensor]) -> int:
         """The number of competing events, after checking the network's output width."""
@@ -192,17 +231,25 @@ class SurvivalModel:
         if target in self.per_event_targets and num_risks > 1:
             names = self._event_names or [f"event_{r + 1}" for r in range(num_risks)]
             if len(names) != num_risks:
-                fail("event_names", "explain()", f"{num_risks} names (one per competing event)",
-                     names)
+                fail(
+                    "event_names",
+                    "explain()",
+                    f"{num_risks} names (one per competing event)",
+                    names,
+                )
             return names
         return ["any_event"] if num_risks > 1 else ["event"]
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(model_class={self.model_class!r}, source={self.source!r}, "
-                f"times={len(self.time)}, dtype={self.dtype}, device={self.device})")
+        return (
+            f"{type(self).__name__}(model_class={self.model_class!r}, source={self.source!r}, "
+            f"times={len(self.time)}, dtype={self.dtype}, device={self.device})"
+        )
 
 
-def _private_copy(net: torch.nn.Module, dtype: torch.dtype, device: torch.device) -> torch.nn.Module:
+def _private_copy(
+    net: torch.nn.Module, dtype: torch.dtype, device: torch.device
+) -> torch.nn.Module:
     """An eval-mode copy of ``net`` in ``dtype`` on ``device``; the user's net is untouched."""
     private = copy.deepcopy(net).to(device=device, dtype=dtype)
     private.eval()
@@ -238,8 +285,13 @@ def check_sub(sub: Any, n_bins: int, arg: str, where: str) -> int:
     sub = check_int(sub, arg, where)
     most = max(1, (MAX_GRID_POINTS - 1) // max(1, n_bins - 1))
     if sub > most:
-        fail(arg, where, f"at most {most} (a grid of at most {MAX_GRID_POINTS} points over "
-             f"{n_bins - 1} intervals)", sub)
+        fail(
+            arg,
+            where,
+            f"at most {most} (a grid of at most {MAX_GRID_POINTS} points over "
+            f"{n_bins - 1} intervals)",
+            sub,
+        )
     return sub
 
 
@@ -251,4 +303,3 @@ def network_width(model: SurvivalModel, inputs: list[torch.Tensor]) -> int:
 
 def as_buffer(values: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     return torch.as_tensor(np.asarray(values, dtype=np.float64)).to(device=device, dtype=dtype)
-

@@ -1,4 +1,5 @@
 """DeepSurv (pycox ``CoxPH``/``CoxCC``): proportional hazards with a Breslow baseline."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,8 +12,10 @@ from .base import HeadParam, SurvivalModel, as_buffer, check_time_grid, network_
 from .registry import register_family
 
 #: how a baseline hazard may be given to explain()
-HAZARD_FORMS = ("a pandas Series indexed by time, a DataFrame with columns time and hazard, "
-                "or a (time, hazard) pair of arrays of equal length")
+HAZARD_FORMS = (
+    "a pandas Series indexed by time, a DataFrame with columns time and hazard, "
+    "or a (time, hazard) pair of arrays of equal length"
+)
 BASELINE_HAZARD = HeadParam("baseline_hazard", HAZARD_FORMS, required=True)
 
 
@@ -73,11 +76,19 @@ def check_hazard(hazard: Any, n_times: int, where: str) -> np.ndarray:
         h0 = np.asarray(hazard)
     except (ValueError, TypeError):
         h0 = np.array([], dtype=object)
-    if h0.dtype.kind not in "fiu" or h0.ndim != 1 or h0.size != n_times or \
-            not np.all(np.isfinite(h0)) or np.any(h0 < 0):
-        fail("baseline_hazard", where,
-             f"{n_times} finite non-negative hazard jumps (one per time point)",
-             h0.tolist() if h0.dtype.kind in "fiu" else hazard)
+    if (
+        h0.dtype.kind not in "fiu"
+        or h0.ndim != 1
+        or h0.size != n_times
+        or not np.all(np.isfinite(h0))
+        or np.any(h0 < 0)
+    ):
+        fail(
+            "baseline_hazard",
+            where,
+            f"{n_times} finite non-negative hazard jumps (one per time point)",
+            h0.tolist() if h0.dtype.kind in "fiu" else hazard,
+        )
     return h0.astype(np.float64)
 
 
@@ -89,8 +100,12 @@ def split_hazard(value: Any, where: str) -> tuple[Any, Any]:
             return value["time"].to_numpy(), value["hazard"].to_numpy()
     elif hasattr(value, "index") and hasattr(value, "to_numpy"):  # Series
         return value.index.to_numpy(), value.to_numpy()
-    elif isinstance(value, (list, tuple)) and len(value) == 2 and \
-            all(np.ndim(part) == 1 for part in value) and len(value[0]) == len(value[1]):
+    elif (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(np.ndim(part) == 1 for part in value)
+        and len(value[0]) == len(value[1])
+    ):
         return value[0], value[1]
     fail("baseline_hazard", where, HAZARD_FORMS, value)
 
@@ -99,8 +114,13 @@ def pycox_baseline(model: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
     """The baseline grid and hazard jumps of a fitted pycox Cox model."""
     hazards = getattr(model, "baseline_hazards_", None)
     if hazards is None:
-        fail("model", where, f"a {type(model).__name__} with baseline hazards: call "
-             "model.compute_baseline_hazards() first", type(model).__name__)
+        fail(
+            "model",
+            where,
+            f"a {type(model).__name__} with baseline hazards: call "
+            "model.compute_baseline_hazards() first",
+            type(model).__name__,
+        )
     return hazards.index.to_numpy(dtype=np.float64), hazards.to_numpy(dtype=np.float64)
 
 
@@ -108,6 +128,12 @@ def one_output_per_row(model: SurvivalModel, inputs: list[torch.Tensor]) -> int:
     """1, after checking that the network gives one log relative risk per row."""
     width = network_width(model, inputs)
     if width != 1:
-        fail("model", "explain()", f"a network with one output per row (the log relative risk "
-             f"of a {model.model_class} model)", f"{width} outputs per row", as_text=True)
+        fail(
+            "model",
+            "explain()",
+            f"a network with one output per row (the log relative risk "
+            f"of a {model.model_class} model)",
+            f"{width} outputs per row",
+            as_text=True,
+        )
     return 1

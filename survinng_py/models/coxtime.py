@@ -1,4 +1,5 @@
 """CoxTime (pycox ``CoxTime``): the network sees time as its last input column."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,8 +12,9 @@ from .base import HeadParam, SurvivalModel, as_buffer, check_time_grid
 from .cox import BASELINE_HAZARD, check_hazard, one_output_per_row, pycox_baseline, split_hazard
 from .registry import register_family
 
-LABTRANS = HeadParam("labtrans", "pycox's LabTransCoxTime or a function from network time to "
-                     "original time")
+LABTRANS = HeadParam(
+    "labtrans", "pycox's LabTransCoxTime or a function from network time to original time"
+)
 
 
 @register_family
@@ -39,8 +41,13 @@ class CoxTime(SurvivalModel):
         h0 = check_hazard(baseline_hazard, len(tau), where)
         time = check_time_grid(time, "labtrans", where)
         if len(time) != len(tau):
-            fail("labtrans", where, f"{len(tau)} original times (one per baseline time)",
-                 f"{len(time)} times", as_text=True)
+            fail(
+                "labtrans",
+                where,
+                f"{len(tau)} original times (one per baseline time)",
+                f"{len(time)} times",
+                as_text=True,
+            )
         return {"tau": tau, "baseline_hazard": h0, "time": time}
 
     @classmethod
@@ -51,15 +58,21 @@ class CoxTime(SurvivalModel):
     def spec_from_pycox(cls, model: Any, where: str) -> dict:
         tau, h0 = pycox_baseline(model, where)
         index = model.baseline_hazards_.index.to_numpy()
-        return {"tau": tau, "baseline_hazard": h0,
-                "time": original_time(getattr(model, "labtrans", None), index, where)}
+        return {
+            "tau": tau,
+            "baseline_hazard": h0,
+            "time": original_time(getattr(model, "labtrans", None), index, where),
+        }
 
     @classmethod
     def spec_from_head(cls, head: dict, where: str) -> dict:
         tau, h0 = split_hazard(head["baseline_hazard"], where)
         tau = check_time_grid(tau, "baseline_hazard", where)
-        return {"tau": tau, "baseline_hazard": h0,
-                "time": original_time(head.get("labtrans"), tau, where)}
+        return {
+            "tau": tau,
+            "baseline_hazard": h0,
+            "time": original_time(head.get("labtrans"), tau, where),
+        }
 
     def __init__(self, net, spec, **kwargs):
         super().__init__(net, spec, **kwargs)
@@ -70,8 +83,9 @@ class CoxTime(SurvivalModel):
         # Column j of the grid reads position pos[j] of [0, active values...].
         is_active = np.zeros(len(tau), dtype=bool)
         is_active[active] = True
-        self._hazard_pos = torch.as_tensor(np.where(is_active, np.cumsum(is_active), 0),
-                                           device=self.device)
+        self._hazard_pos = torch.as_tensor(
+            np.where(is_active, np.cumsum(is_active), 0), device=self.device
+        )
         self._cum_pos = torch.as_tensor(np.cumsum(is_active), device=self.device)
 
     @property
@@ -89,7 +103,9 @@ class CoxTime(SurvivalModel):
 
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
         hazard = self.h0_active * torch.exp(phi)  # (B, active)
-        padded = torch.nn.functional.pad(hazard if target == "hazard" else hazard.cumsum(-1), (1, 0))
+        padded = torch.nn.functional.pad(
+            hazard if target == "hazard" else hazard.cumsum(-1), (1, 0)
+        )
         if target == "hazard":
             return padded.index_select(1, self._hazard_pos).unsqueeze(1)
         cum_hazard = padded.index_select(1, self._cum_pos)  # its backward is a plain
@@ -110,7 +126,9 @@ def original_time(labtrans: Any, tau: np.ndarray, where: str) -> np.ndarray:
     missing = np.array([m is None for m in mapped])
     if missing.any():
         scaler = labtrans.duration_scaler
-        analytic = scaler.inverse_transform(np.asarray(tau, dtype=np.float64).reshape(-1, 1)).ravel()
+        analytic = scaler.inverse_transform(
+            np.asarray(tau, dtype=np.float64).reshape(-1, 1)
+        ).ravel()
         if getattr(labtrans, "log_duration", False):
             analytic = np.expm1(analytic)
         mapped[missing] = analytic[missing]

@@ -1,4 +1,5 @@
 """DeepHit (pycox ``DeepHitSingle``/``PMF`` and competing-risks ``DeepHit``) and ``MTLR``."""
+
 from __future__ import annotations
 
 import math
@@ -37,13 +38,23 @@ class DeepHit(DiscreteTime):
         width = math.prod(shape)
         if len(shape) > 1 or width % n_times:
             output = f"output shape {shape}" if len(shape) > 1 else f"output width {width}"
-            fail("time_bins", "explain()", f"as long as the network's output per risk ({output})",
-                 f"{n_times} time bins", as_text=True)
+            fail(
+                "time_bins",
+                "explain()",
+                f"as long as the network's output per risk ({output})",
+                f"{n_times} time bins",
+                as_text=True,
+            )
         risks = width // n_times
         if risks > 1 and (self._event_names is None or len(self._event_names) != risks):
-            fail("event_names", "explain()", f"{risks} names to read the network's flat output "
-                 f"of {width} values as {risks} competing risks of {n_times} times (or an "
-                 "output shaped (batch, risks, times))", self._event_names)
+            fail(
+                "event_names",
+                "explain()",
+                f"{risks} names to read the network's flat output "
+                f"of {width} values as {risks} competing risks of {n_times} times (or an "
+                "output shaped (batch, risks, times))",
+                self._event_names,
+            )
         return risks
 
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:

@@ -6,6 +6,7 @@ Their network has one output per point of pycox's ``duration_index`` (the time g
 ``PCHazard`` (one output per interval) is in :mod:`.pchazard`. The heads follow pycox's
 ``predict_*`` operation by operation, so float32 predictions equal pycox's.
 """
+
 from __future__ import annotations
 
 from itertools import pairwise
@@ -24,8 +25,11 @@ EPSILON = 1e-7
 #: hazard within each interval
 LINEAR = ("const_pdf", "lin_surv")
 CONST_HAZARD = ("const_hazard", "exp_surv")
-TIME_BINS = HeadParam("time_bins", "pycox's duration_index: the time of each output bin, "
-                      "PCHazard's cut points", required=True)
+TIME_BINS = HeadParam(
+    "time_bins",
+    "pycox's duration_index: the time of each output bin, PCHazard's cut points",
+    required=True,
+)
 
 
 class DiscreteTime(SurvivalModel):
@@ -59,8 +63,12 @@ class DiscreteTime(SurvivalModel):
     @classmethod
     def spec_from_pycox(cls, model: Any, where: str) -> dict:
         if getattr(model, "duration_index", None) is None:
-            fail("model", where, "a pycox model with `duration_index` (the time grid)",
-                 type(model).__name__)
+            fail(
+                "model",
+                where,
+                "a pycox model with `duration_index` (the time grid)",
+                type(model).__name__,
+            )
         return {"time_bins": np.asarray(model.duration_index)}
 
     def num_risks(self, inputs: list[torch.Tensor]) -> int:
@@ -108,15 +116,24 @@ class BCESurv(DiscreteTime):
         return torch.sigmoid(phi).unsqueeze(1)
 
 
-def single_risk(model: SurvivalModel, inputs: list[torch.Tensor], *, n_bins: int,
-                n_outputs: int) -> int:
+def single_risk(
+    model: SurvivalModel, inputs: list[torch.Tensor], *, n_bins: int, n_outputs: int
+) -> int:
     """1, after checking that the network has ``n_outputs`` outputs for ``n_bins`` times."""
     width = network_width(model, inputs)
     if width != n_outputs:
-        rule = ("as long as the network's output" if n_bins == n_outputs else
-                "one longer than the network's output, one output per interval")
-        fail("time_bins", "explain()", f"{rule} (output width {width})", f"{n_bins} time bins",
-             as_text=True)
+        rule = (
+            "as long as the network's output"
+            if n_bins == n_outputs
+            else "one longer than the network's output, one output per interval"
+        )
+        fail(
+            "time_bins",
+            "explain()",
+            f"{rule} (output width {width})",
+            f"{n_bins} time bins",
+            as_text=True,
+        )
     return 1
 
 

@@ -1,4 +1,5 @@
 """pycox's ``model.interpolate(sub, scheme)`` as a wrapper around a discrete-time adapter."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -39,13 +40,20 @@ class Interpolated(SurvivalModel):
 
     targets = ("survival",)
 
-    def __init__(self, inner: SurvivalModel, sub: int, scheme: str | None = None,
-                 where: str = "explain()"):
+    def __init__(
+        self, inner: SurvivalModel, sub: int, scheme: str | None = None, where: str = "explain()"
+    ):
         bins, self.sub, self.scheme = self.check(type(inner), inner.spec, sub, scheme, where)
         self.inner = inner
         self.model_class = inner.model_class
-        self._attach(inner.net, subgrid(bins, self.sub), inner.dtype, inner.device,
-                     inner.source, inner._event_names)
+        self._attach(
+            inner.net,
+            subgrid(bins, self.sub),
+            inner.dtype,
+            inner.device,
+            inner.source,
+            inner._event_names,
+        )
         # pycox's rho, in the model's precision
         self._rho = torch.linspace(0, 1, self.sub + 1, dtype=self.dtype, device=self.device)[:-1]
 
@@ -54,12 +62,21 @@ class Interpolated(SurvivalModel):
         """The bins, ``sub`` and scheme for the family ``inner`` with the checked ``spec``."""
         allowed = inner.schemes
         if not allowed:
-            fail("interpolate", where, f"left out for a {inner.model_class} model (pycox "
-                 "interpolates LogisticHazard, PMF, DeepHitSingle, MTLR and BCESurv)", sub)
+            fail(
+                "interpolate",
+                where,
+                f"left out for a {inner.model_class} model (pycox "
+                "interpolates LogisticHazard, PMF, DeepHitSingle, MTLR and BCESurv)",
+                sub,
+            )
         bins = inner.interpolation_bins(spec)
         sub = check_sub(sub, len(bins), "interpolate", where)
-        scheme = check_choice("const_pdf" if scheme is None else scheme, allowed, "scheme",
-                              f"{where} for a {inner.model_class} model")
+        scheme = check_choice(
+            "const_pdf" if scheme is None else scheme,
+            allowed,
+            "scheme",
+            f"{where} for a {inner.model_class} model",
+        )
         return bins, sub, scheme
 
     @property
@@ -76,8 +93,9 @@ class Interpolated(SurvivalModel):
         return self.inner.num_risks(inputs)
 
     def check_target(self, target: str, where: str) -> str:
-        return check_choice(target, self.targets, "target",
-                            f"{where} for an interpolated {self.model_class} model")
+        return check_choice(
+            target, self.targets, "target", f"{where} for an interpolated {self.model_class} model"
+        )
 
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
         if self.scheme in LINEAR:

@@ -1,4 +1,5 @@
 """PCHazard (pycox ``PCHazard``): a piecewise-constant continuous-time hazard."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -41,8 +42,12 @@ class PCHazard(DiscreteTime):
     def check_spec(cls, where, *, time_bins, sub=1) -> dict:
         spec = super().check_spec(where, time_bins=time_bins)
         if len(spec["time_bins"]) < 2:
-            fail("time_bins", where, "at least 2 cut points for a PCHazard model (one network "
-                 "output per interval)", time_bins)
+            fail(
+                "time_bins",
+                where,
+                "at least 2 cut points for a PCHazard model (one network output per interval)",
+                time_bins,
+            )
         return {**spec, "sub": check_sub(sub, len(spec["time_bins"]), "sub", where)}
 
     @classmethod

@@ -11,6 +11,7 @@ else it needs, see the base class) and is registered with :func:`register_family
 
 They are loaded once, when the registry is first asked (:func:`load_entry_points`).
 """
+
 from __future__ import annotations
 
 import re
@@ -26,7 +27,9 @@ ENTRY_POINT_GROUP = "survinng_py.families"
 SHARED_HEAD = ("interpolate", "scheme")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
-_families: dict[str, type[SurvivalModel]] = {}  # family name -> adapter class, in registration order
+_families: dict[
+    str, type[SurvivalModel]
+] = {}  # family name -> adapter class, in registration order
 _model_types: dict[str, str] = {}  # model_type (family name or alias) -> family name
 _entry_points_loaded = False
 
@@ -49,25 +52,48 @@ def register_family(cls: type[_Family]) -> type[_Family]:
     if _families.get(name) is cls:
         return cls
     names = [name, *cls.aliases]
-    if not all(isinstance(n, str) and _NAME.fullmatch(n) for n in names) or \
-            len(set(names)) != len(names):
+    if not all(isinstance(n, str) and _NAME.fullmatch(n) for n in names) or len(set(names)) != len(
+        names
+    ):
         fail("cls", where, "a family whose aliases are distinct lower-case names", names)
     taken = [n for n in names if n in _model_types]
     if taken:
-        fail("cls", where, "a family whose names are free", f"{taken[0]!r} names the family "
-             f"{_model_types[taken[0]]!r}", as_text=True)
+        fail(
+            "cls",
+            where,
+            "a family whose names are free",
+            f"{taken[0]!r} names the family {_model_types[taken[0]]!r}",
+            as_text=True,
+        )
     classes = {c: f for f, k in _families.items() for c in k.pycox_classes}
     clash = [c for c in cls.pycox_classes if c in classes]
     if clash:
-        fail("cls", where, "a family whose pycox classes no other family reads",
-             f"{clash[0]!r} is read by {classes[clash[0]]!r}", as_text=True)
-    undefined = [m for m in ("check_spec", "grid", "head")
-                 if _function(cls, m) is _function(SurvivalModel, m)]
+        fail(
+            "cls",
+            where,
+            "a family whose pycox classes no other family reads",
+            f"{clash[0]!r} is read by {classes[clash[0]]!r}",
+            as_text=True,
+        )
+    undefined = [
+        m
+        for m in ("check_spec", "grid", "head")
+        if _function(cls, m) is _function(SurvivalModel, m)
+    ]
     # targets name files of a bundle (<target>.onnx): plain lower-case names only
-    if not cls.targets or not all(isinstance(t, str) and _NAME.fullmatch(t) for t in cls.targets) \
-            or undefined or not all(isinstance(p, HeadParam) for p in cls.head_params):
-        fail("cls", where, "a family with lower-case targets, HeadParam head parameters and its "
-             "own check_spec, grid and head", name)
+    if (
+        not cls.targets
+        or not all(isinstance(t, str) and _NAME.fullmatch(t) for t in cls.targets)
+        or undefined
+        or not all(isinstance(p, HeadParam) for p in cls.head_params)
+    ):
+        fail(
+            "cls",
+            where,
+            "a family with lower-case targets, HeadParam head parameters and its "
+            "own check_spec, grid and head",
+            name,
+        )
     _families[name] = cls
     _model_types.update((n, name) for n in names)
     return cls
@@ -97,8 +123,12 @@ def family_of_model_type(model_type: Any, where: str) -> type[SurvivalModel]:
     load_entry_points()
     key = model_type.lower() if isinstance(model_type, str) else None
     if key not in _model_types:
-        fail("model_type", where, "one of " + ", ".join(repr(k) for k in _model_types) +
-             " for a bare torch module", model_type)
+        fail(
+            "model_type",
+            where,
+            "one of " + ", ".join(repr(k) for k in _model_types) + " for a bare torch module",
+            model_type,
+        )
     return _families[_model_types[key]]
 
 
@@ -109,16 +139,24 @@ def family_of_pycox_model(model: Any, where: str) -> type[SurvivalModel]:
     for klass in type(model).__mro__:
         if klass.__name__ in readers and hasattr(model, "net"):
             return readers[klass.__name__]
-    fail("model", where, "a torch.nn.Module or a fitted pycox model of class " +
-         ", ".join(readers), type(model).__name__)
+    fail(
+        "model",
+        where,
+        "a torch.nn.Module or a fitted pycox model of class " + ", ".join(readers),
+        type(model).__name__,
+    )
 
 
 def family(name: Any, arg: str, where: str) -> type[SurvivalModel]:
     """The adapter class of the family ``name`` (as stored in a model bundle)."""
     load_entry_points()
     if not isinstance(name, str) or name not in _families:
-        fail(arg, where, "a known model family (" + ", ".join(_families) + ")",
-             str(name)[:40] if isinstance(name, str) else type(name).__name__)
+        fail(
+            arg,
+            where,
+            "a known model family (" + ", ".join(_families) + ")",
+            str(name)[:40] if isinstance(name, str) else type(name).__name__,
+        )
     return _families[name]
 
 
@@ -147,6 +185,7 @@ def load_entry_points(entry_points: Iterable[Any] | None = None) -> list[str]:
             return []
         _entry_points_loaded = True
         from importlib.metadata import entry_points as installed
+
         entry_points = installed(group=ENTRY_POINT_GROUP)
     added = []
     for point in entry_points:
@@ -154,10 +193,12 @@ def load_entry_points(entry_points: Iterable[Any] | None = None) -> list[str]:
             cls = point.load()
             register_family(cls)
         except Exception as err:  # a broken plug-in must not break the built-in families
-            warnings.warn(f"survinng_py: model family entry point {point.name!r} was not "
-                          f"loaded: {first_line(err)}", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"survinng_py: model family entry point {point.name!r} was not "
+                f"loaded: {first_line(err)}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             continue
         added.append(cls.family)
     return added
-
-
