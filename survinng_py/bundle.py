@@ -753,6 +753,7 @@ def _read_data(
         name = f"data_{k + 1}.parquet"
         try:
             table = pq.read_table(pa.BufferReader(members[name]))
+            columns = table.column_names  # decoded only now: a damaged name fails here
         except (pa.ArrowException, OSError, ValueError) as err:
             fail(
                 "path",
@@ -762,7 +763,7 @@ def _read_data(
                 as_text=True,
             )
         if (
-            table.column_names != names
+            columns != names
             or table.num_rows != rows
             or not all(pa.types.is_floating(c.type) and c.null_count == 0 for c in table.columns)
         ):
