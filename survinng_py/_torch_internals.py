@@ -46,8 +46,11 @@ def internal(key: str) -> Any:
     """The private torch object ``INTERNALS[key]``, or a one-line :class:`SurvinngError`."""
     module_name, attribute, user = INTERNALS[key]
     try:
-        return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError):
+        module = importlib.import_module(module_name)
+        if hasattr(module, attribute):
+            return getattr(module, attribute)
+        return importlib.import_module(f"{module_name}.{attribute}")  # a submodule not yet loaded
+    except ImportError:
         raise SurvinngError(
             f"this torch ({torch_version()}) is not supported by {user} of "
             f"survinng_py: {module_name}.{attribute} is missing"

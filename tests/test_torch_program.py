@@ -401,3 +401,14 @@ def test_onnx_errors_never_show_the_folder(tmp_path):
         with pytest.raises(sv.SurvinngError) as info:
             sv.predict_onnx(crafted.write(tmp_path, name, raw), crafted.data(3))
         assert str(tmp_path) not in str(info.value) and name in str(info.value)
+
+
+def test_internals_resolve_in_a_fresh_process():
+    """A private submodule nobody imported yet is found too (not reported as missing)."""
+    import subprocess
+    import sys
+
+    code = ("from survinng_py._torch_internals import INTERNALS, internal\n"
+            "for key in INTERNALS: internal(key)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
