@@ -27,7 +27,7 @@ import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 from ._errors import SurvinngError, fail, first_line
 
@@ -264,6 +264,17 @@ def _shown(path: Path) -> str:
     return text if len(text) <= 60 else "..." + text[-57:]
 
 
+def _taken(path: Path, kind: str, arg: str, where: str) -> NoReturn:
+    """The one error for a target that exists and may not be replaced."""
+    fail(
+        arg,
+        where,
+        f"a {kind} that does not exist yet (pass overwrite=True to replace it)",
+        repr(_shown(path)),
+        as_text=True,
+    )
+
+
 def check_write_path(path: str | os.PathLike, *, overwrite: bool, arg: str, where: str) -> Path:
     """Refuse a path that cannot be written as asked, before any work is done."""
     path = Path(path)
@@ -272,13 +283,7 @@ def check_write_path(path: str | os.PathLike, *, overwrite: bool, arg: str, wher
     if path.is_dir():
         fail(arg, where, "a file name, not a folder", repr(_shown(path)), as_text=True)
     if not overwrite and (path.exists() or path.is_symlink()):
-        fail(
-            arg,
-            where,
-            "a file that does not exist yet (pass overwrite=True to replace it)",
-            repr(_shown(path)),
-            as_text=True,
-        )
+        _taken(path, "file", arg, where)
     return path
 
 
@@ -320,13 +325,7 @@ def _publish_new(tmp: str, path: Path, arg: str, where: str) -> None:
     try:
         os.link(tmp, path)
     except FileExistsError:
-        fail(
-            arg,
-            where,
-            "a file that does not exist yet (pass overwrite=True to replace it)",
-            repr(_shown(path)),
-            as_text=True,
-        )
+        _taken(path, "file", arg, where)
     except OSError as err:  # a file system without hard links: claim the name, then replace
         if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.EACCES):
             raise
@@ -335,13 +334,7 @@ def _publish_new(tmp: str, path: Path, arg: str, where: str) -> None:
                 os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0))
             )
         except FileExistsError:
-            fail(
-                arg,
-                where,
-                "a file that does not exist yet (pass overwrite=True to replace it)",
-                repr(_shown(path)),
-                as_text=True,
-            )
+            _taken(path, "file", arg, where)
         os.replace(tmp, path)
 
 
@@ -366,13 +359,7 @@ def staging_folder(path: str | os.PathLike, *, overwrite: bool, arg: str, where:
     if not path.parent.is_dir():
         fail(arg, where, "a path in an existing folder", repr(_shown(path)), as_text=True)
     if not overwrite and (path.exists() or path.is_symlink()):
-        fail(
-            arg,
-            where,
-            "a folder that does not exist yet (pass overwrite=True to replace it)",
-            repr(_shown(path)),
-            as_text=True,
-        )
+        _taken(path, "folder", arg, where)
     return Path(tempfile.mkdtemp(prefix=f".{path.name[:40]}.", dir=path.parent))
 
 
@@ -397,13 +384,7 @@ def publish_folder(
         os.rmdir(backup)
         os.rename(path, backup)
     elif path.exists() or path.is_symlink():
-        fail(
-            arg,
-            where,
-            "a folder that does not exist yet (pass overwrite=True to replace it)",
-            repr(_shown(path)),
-            as_text=True,
-        )
+        _taken(path, "folder", arg, where)
     try:
         _rename_new(staged, path, arg, where)
     except BaseException:
@@ -422,13 +403,7 @@ def _rename_new(staged: Path, path: Path, arg: str, where: str) -> None:
     try:
         os.mkdir(path)
     except FileExistsError:
-        fail(
-            arg,
-            where,
-            "a folder that does not exist yet (pass overwrite=True to replace it)",
-            repr(_shown(path)),
-            as_text=True,
-        )
+        _taken(path, "folder", arg, where)
     try:
         os.rename(staged, path)
     except BaseException:

@@ -9,6 +9,7 @@ conversion is never needed (reticulate 1.28 cannot convert numpy >= 2 arrays).
 from __future__ import annotations
 
 import copy
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -223,10 +224,17 @@ def explainer_from_bundle(files: dict, data_raw: Any, data_dim: Any) -> Explaine
 
 # -- rpy2: results as R objects, .rds files ---------------------------------------------
 def _rpy2():
+    library_path = os.environ.get("LD_LIBRARY_PATH")
     try:
         import rpy2.robjects as ro
     except ImportError as err:
         raise ImportError("rpy2 (and R) are needed: pip install 'survinng-py[r]'") from err
+    # Starting R points LD_LIBRARY_PATH at the system's libraries for the whole process;
+    # R is loaded by then, and a subprocess (another Python, say) must not load those.
+    if library_path is None:
+        os.environ.pop("LD_LIBRARY_PATH", None)
+    else:
+        os.environ["LD_LIBRARY_PATH"] = library_path
     return ro
 
 

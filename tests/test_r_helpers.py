@@ -65,3 +65,18 @@ def test_read_rds_gives_a_pandas_frame(tmp_path):
     frame = bridge.read_rds(path)
     assert isinstance(frame, pd.DataFrame)
     assert list(frame.columns) == ["a", "b"] and frame["a"].tolist() == [1.5, 2.0]
+
+
+def test_starting_r_leaves_subprocesses_their_own_libraries():
+    """rpy2 points LD_LIBRARY_PATH at the system's libraries; a later Python subprocess
+    must still load its own (and find its packages)."""
+    import os
+    import subprocess
+    import sys
+
+    from survinng_py.r import _rpy2
+    before = os.environ.get("LD_LIBRARY_PATH")
+    _rpy2()
+    assert os.environ.get("LD_LIBRARY_PATH") == before
+    run = subprocess.run([sys.executable, "-c", "import torch"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-300:]
