@@ -77,7 +77,7 @@ def run_demo(out, n: int = 3000, seed: int = 42, epochs: int = 30, overwrite: bo
             exp = explain(model, x_test, feature_names=FEATURES)
             for times_input in (False, True):
                 res = surv_grad(exp, instance=instances, target="survival", times_input=times_input)
-                frame = res.to_pandas(long=True)
+                frame = res.to_pandas("long")
                 frame.insert(0, "method", res.label)
                 frame.insert(0, "model", name)
                 frames.append(frame)

@@ -333,7 +333,7 @@ class SurvResult:
         return self.equals(other)
 
     # -- conversions ----------------------------------------------------------------
-    def to_pandas(self, layout: str = "long", *, long: bool | None = None):
+    def to_pandas(self, layout: str = "long"):
         """A pandas DataFrame with the columns of :meth:`to_arrow` (labels as categories).
 
         Parameters
@@ -344,17 +344,11 @@ class SurvResult:
             prediction columns. ``"wide"``: one row per (instance, event, time), one
             column per feature (prefixed ``<input>:`` when there are several inputs)
             and the prediction columns.
-        long : bool, optional
-            The older spelling: ``True`` for ``"long"``, ``False`` for ``"wide"``.
 
         Returns
         -------
         pandas.DataFrame
         """
-        if long is not None:
-            if not isinstance(long, bool):
-                fail("long", "to_pandas()", "True or False", long)
-            layout = "long" if long else "wide"
         return _arrow.build_table(self, layout, "to_pandas()").to_pandas()
 
     def to_arrow(self, layout: str = "long"):

@@ -532,4 +532,3 @@ def test_to_pandas_is_the_arrow_table():
     at = (list(res.instance).index(row.instance), *cell, res.event_names.index(row.event),
           int(np.flatnonzero(res.time == row.time)[0]))
     assert row.value == res.values[k][at]
-    assert res.to_pandas(long=False).equals(res.to_pandas("wide"))

@@ -235,7 +235,7 @@ def test_coxtime_cum_hazard_is_cumsum_of_hazard(coxtime, data):
 
 def test_long_table_puts_each_value_at_its_labels(deephit_cr, deephit_cr_x):
     res = sv.surv_grad(sv.explain(deephit_cr, deephit_cr_x), instance=[4, 9], target="cif")
-    table = res.to_pandas(long=True)
+    table = res.to_pandas("long")
     assert list(table.columns) == ["instance", "input", "feature", "feature_index", "event", "time",
                                    "value", "pred"]
     assert len(table) == res.values[0].size
@@ -245,6 +245,6 @@ def test_long_table_puts_each_value_at_its_labels(deephit_cr, deephit_cr_x):
     e = res.event_names.index(row.event)
     t = int(np.flatnonzero(res.time == row.time)[0])
     assert row.value == res.values[0][i, f, e, t] and row.pred == res.pred[i, e, t]
-    wide = res.to_pandas(long=False)
+    wide = res.to_pandas("wide")
     assert len(wide) == 2 * 2 * len(res.time)
     np.testing.assert_array_equal(wide["X2"].to_numpy(), res.values[0][:, 1].reshape(-1))
