@@ -169,3 +169,30 @@ def test_bad_arguments_fail_in_one_line(kwargs, message):
     with pytest.raises(SurvinngError) as err:
         sv.surv_shap(exp, instance=0, **kwargs)
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_exact_mode_equals_the_survshap_packages_exact_mode():
+    survshap = pytest.importorskip("survshap")
+    from sksurv.functions import StepFunction
+
+    exp = deepsurv(5, n=12)
+    grid, names = exp.model.time, exp.feature_names[0]
+
+    def survival_functions(model, rows):
+        rows = torch.as_tensor(np.array(rows, dtype=np.float64))
+        curves = model.forward([rows], "survival").numpy()[:, 0]
+        return [StepFunction(grid, curve) for curve in curves]
+
+    data = pd.DataFrame(exp.data[0].numpy(), columns=names)
+    outcome = np.array([(True, t) for t in np.linspace(1.0, 5.0, 12)],
+                       dtype=[("event", bool), ("time", float)])
+    explainer = survshap.SurvivalModelExplainer(exp.model, data, outcome,
+                                                predict_survival_function=survival_functions)
+    theirs = survshap.ModelSurvSHAP(function_type="sf", calculation_method="kernel")
+    theirs.fit(explainer, data.iloc[:3], timestamps=grid)
+    table = theirs.full_result
+    assert list(table["variable_name"]) == names * 3
+    their_values = table[[f"t = {t}" for t in grid]].to_numpy().reshape(3, 5, len(grid))
+    ours = sv.surv_shap(exp, instance=[0, 1, 2], num_background=None)
+    # survshap enforces efficiency by a weight of 1e9 on the empty and full coalitions
+    np.testing.assert_allclose(ours.values[0][:, :, 0], their_values, rtol=0, atol=1e-7)
