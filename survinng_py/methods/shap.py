@@ -123,10 +123,12 @@ def surv_shap(
 
     from .._validation import check_int, fail
     from ._core import background as explainer_background
-    from ._core import make_rng, prepare, seed_label
+    from ._core import make_rng, predict, prepare, seed_label
 
     where = "surv_shap()"
-    inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)
+    inputs, ids, names = prepare(
+        explainer, x, instance, target, batch_size, where, progress, gradients=False
+    )
     if num_background is not None:
         num_background = check_int(num_background, "num_background", where)
     if num_coalitions is not None:
@@ -152,13 +154,13 @@ def surv_shap(
     exact = n_players == 1 or (num_coalitions is None and n_players <= MAX_EXACT_PLAYERS)
     if exact:
         coalitions = _all_coalitions(n_players)
-        combine, ends = _exact_combiner(coalitions), (0, len(coalitions) - 1)
+        combine = _exact_combiner(coalitions)
     else:
         drawn = DEFAULT_COALITIONS if num_coalitions is None else num_coalitions
         coalitions, counts = _sample_coalitions(n_players, drawn, rng)
-        combine, ends = _kernel_combiner(coalitions, counts), (0, 1)
-    values, (empty, full) = _shapley(
-        explainer, inputs, refs, players, coalitions, combine, ends, target, batch_size, progress
+        combine = _kernel_combiner(coalitions, counts)
+    values, empty = _shapley(
+        explainer, inputs, refs, players, coalitions, combine, target, batch_size, progress
     )
     args = {
         "target": target,
@@ -168,9 +170,7 @@ def surv_shap(
         "num_background": len(rows),
         "background": "explainer data" if background is None else "given",
         "background_rows": rows.tolist(),
-        "groups": None
-        if groups is None
-        else {k: list(map(str, v)) for k, v in _group_items(groups)},
+        "groups": None if groups is None else _group_columns(players, player_names, names),
         "seed": seed_label(seed),
     }
     return _result(
@@ -179,7 +179,7 @@ def surv_shap(
         ids,
         names,
         values,
-        full,
+        predict(explainer, inputs, target),
         empty,
         target,
         args,
@@ -187,8 +187,10 @@ def surv_shap(
     )
 
 
-def _group_items(groups: dict):
-    return [(name, list(columns)) for name, columns in groups.items()]
+def _group_columns(players, player_names, names) -> dict:
+    """The players as recorded: each player's name and its columns' names."""
+    columns = [name for input_names in names for name in input_names]
+    return {name: [columns[j] for j in player] for name, player in zip(player_names, players)}
 
 
 def _players(groups: Any, names: list[list[str]], where: str):
@@ -332,11 +334,9 @@ def _kernel_combiner(coalitions: np.ndarray, counts: np.ndarray):
     return combine
 
 
-def _shapley(
-    explainer, inputs, refs, players, coalitions, combine, ends, target, batch_size, progress
-):
-    """Values ``(n, P, E, T)`` and the values ``(n, E, T)`` of the coalitions at the rows
-    ``ends`` (the empty and the full one).
+def _shapley(explainer, inputs, refs, players, coalitions, combine, target, batch_size, progress):
+    """Values ``(n, P, E, T)`` and the value ``(n, E, T)`` of the empty coalition (row 0
+    of ``coalitions``).
 
     Instances are taken in chunks whose coalition values fit in the memory budget; within
     a chunk the (instance, coalition) pairs go to the model in batches of ``batch_size``
@@ -362,7 +362,7 @@ def _shapley(
     )
     show = progress if progress is not None else (sys.stderr.isatty() and n_batches > 1)
     bar = tqdm(total=n_batches, disable=not show, desc="coalitions", unit="batch")
-    out, end_values = [], []
+    out, empty = [], []
     for start in range(0, n, per_chunk):
         stop = min(n, start + per_chunk)
         total = (stop - start) * n_coal
@@ -384,10 +384,9 @@ def _shapley(
             bar.update()
         chunk_values = chunk_values.reshape(stop - start, n_coal, *chunk_values.shape[1:]).cpu()
         out.append(combine(chunk_values))
-        end_values.append(chunk_values[:, list(ends)])
+        empty.append(chunk_values[:, 0])
     bar.close()
-    both = torch.cat(end_values).numpy()
-    return torch.cat(out).numpy(), (both[:, 0], both[:, 1])
+    return torch.cat(out).numpy(), torch.cat(empty).numpy()
 
 
 def _column_masks(players, coalitions, inputs, device):
@@ -407,7 +406,7 @@ def _column_masks(players, coalitions, inputs, device):
     ]
 
 
-def _result(explainer, inputs, ids, names, values, full, empty, target, args, group_names):
+def _result(explainer, inputs, ids, names, values, pred, empty, target, args, group_names):
     import numpy as np
 
     from ._core import build_result
@@ -432,9 +431,9 @@ def _result(explainer, inputs, ids, names, values, full, empty, target, args, gr
         method=METHOD.id,
         target=target,
         args=args,
-        pred=full,
+        pred=pred,
         pred_ref=empty,
-        pred_diff=full - empty,
+        pred_diff=pred - empty,
     )
     if group_names is not None:
         result.input_names = ["groups"]  # one "input" whose features are the players
