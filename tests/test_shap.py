@@ -196,3 +196,51 @@ def test_exact_mode_equals_the_survshap_packages_exact_mode():
     ours = sv.surv_shap(exp, instance=[0, 1, 2], num_background=None)
     # survshap enforces efficiency by a weight of 1e9 on the empty and full coalitions
     np.testing.assert_allclose(ours.values[0][:, :, 0], their_values, rtol=0, atol=1e-7)
+
+
+class TwoInputNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = torch.nn.Linear(3, 6), torch.nn.Linear(2, 6)
+        self.out = torch.nn.Linear(6, 4)
+
+    def forward(self, u, v):
+        return self.out(torch.tanh(self.a(u)) * torch.tanh(self.b(v)))
+
+
+def two_input_explainer():
+    torch.manual_seed(2)
+    rng = np.random.default_rng(2)
+    return sv.explain(TwoInputNet(), [rng.normal(size=(15, 3)), rng.normal(size=(15, 2))],
+                      model_type="deephit", time_bins=np.arange(4.0), dtype="float64",
+                      input_names=["image", "table"])
+
+
+def test_inputs_as_groups_equal_modality_shapley_over_the_same_background():
+    exp = two_input_explainer()  # both inputs name their columns X1, X2, ...
+    res = sv.surv_shap(exp, instance=[0, 1], num_background=None,
+                       groups={"image": [0, 1, 2], "table": [3, 4]})
+    assert res.feature_names == [["image", "table"]]
+    assert res.args["groups"] == {"image": ["X1", "X2", "X3"], "table": ["X1", "X2"]}
+    modality = sv.modality_shapley(exp, instance=[0, 1], num_samples=15, seed=0)
+    np.testing.assert_allclose(res.values[0], modality.values[0], rtol=0, atol=1e-12)
+    # without groups: one array per input, the columns of both inputs as players
+    plain = sv.surv_shap(exp, instance=[0, 1], num_background=None)
+    assert [v.shape for v in plain.values] == [(2, 3, 1, 4), (2, 2, 1, 4)]
+    np.testing.assert_allclose(plain.values[0].sum(1) + plain.values[1].sum(1),
+                               plain.pred_diff, rtol=0, atol=1e-12)
+    # a group of columns in each input and the other columns alone
+    mixed = sv.surv_shap(exp, instance=[0], num_background=None, groups={"pair": [0, 3]})
+    assert mixed.feature_names == [["pair", "X2", "X3", "X2"]]
+
+
+def test_drawn_coalitions_must_fit_in_the_memory_budget():
+    exp = sv.explain(deepsurv(3).model.net, np.zeros((4, 3)), model_type="deepsurv",
+                     baseline_hazard=([1.0, 2.0, 3.0, 5.0], [0.1, 0.3, 0.2, 0.4]),
+                     memory_budget=8000)
+    with pytest.raises(SurvinngError) as err:
+        sv.surv_shap(exp, instance=0, num_coalitions=251)
+    assert str(err.value) == (
+        "`num_coalitions` of surv_shap() must be at most 250 (32 bytes each, within the "
+        "explainer's memory_budget of 8000 bytes); got 251")
+    assert sv.surv_shap(exp, instance=0, num_coalitions=250).values[0].shape == (1, 3, 1, 4)

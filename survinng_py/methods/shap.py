@@ -157,6 +157,7 @@ def surv_shap(
         combine = _exact_combiner(coalitions)
     else:
         drawn = DEFAULT_COALITIONS if num_coalitions is None else num_coalitions
+        _check_coalitions(explainer, inputs, drawn, n_players, where)
         coalitions, counts = _sample_coalitions(n_players, drawn, rng)
         combine = _kernel_combiner(coalitions, counts)
     values, empty = _shapley(
@@ -185,6 +186,27 @@ def surv_shap(
         args,
         player_names if groups is not None else None,
     )
+
+
+def _check_coalitions(explainer, inputs, drawn: int, n_players: int, where: str) -> None:
+    """Drawn coalitions are held up front (their masks, the least-squares map and one
+    instance's coalition values, float64): refuse counts that do not fit in the
+    explainer's memory budget rather than exhausting memory."""
+    from .. import engine
+    from .._validation import fail
+
+    per_coalition = 8 * max(
+        n_players, engine.num_risks(explainer.model, inputs) * len(explainer.model.time)
+    )
+    limit = max(1, explainer.memory_budget // per_coalition)
+    if drawn > limit:
+        fail(
+            "num_coalitions",
+            where,
+            f"at most {limit} ({per_coalition} bytes each, within the explainer's "
+            f"memory_budget of {explainer.memory_budget} bytes)",
+            drawn,
+        )
 
 
 def _group_columns(players, player_names, names) -> dict:
@@ -245,12 +267,16 @@ def _players(groups: Any, names: list[list[str]], where: str):
                     as_text=True,
                 )
             owner[column] = group
-    players: dict[str, list[int]] = {}
+    # keyed by group, or by column for the others (two inputs may share a column name)
+    players: dict[tuple, list[int]] = {}
     for j, name in enumerate(columns):
         if j not in owner and name in groups:
             fail("groups", where, "named apart from the columns in no group", name)
-        players.setdefault(owner.get(j, name), []).append(j)
-    return list(players.values()), list(players)
+        key = ("group", owner[j]) if j in owner else ("column", j)
+        players.setdefault(key, []).append(j)
+    return list(players.values()), [
+        key[1] if key[0] == "group" else columns[key[1]] for key in players
+    ]
 
 
 def _all_coalitions(n_players: int) -> np.ndarray:
