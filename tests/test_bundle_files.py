@@ -234,7 +234,7 @@ def set_spec(key, index, value):
      "a DeepSurv model (time, baseline_hazard); got no 'time'"),
     (lambda m: m["head"].update(family="weibull"), "`path` of {where} must be a known model "
      "family (deepsurv, coxtime, logistichazard, bcesurv, deephit, mtlr, pchazard, callable, "
-     "sksurv); got "
+     "sksurv, onnx); got "
      "'weibull'"),
     (lambda m: m["head"].update(interpolate=2), "`interpolate` of {where} must be left out for "
      "a DeepSurv model (pycox interpolates LogisticHazard, PMF, DeepHitSingle, MTLR and "

@@ -112,3 +112,43 @@ def test_bad_models_fail_in_one_line(rows):
         with pytest.raises(SurvinngError) as err:
             sv.explain(data=rows, **kwargs)
         assert str(err.value).startswith(message) and "\n" not in str(err.value), kwargs
+
+
+def exported(tmp_path, rows, model_type, target, **head):
+    import torch
+
+    torch.manual_seed(5)
+    width = 1 if model_type == "deepsurv" else 2 * len(TIMES)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, width))
+    if model_type == "deephit":
+        net.append(torch.nn.Unflatten(1, (2, len(TIMES))))
+    exp = sv.explain(net, pd.DataFrame(rows, columns=["age", "bmi", "dose"]),
+                     model_type=model_type, dtype="float64", **head)
+    path = sv.export_onnx(exp, tmp_path / f"{model_type}.onnx", target=target, dynamo=False)
+    return exp, path
+
+
+@pytest.mark.parametrize("model_type,target,head", [
+    ("deepsurv", "survival", {"baseline_hazard": (TIMES, [0.1, 0.2, 0.3, 0.2])}),
+    ("deephit", "cif", {"time_bins": TIMES, "event_names": ["relapse", "death"]})])
+def test_an_exported_onnx_file_predicts_as_the_package_and_is_explained(
+        tmp_path, rows, model_type, target, head):
+    pytest.importorskip("onnxruntime")
+    torch_exp, path = exported(tmp_path, rows, model_type, target, **head)
+    frame = pd.DataFrame(rows, columns=["age", "bmi", "dose"])
+    exp = sv.explain(path, frame, model_type="onnx", dtype="float64")
+    np.testing.assert_array_equal(exp.model.time, torch_exp.model.time)
+    res = sv.surv_shap(exp, instance=[0, 1], target=target, num_background=10, seed=0)
+    np.testing.assert_array_equal(res.pred, sv.predict_onnx(path, rows[:2]))
+    assert res.event_names == torch_exp.model.event_names(target, 1 + (model_type == "deephit"))
+    assert res.feature_names == [["age", "bmi", "dose"]] and res.model_class == "OnnxFile"
+    # the same model in torch: the same SurvSHAP(t) values
+    same = sv.surv_shap(torch_exp, instance=[0, 1], target=target, num_background=10, seed=0)
+    np.testing.assert_allclose(res.values[0], same.values[0], rtol=0, atol=1e-12)
+    with pytest.raises(SurvinngError) as err:
+        sv.surv_shap(exp, instance=0, target="pmf")
+    assert str(err.value) == (f"`target` of surv_shap() for this ONNX file must be one of "
+                              f"'{target}'; got 'pmf'")
+    with pytest.raises(SurvinngError, match=r"^`explainer` of surv_grad\(\) must be a model with "
+                                            r"gradients \(explain this one with surv_shap\(\)"):
+        sv.surv_grad(exp, instance=0, target=target)

@@ -24,6 +24,7 @@ from .pchazard import PCHazard
 # isort: off
 from .function import CurveFunction
 from .sksurv import SkSurv
+from .onnx_file import OnnxFile
 
 # isort: on
 from .registry import (
@@ -48,6 +49,7 @@ __all__ = [
     "BCESurv",
     "CurveFunction",
     "SkSurv",
+    "OnnxFile",
     "Interpolated",
     "build_model",
     "head_record",

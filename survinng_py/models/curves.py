@@ -21,22 +21,27 @@ from .base import SurvivalModel
 
 
 class CurvePredictor(torch.nn.Module):
-    """``rows (n, p) -> survival (n, T)`` through ``predict(numpy rows)``, checked.
+    """``rows (n, p) -> curves (n, E * T)`` through ``predict(numpy rows)``, checked.
 
     Parameters
     ----------
     predict : callable
-        Numpy rows ``(n, p)`` in float64 to survival curves ``(n, T)``.
+        Numpy rows ``(n, p)`` in float64 to curves ``(n, E, T)`` (``(n, T)`` for one
+        event).
     n_times : int
         ``T``, the length of the time grid.
     name : str
         How the model is named in errors.
+    n_events : int
+        ``E``, the number of curves per row.
     """
 
-    def __init__(self, predict: Callable[[np.ndarray], Any], n_times: int, name: str):
+    def __init__(
+        self, predict: Callable[[np.ndarray], Any], n_times: int, name: str, n_events: int = 1
+    ):
         super().__init__()
         self.predict = predict
-        self.n_times = n_times
+        self.n_times, self.n_events = n_times, n_events
         self.name = name
 
     def forward(self, rows: torch.Tensor) -> torch.Tensor:
@@ -59,12 +64,15 @@ class CurvePredictor(torch.nn.Module):
                 f"{type(err).__name__}: {first_line(err)}",
                 as_text=True,
             )
-        expected = (rows.shape[0], self.n_times)
+        expected = (rows.shape[0], self.n_events, self.n_times)
+        if self.n_events == 1 and curves.shape == (expected[0], expected[2]):
+            curves = curves[:, None]
         if curves.shape != expected or curves.dtype.kind not in "fiu":
+            shown = expected if self.n_events > 1 else (expected[0], expected[2])
             fail(
                 "model",
                 where,
-                f"numbers of shape {expected} (rows x time points)",
+                f"numbers of shape {shown} (rows x {'events x ' * (self.n_events > 1)}time points)",
                 f"{curves.dtype} of shape {curves.shape}",
                 as_text=True,
             )
@@ -72,11 +80,12 @@ class CurvePredictor(torch.nn.Module):
             fail(
                 "model",
                 where,
-                "finite survival probabilities",
+                "finite predictions",
                 "NaN or infinite values",
                 as_text=True,
             )
-        return torch.as_tensor(curves).to(dtype=rows.dtype, device=rows.device)
+        flat = curves.reshape(rows.shape[0], -1)
+        return torch.as_tensor(flat).to(dtype=rows.dtype, device=rows.device)
 
 
 class SurvivalCurves(SurvivalModel):
@@ -116,4 +125,4 @@ class SurvivalCurves(SurvivalModel):
         super().__init__(net, spec, **kwargs)
 
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
-        return phi.unsqueeze(1)  # (B, T) survival -> (B, 1, T)
+        return phi.reshape(phi.shape[0], -1, len(self.time))  # (B, E*T) -> (B, E, T)
