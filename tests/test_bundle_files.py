@@ -233,8 +233,7 @@ def set_spec(key, index, value):
     (lambda m: m["head"]["spec"].pop("time"), "`head` of {where} must be the head parameters of "
      "a DeepSurv model (time, baseline_hazard); got no 'time'"),
     (lambda m: m["head"].update(family="weibull"), "`path` of {where} must be a known model "
-     "family (deepsurv, coxtime, logistichazard, bcesurv, deephit, mtlr, pchazard, callable, "
-     "sksurv, onnx); got "
+     "family (deepsurv, coxtime, logistichazard, bcesurv, deephit, mtlr, pchazard); got "
      "'weibull'"),
     (lambda m: m["head"].update(interpolate=2), "`interpolate` of {where} must be left out for "
      "a DeepSurv model (pycox interpolates LogisticHazard, PMF, DeepHitSingle, MTLR and "

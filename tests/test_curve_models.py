@@ -152,3 +152,25 @@ def test_an_exported_onnx_file_predicts_as_the_package_and_is_explained(
     with pytest.raises(SurvinngError, match=r"^`explainer` of surv_grad\(\) must be a model with "
                                             r"gradients \(explain this one with surv_shap\(\)"):
         sv.surv_grad(exp, instance=0, target=target)
+
+
+def test_models_without_a_torch_network_are_neither_exported_nor_saved(tmp_path, rows):
+    exp = sv.explain(weibull, rows, model_type="callable", time_bins=TIMES)
+    for call, where in ((sv.export_onnx, "export_onnx()"), (sv.save_model, "save_model()")):
+        with pytest.raises(SurvinngError) as err:
+            call(exp, tmp_path / "out")
+        assert str(err.value) == (
+            f"`model` of {where} must be a model that runs as a torch network (a pycox model "
+            "or a torch module); got a SurvivalFunction model, which is only predicted")
+    assert not list(tmp_path.iterdir())
+
+
+def test_bundles_know_only_families_with_a_torch_network():
+    from survinng_py.models import registry
+
+    assert {"callable", "sksurv", "onnx"} <= set(registry.families())
+    with pytest.raises(SurvinngError) as err:
+        registry.family("sksurv", "path", "load_model()")
+    assert str(err.value) == (
+        "`path` of load_model() must be a known model family (deepsurv, coxtime, "
+        "logistichazard, bcesurv, deephit, mtlr, pchazard); got 'sksurv'")

@@ -84,6 +84,8 @@ class SurvivalModel:
     per_event_targets: tuple[str, ...] = ()
     #: whether the target can be differentiated (gradient methods refuse models without)
     differentiable: bool = True
+    #: whether the model runs as a torch network (so it can be exported and saved)
+    torch_network: bool = True
 
     def __init__(
         self,

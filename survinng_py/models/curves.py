@@ -97,6 +97,7 @@ class SurvivalCurves(SurvivalModel):
     """
 
     differentiable = False
+    torch_network = False
     targets = ("survival",)
     model_class = "SurvivalCurves"
 
