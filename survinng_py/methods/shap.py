@@ -248,7 +248,7 @@ def _players(groups: Any, names: list[list[str]], where: str):
             elif (
                 isinstance(member, numbers.Integral)
                 and not isinstance(member, bool)
-                and (0 <= member < len(columns))
+                and (0 <= int(member) < len(columns))
             ):
                 column = int(member)
             else:

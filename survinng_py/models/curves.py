@@ -98,7 +98,7 @@ class SurvivalCurves(SurvivalModel):
 
     differentiable = False
     torch_network = False
-    targets = ("survival",)
+    targets: tuple[str, ...] = ("survival",)
     model_class = "SurvivalCurves"
 
     @classmethod

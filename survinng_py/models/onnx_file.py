@@ -42,7 +42,8 @@ class OnnxFile(SurvivalCurves):
     per_event_targets = ("cif", "pmf")
 
     @classmethod
-    def check_spec(cls, where, *, time, target, event_names) -> dict:
+    def check_spec(cls, where, *, time, target="survival", event_names=("event",)) -> dict:
+        # defaults: a file of one survival curve per row (the base declares `time` only)
         names = np.asarray(event_names)
         if names.ndim != 1 or names.size == 0 or names.dtype.kind != "U":
             fail("model", where, "a file whose metadata names its events", event_names)
