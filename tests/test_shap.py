@@ -244,3 +244,23 @@ def test_drawn_coalitions_must_fit_in_the_memory_budget():
         "`num_coalitions` of surv_shap() must be at most 250 (32 bytes each, within the "
         "explainer's memory_budget of 8000 bytes); got 251")
     assert sv.surv_shap(exp, instance=0, num_coalitions=250).values[0].shape == (1, 3, 1, 4)
+
+
+def test_the_command_line_explains_a_bundle_with_surv_shap(tmp_path, capsys):
+    from survinng_py import exchange
+    from survinng_py.cli import main
+
+    exp = deepsurv(4)
+    sv.save_model(exp, tmp_path / "bundle", targets=["survival"], dynamo=False)
+    rows = pd.DataFrame(np.random.default_rng(7).normal(size=(3, 4)), columns=["X1", "X2", "X3", "X4"])
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    assert main(["explain", str(tmp_path / "bundle"), str(tmp_path / "rows.csv"), "--method",
+                 "shap", "--num-background", "10", "--seed", "3", "--num-coalitions", "20",
+                 "--out", str(tmp_path / "shap.parquet")]) == 0
+    capsys.readouterr()
+    back = exchange.read(tmp_path / "shap.parquet")
+    expected = sv.surv_shap(sv.load_model(tmp_path / "bundle"), rows, num_background=10,
+                            seed=3, num_coalitions=20)
+    assert back.label == "SurvSHAP(t)" and back.args == expected.args
+    np.testing.assert_array_equal(back.values[0], expected.values[0])
+    np.testing.assert_array_equal(back.pred_diff, expected.pred_diff)
