@@ -81,7 +81,7 @@ def modality_shapley(
     ([['image', 'table']], True)
     """
     where = "modality_shapley()"
-    inputs, ids, _ = prepare(explainer, x, instance, target, None, where)
+    inputs, ids, _ = prepare(explainer, x, instance, target, None, where, gradients=False)
     n_inputs = len(inputs)
     if n_inputs > 12:
         fail(

@@ -182,6 +182,14 @@ def as_explainer(model: Any, data: Any, explain_kwargs: dict, where: str) -> Exp
         explainer = model
     else:
         explainer = explain(model, data, **explain_kwargs)
+    if not explainer.model.torch_network:
+        fail(
+            "model",
+            where,
+            "a model that runs as a torch network (a pycox model or a torch module)",
+            f"a {explainer.model.model_class} model, which is only predicted",
+            as_text=True,
+        )
     if explainer.model.device.type != "cpu":  # exported files must run on any machine
         fail(
             "model",

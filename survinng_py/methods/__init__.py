@@ -11,6 +11,7 @@ from .grad import surv_grad
 from .smoothgrad import surv_smoothgrad
 from .intgrad import surv_intgrad
 from .gradshap import surv_gradshap
+from .shap import surv_shap
 
 # isort: on
 from .registry import (
@@ -29,6 +30,7 @@ __all__ = [
     "surv_smoothgrad",
     "surv_intgrad",
     "surv_gradshap",
+    "surv_shap",
     "Method",
     "Option",
     "register_method",

@@ -34,14 +34,26 @@ def prepare(
     batch_size: Any,
     where: str,
     progress: Any = None,
+    *,
+    gradients: bool = True,
 ):
-    """Shared argument checks; returns the rows to explain, their ids and feature names."""
+    """Shared argument checks; returns the rows to explain, their ids and feature names.
+
+    A method that takes ``gradients`` refuses models without them (``differentiable``)."""
     if not isinstance(explainer, Explainer):
         fail(
             "explainer",
             where,
             "an Explainer built by survinng_py.explain()",
             type(explainer).__name__,
+        )
+    if gradients and not explainer.model.differentiable:
+        fail(
+            "explainer",
+            where,
+            "a model with gradients (explain this one with surv_shap(), which only predicts)",
+            f"a {explainer.model.model_class} model",
+            as_text=True,
         )
     explainer.model.check_target(target, where)
     if batch_size is not None:

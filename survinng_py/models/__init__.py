@@ -20,6 +20,13 @@ from .deephit import MTLR, DeepHit
 from .discrete import BCESurv, LogisticHazard, subgrid
 from .interpolation import Interpolated
 from .pchazard import PCHazard
+
+# isort: off
+from .function import CurveFunction
+from .sksurv import SkSurv
+from .onnx_file import OnnxFile
+
+# isort: on
 from .registry import (
     families,
     family,
@@ -40,6 +47,9 @@ __all__ = [
     "MTLR",
     "PCHazard",
     "BCESurv",
+    "CurveFunction",
+    "SkSurv",
+    "OnnxFile",
     "Interpolated",
     "build_model",
     "head_record",
@@ -64,10 +74,11 @@ def build_model(
     where = "explain()"
     event_names = head.pop("event_names", None)
     interpolate, scheme = head.pop("interpolate", None), head.pop("scheme", None)
-    if isinstance(model, torch.nn.Module):
+    # a fitted pycox model holds its network as `net`; any other model is the family's
+    if isinstance(model, torch.nn.Module) or (model_type is not None and not hasattr(model, "net")):
         cls = family_of_model_type(model_type, where)
-        spec = cls.spec_from_head(_module_head(cls, head, where), where)
         source = type(model).__name__
+        model, spec = cls.network(model, _module_head(cls, head, where), where)
     else:
         cls = family_of_pycox_model(model, where)
         if head:

@@ -82,6 +82,10 @@ class SurvivalModel:
     model_class: str = "SurvivalModel"
     #: targets with one curve per competing event (the others have one curve)
     per_event_targets: tuple[str, ...] = ()
+    #: whether the target can be differentiated (gradient methods refuse models without)
+    differentiable: bool = True
+    #: whether the model runs as a torch network (so it can be exported and saved)
+    torch_network: bool = True
 
     def __init__(
         self,
@@ -150,6 +154,14 @@ class SurvivalModel:
     def spec_from_pycox(cls, model: Any, where: str) -> dict:
         """The spec of a fitted pycox model of one of :attr:`pycox_classes`."""
         raise NotImplementedError(f"{cls.__name__} reads no fitted pycox model")
+
+    @classmethod
+    def network(cls, model: Any, head: dict, where: str) -> tuple[torch.nn.Module, dict]:
+        """The network and spec of a model given to explain() with ``model_type`` and the
+        head parameters ``head``: a bare torch module, by default."""
+        if not isinstance(model, torch.nn.Module):
+            fail("model", where, f"a torch.nn.Module for model_type {cls.family!r}", model)
+        return model, cls.spec_from_head(head, where)
 
     @classmethod
     def spec_from_head(cls, head: dict, where: str) -> dict:

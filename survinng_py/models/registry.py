@@ -148,16 +148,18 @@ def family_of_pycox_model(model: Any, where: str) -> type[SurvivalModel]:
 
 
 def family(name: Any, arg: str, where: str) -> type[SurvivalModel]:
-    """The adapter class of the family ``name`` (as stored in a model bundle)."""
+    """The adapter class of the family ``name`` (as stored in a model bundle): one whose
+    models run as torch networks, the only ones a bundle holds."""
     load_entry_points()
-    if not isinstance(name, str) or name not in _families:
+    bundled = {n: cls for n, cls in _families.items() if cls.torch_network}
+    if not isinstance(name, str) or name not in bundled:
         fail(
             arg,
             where,
-            "a known model family (" + ", ".join(_families) + ")",
+            "a known model family (" + ", ".join(bundled) + ")",
             str(name)[:40] if isinstance(name, str) else type(name).__name__,
         )
-    return _families[name]
+    return bundled[name]
 
 
 def head_keys() -> list[str]:
