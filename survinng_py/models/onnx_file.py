@@ -55,7 +55,7 @@ class OnnxFile(SurvivalCurves):
 
     @classmethod
     def wrap(cls, model: Any, head: dict, where: str):
-        from ..onnx_export import NETWORK, onnx_session, session_labels
+        from .._onnx_files import NETWORK, onnx_session, session_labels
 
         session = onnx_session(model, where, arg="model")
         meta = session_labels(session, model, where, arg="model")
