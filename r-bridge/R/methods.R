@@ -70,6 +70,29 @@ surv_gradSHAP <- function(exp, target = "survival", instance = 1, times_input = 
   run_method(exp, "Surv_GradSHAP", environment())
 }
 
+#' SurvSHAP(t): model-agnostic Shapley values over time
+#'
+#' Shapley values of the features for the whole survival curve at once (Krzyziński et
+#' al., "SurvSHAP(t): Time-dependent explanations of machine learning survival models",
+#' Knowledge-Based Systems 2023), computed by the Python core from predictions only:
+#' exactly over all coalitions for up to 12 features, by Kernel SHAP with
+#' `num_coalitions` sampled coalitions above that. Values sum to `pred - pred_ref`
+#' (`pred_ref` is the mean prediction over the background rows).
+#'
+#' @inheritParams surv_grad
+#' @param background (`data.frame`, `matrix` or `NULL`) Background rows; `NULL` uses the
+#'   explainer data.
+#' @param num_background (`integer(1)`) Background rows drawn from `background`.
+#' @param num_coalitions (`integer(1)` or `NULL`) Sampled coalitions (Kernel SHAP);
+#'   `NULL` enumerates all coalitions for up to 12 features.
+#' @return (`survinngpy_result`) As [surv_grad()], with `pred_diff`.
+#' @export
+surv_shap <- function(exp, target = "survival", instance = 1, background = NULL,
+                      num_background = 100, num_coalitions = NULL, batch_size = NULL,
+                      dtype = NULL, newdata = NULL, seed = NULL) {
+  run_method(exp, "Surv_SHAP", environment())
+}
+
 # The Python method table (survinng_py.methods.describe()): the options each method
 # takes, their types and defaults. Read once per session.
 method_table <- function() {
