@@ -1,0 +1,173 @@
+"""Cohort-scale explanations: parts equal the method on the same rows, in this process
+and on a local Dask cluster; resume, refusals and one-line errors."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+import survinng_py as sv
+from survinng_py import exchange
+from survinng_py._validation import SurvinngError
+from survinng_py.cohort import MANIFEST
+
+COLUMNS = [f"X{j + 1}" for j in range(4)]
+TIMES = np.linspace(0.5, 3.0, 5)
+METHODS = [("grad", {}), ("intgrad", {"n": 4}), ("gradshap", {"n": 3, "num_samples": 4, "seed": 7})]
+
+
+class CauseSpecific(torch.nn.Module):
+    """Competing risks: output (B, R, T)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(),
+                                        torch.nn.Linear(6, 2 * len(TIMES)))
+
+    def forward(self, x):
+        return self.body(x).view(x.shape[0], 2, len(TIMES))
+
+
+def _explainer(kind):
+    torch.manual_seed(0)
+    train = pd.DataFrame(np.random.default_rng(1).normal(size=(25, 4)), columns=COLUMNS)
+    if kind == "cox":
+        net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 1))
+        return sv.explain(net.double(), train, model_type="deepsurv", dtype="float64",
+                          baseline_hazard=(TIMES.tolist(), [0.1, 0.2, 0.3, 0.5, 0.8]))
+    return sv.explain(CauseSpecific().double(), train, model_type="deephit", dtype="float64",
+                      time_bins=TIMES.tolist(), event_names=["relapse", "death"])
+
+
+ROWS = pd.DataFrame(np.random.default_rng(2).normal(size=(17, 4)), columns=COLUMNS)
+TARGET = {"cox": "survival", "deephit": "cif"}
+
+
+@pytest.fixture(scope="module", params=["cox", "deephit"])
+def model(request, tmp_path_factory):
+    exp = _explainer(request.param)
+    bundle = sv.save_model(exp, tmp_path_factory.mktemp("b") / "bundle")
+    return request.param, exp, bundle
+
+
+def _source(folder, group_sizes):
+    """ROWS split over two files with the given row-group sizes."""
+    folder.mkdir()
+    table = pa.Table.from_pandas(ROWS, preserve_index=False)
+    pq.write_table(table.slice(0, 9), folder / "a.parquet", row_group_size=group_sizes[0])
+    pq.write_table(table.slice(9), folder / "b.parquet", row_group_size=group_sizes[1])
+    return folder
+
+
+def _same_as_method(exp, out, name, target, kwargs):
+    """Each part equals the method on the part's rows (bit for bit), the joined result
+    the method on all rows (GEMM rounding of other batch sizes aside) with the same draws."""
+    manifest = json.loads((out / MANIFEST).read_text())
+    function = getattr(sv, f"surv_{name}")
+    for part in manifest["parts"]:
+        rows = ROWS.iloc[part["first_row"]:part["first_row"] + part["n_rows"]]
+        alone = function(exp, rows, target=target, **kwargs)
+        ids = np.arange(part["first_row"], part["first_row"] + part["n_rows"])
+        expected = alone.replace(instance=ids, args={**alone.args, "instance": ids.tolist()})
+        assert exchange.read(out / part["file"]) == expected
+    joined, full = exchange.read_dataset(out), function(exp, ROWS, target=target, **kwargs)
+    assert joined.args == full.args and np.array_equal(joined.instance, np.arange(len(ROWS)))
+    for a, b in zip([*joined.values, joined.pred], [*full.values, full.pred]):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    return manifest
+
+
+@pytest.mark.parametrize("name,kwargs", METHODS)
+def test_in_process_parts_equal_the_method(model, name, kwargs, tmp_path):
+    kind, exp, bundle = model
+    target = TARGET[kind]
+    for k, (groups, per_task) in enumerate([((4, 3), 5), ((9, 8), 100)]):
+        source = _source(tmp_path / f"src{k}", groups)
+        out = tmp_path / f"out{k}"
+        seen = []
+        res = sv.explain_dataset(exp, source, out, method=name, target=target,
+                                 rows_per_task=per_task, progress=lambda d, t: seen.append(d),
+                                 **kwargs)
+        manifest = _same_as_method(exp, out, name, target, kwargs)
+        assert res.n_rows == 17 and res.n_parts == len(manifest["parts"]) == len(seen)
+        assert sum(p["n_rows"] for p in manifest["parts"]) == 17
+        # summaries: the mean over all rows of |attribution| and of the prediction
+        full = exchange.read_dataset(out)
+        mean_abs = np.abs(full.values[0]).mean(axis=0)
+        np.testing.assert_allclose(res.importance["mean_abs"], mean_abs.ravel(), rtol=1e-12)
+        np.testing.assert_allclose(res.prediction["mean_pred"], full.pred.mean(axis=0).ravel(),
+                                   rtol=1e-12)
+        assert pd.read_parquet(out / "_importance.parquet").equals(res.importance)
+    assert res.n_parts == 2  # the second plan: one unit per file
+
+
+def test_resume_after_a_part_is_deleted(model, tmp_path):
+    kind, exp, bundle = model
+    source = _source(tmp_path / "src", (4, 3))
+    kwargs = {"method": "gradshap", "target": TARGET[kind], "rows_per_task": 4, "n": 2, "num_samples": 3}
+    sv.explain_dataset(bundle, source, tmp_path / "out", seed=3, **kwargs)
+    first = {p.name: p.read_bytes() for p in (tmp_path / "out").glob("part-*.parquet")}
+    (tmp_path / "out" / "part-00002.parquet").unlink()
+    (tmp_path / "out" / "part-00003.parquet").write_bytes(b"torn")
+    with pytest.raises(SurvinngError, match="must be a folder that does not exist yet"):
+        sv.explain_dataset(bundle, source, tmp_path / "out", seed=3, **kwargs)
+    with pytest.raises(SurvinngError, match="used with the same model, source, method and "
+                                            "arguments as the first run; got a different arguments"):
+        sv.explain_dataset(bundle, source, tmp_path / "out", seed=4, resume=True, **kwargs)
+    done = []
+    sv.explain_dataset(bundle, source, tmp_path / "out", seed=3, resume=True,
+                       progress=lambda d, t: done.append(d), **kwargs)
+    assert done == [len(first) - 1, len(first)]  # only the two missing parts were computed
+    again = {p.name: p.read_bytes() for p in (tmp_path / "out").glob("part-*.parquet")}
+    assert again == first
+
+
+def test_bad_input_is_one_line_naming_the_file(tmp_path):
+    exp = _explainer("cox")
+    source = _source(tmp_path / "src", (9, 8))
+    bad = ROWS.iloc[9:].copy()
+    bad.iloc[2, 1] = np.nan
+    bad.to_parquet(source / "b.parquet", index=False)
+    with pytest.raises(SurvinngError) as err:
+        sv.explain_dataset(exp, source, tmp_path / "out", rows_per_task=4)
+    message = str(err.value)
+    assert "\n" not in message and f"{source / 'b.parquet'} rows 9-12" in message
+    assert "finite" in message
+    # parts before the failing unit are complete and listed; nothing half-written
+    manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == sorted([MANIFEST] + [p["file"] for p in manifest["parts"]])
+    assert [p["unit"] for p in manifest["parts"]] == [0, 1, 2]
+    (source / "a.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(SurvinngError, match=f"must be readable Parquet files; got "
+                                            f"{source / 'a.parquet'}: "):
+        sv.explain_dataset(exp, source, tmp_path / "out2")
+    assert not (tmp_path / "out2").exists()
+
+
+def test_refusals(tmp_path):
+    exp = _explainer("cox")
+    source = _source(tmp_path / "src", (9, 8))
+    cases = [
+        ({"method": "smoothgrad"}, "`method` of explain_dataset() must be a method whose numbers "
+                                    "for a row do not depend on the other rows of the call "
+                                    "(grad, intgrad, gradshap); got 'smoothgrad'"),
+        ({"seed": 1}, "`seed` of explain_dataset() must be left out for method 'grad' (it draws "
+                       "nothing); got 1"),
+        ({"rows_per_task": 0}, "`rows_per_task` of explain_dataset() must be an integer >= 1; "
+                                "got 0"),
+        ({"resume": True}, "`model` of explain_dataset() must be a bundle folder (save_model) "
+                            "when resume=True"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(SurvinngError) as err:
+            sv.explain_dataset(exp, source, tmp_path / "out", **kwargs)
+        assert str(err.value).startswith(message)
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(SurvinngError, match="`out` of explain_dataset\\(\\) must be a folder that "
+                                            "does not exist yet"):
+        sv.explain_dataset(exp, source, tmp_path / "taken")
