@@ -143,7 +143,9 @@ def explain_dataset(
     SurvinngError
         For bad arguments, an unreadable source file (named), an existing ``out`` without
         ``overwrite`` or ``resume``, a resume whose plan differs from the manifest, or a
-        unit that fails (its file and rows are named; parts already written stay valid).
+        unit that fails (its file and rows are named). Parts already written stay valid and
+        listed; on a cluster the units already submitted finish first, so that a resume
+        redoes only the failed ones.
 
     Examples
     --------
@@ -491,13 +493,19 @@ def _run(todo: list[dict], spec: dict, bundle, model_sha, explainer, client):
         key=[f"survinng-{model_sha[:8]}-{u['unit']:05d}" for u in todo],
         pure=False,
     )
+    error = None
     try:
-        for future, record in as_completed(futures, with_results=True):
+        for future in as_completed(futures):
+            if future.status == "finished":
+                yield future.result()
+            elif error is None:  # the others still finish and are recorded
+                error = future.exception()
             future.release()
-            yield record
     finally:
         client.cancel(futures)
         client.unregister_worker_plugin(plugin.name)
+    if error is not None:
+        raise error
 
 
 def run_unit(explainer, unit: dict, spec: dict) -> dict:
@@ -513,7 +521,7 @@ def run_unit(explainer, unit: dict, spec: dict) -> dict:
         table = pq.ParquetFile(path).read_row_groups(unit["row_groups"])
         if table.num_rows < unit["skip"] + n_rows:
             raise ValueError(f"{table.num_rows} rows in its row groups, planned more")
-        frame = table.slice(unit["skip"], n_rows).to_pandas().copy()  # writable for torch
+        frame = table.slice(unit["skip"], n_rows).to_pandas()
         entry = get_method(name=spec["method"])
         result = entry.function(explainer, frame, progress=False, **spec["arguments"])
     except Exception as err:

@@ -25,8 +25,9 @@ class CauseSpecific(torch.nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.body = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(),
-                                        torch.nn.Linear(6, 2 * len(TIMES)))
+        self.body = torch.nn.Sequential(
+            torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 2 * len(TIMES))
+        )
 
     def forward(self, x):
         return self.body(x).view(x.shape[0], 2, len(TIMES))
@@ -37,10 +38,21 @@ def _explainer(kind):
     train = pd.DataFrame(np.random.default_rng(1).normal(size=(25, 4)), columns=COLUMNS)
     if kind == "cox":
         net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 1))
-        return sv.explain(net.double(), train, model_type="deepsurv", dtype="float64",
-                          baseline_hazard=(TIMES.tolist(), [0.1, 0.2, 0.3, 0.5, 0.8]))
-    return sv.explain(CauseSpecific().double(), train, model_type="deephit", dtype="float64",
-                      time_bins=TIMES.tolist(), event_names=["relapse", "death"])
+        return sv.explain(
+            net.double(),
+            train,
+            model_type="deepsurv",
+            dtype="float64",
+            baseline_hazard=(TIMES.tolist(), [0.1, 0.2, 0.3, 0.5, 0.8]),
+        )
+    return sv.explain(
+        CauseSpecific().double(),
+        train,
+        model_type="deephit",
+        dtype="float64",
+        time_bins=TIMES.tolist(),
+        event_names=["relapse", "death"],
+    )
 
 
 ROWS = pd.DataFrame(np.random.default_rng(2).normal(size=(17, 4)), columns=COLUMNS)
@@ -69,7 +81,7 @@ def _same_as_method(exp, out, name, target, kwargs):
     manifest = json.loads((out / MANIFEST).read_text())
     function = getattr(sv, f"surv_{name}")
     for part in manifest["parts"]:
-        rows = ROWS.iloc[part["first_row"]:part["first_row"] + part["n_rows"]]
+        rows = ROWS.iloc[part["first_row"] : part["first_row"] + part["n_rows"]]
         alone = function(exp, rows, target=target, **kwargs)
         ids = np.arange(part["first_row"], part["first_row"] + part["n_rows"])
         expected = alone.replace(instance=ids, args={**alone.args, "instance": ids.tolist()})
@@ -89,9 +101,16 @@ def test_in_process_parts_equal_the_method(model, name, kwargs, tmp_path):
         source = _source(tmp_path / f"src{k}", groups)
         out = tmp_path / f"out{k}"
         seen = []
-        res = sv.explain_dataset(exp, source, out, method=name, target=target,
-                                 rows_per_task=per_task, progress=lambda d, t: seen.append(d),
-                                 **kwargs)
+        res = sv.explain_dataset(
+            exp,
+            source,
+            out,
+            method=name,
+            target=target,
+            rows_per_task=per_task,
+            progress=lambda d, t: seen.append(d),
+            **kwargs,
+        )
         manifest = _same_as_method(exp, out, name, target, kwargs)
         assert res.n_rows == 17 and res.n_parts == len(manifest["parts"]) == len(seen)
         assert sum(p["n_rows"] for p in manifest["parts"]) == 17
@@ -99,8 +118,9 @@ def test_in_process_parts_equal_the_method(model, name, kwargs, tmp_path):
         full = exchange.read_dataset(out)
         mean_abs = np.abs(full.values[0]).mean(axis=0)
         np.testing.assert_allclose(res.importance["mean_abs"], mean_abs.ravel(), rtol=1e-12)
-        np.testing.assert_allclose(res.prediction["mean_pred"], full.pred.mean(axis=0).ravel(),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            res.prediction["mean_pred"], full.pred.mean(axis=0).ravel(), rtol=1e-12
+        )
         assert pd.read_parquet(out / "_importance.parquet").equals(res.importance)
     assert res.n_parts == 2  # the second plan: one unit per file
 
@@ -108,19 +128,35 @@ def test_in_process_parts_equal_the_method(model, name, kwargs, tmp_path):
 def test_resume_after_a_part_is_deleted(model, tmp_path):
     kind, exp, bundle = model
     source = _source(tmp_path / "src", (4, 3))
-    kwargs = {"method": "gradshap", "target": TARGET[kind], "rows_per_task": 4, "n": 2, "num_samples": 3}
+    kwargs = {
+        "method": "gradshap",
+        "target": TARGET[kind],
+        "rows_per_task": 4,
+        "n": 2,
+        "num_samples": 3,
+    }
     sv.explain_dataset(bundle, source, tmp_path / "out", seed=3, **kwargs)
     first = {p.name: p.read_bytes() for p in (tmp_path / "out").glob("part-*.parquet")}
     (tmp_path / "out" / "part-00002.parquet").unlink()
     (tmp_path / "out" / "part-00003.parquet").write_bytes(b"torn")
     with pytest.raises(SurvinngError, match="must be a folder that does not exist yet"):
         sv.explain_dataset(bundle, source, tmp_path / "out", seed=3, **kwargs)
-    with pytest.raises(SurvinngError, match="used with the same model, source, method and "
-                                            "arguments as the first run; got a different arguments"):
+    with pytest.raises(
+        SurvinngError,
+        match="used with the same model, source, method and "
+        "arguments as the first run; got a different arguments",
+    ):
         sv.explain_dataset(bundle, source, tmp_path / "out", seed=4, resume=True, **kwargs)
     done = []
-    sv.explain_dataset(bundle, source, tmp_path / "out", seed=3, resume=True,
-                       progress=lambda d, t: done.append(d), **kwargs)
+    sv.explain_dataset(
+        bundle,
+        source,
+        tmp_path / "out",
+        seed=3,
+        resume=True,
+        progress=lambda d, t: done.append(d),
+        **kwargs,
+    )
     assert done == [len(first) - 1, len(first)]  # only the two missing parts were computed
     again = {p.name: p.read_bytes() for p in (tmp_path / "out").glob("part-*.parquet")}
     assert again == first
@@ -143,8 +179,9 @@ def test_bad_input_is_one_line_naming_the_file(tmp_path):
     assert names == sorted([MANIFEST] + [p["file"] for p in manifest["parts"]])
     assert [p["unit"] for p in manifest["parts"]] == [0, 1, 2]
     (source / "a.parquet").write_bytes(b"PAR1 not really")
-    with pytest.raises(SurvinngError, match=f"must be readable Parquet files; got "
-                                            f"{source / 'a.parquet'}: "):
+    with pytest.raises(
+        SurvinngError, match=f"must be readable Parquet files; got {source / 'a.parquet'}: "
+    ):
         sv.explain_dataset(exp, source, tmp_path / "out2")
     assert not (tmp_path / "out2").exists()
 
@@ -153,21 +190,96 @@ def test_refusals(tmp_path):
     exp = _explainer("cox")
     source = _source(tmp_path / "src", (9, 8))
     cases = [
-        ({"method": "smoothgrad"}, "`method` of explain_dataset() must be a method whose numbers "
-                                    "for a row do not depend on the other rows of the call "
-                                    "(grad, intgrad, gradshap); got 'smoothgrad'"),
-        ({"seed": 1}, "`seed` of explain_dataset() must be left out for method 'grad' (it draws "
-                       "nothing); got 1"),
-        ({"rows_per_task": 0}, "`rows_per_task` of explain_dataset() must be an integer >= 1; "
-                                "got 0"),
-        ({"resume": True}, "`model` of explain_dataset() must be a bundle folder (save_model) "
-                            "when resume=True"),
+        (
+            {"method": "smoothgrad"},
+            "`method` of explain_dataset() must be a method whose numbers "
+            "for a row do not depend on the other rows of the call "
+            "(grad, intgrad, gradshap); got 'smoothgrad'",
+        ),
+        (
+            {"seed": 1},
+            "`seed` of explain_dataset() must be left out for method 'grad' (it draws "
+            "nothing); got 1",
+        ),
+        (
+            {"rows_per_task": 0},
+            "`rows_per_task` of explain_dataset() must be an integer >= 1; got 0",
+        ),
+        (
+            {"resume": True},
+            "`model` of explain_dataset() must be a bundle folder (save_model) when resume=True",
+        ),
     ]
     for kwargs, message in cases:
         with pytest.raises(SurvinngError) as err:
             sv.explain_dataset(exp, source, tmp_path / "out", **kwargs)
         assert str(err.value).startswith(message)
     (tmp_path / "taken").mkdir()
-    with pytest.raises(SurvinngError, match="`out` of explain_dataset\\(\\) must be a folder that "
-                                            "does not exist yet"):
+    with pytest.raises(
+        SurvinngError,
+        match="`out` of explain_dataset\\(\\) must be a folder that does not exist yet",
+    ):
         sv.explain_dataset(exp, source, tmp_path / "taken")
+
+
+# -- on a local Dask cluster ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            memory_limit="1GiB",
+        ) as cluster,
+        distributed.Client(cluster) as dask_client,
+    ):
+        yield dask_client
+
+
+@pytest.mark.parametrize("name,kwargs", METHODS)
+def test_cluster_parts_equal_the_method(model, client, name, kwargs, tmp_path):
+    kind, exp, bundle = model
+    source = _source(tmp_path / "src", (4, 3))
+    sv.explain_dataset(
+        bundle,
+        source,
+        tmp_path / "out",
+        method=name,
+        target=TARGET[kind],
+        client=client,
+        rows_per_task=5,
+        **kwargs,
+    )
+    _same_as_method(exp, tmp_path / "out", name, TARGET[kind], kwargs)
+    # the same bytes as in this process
+    sv.explain_dataset(
+        bundle,
+        source,
+        tmp_path / "here",
+        method=name,
+        target=TARGET[kind],
+        rows_per_task=5,
+        **kwargs,
+    )
+    for part in (tmp_path / "out").glob("part-*.parquet"):
+        assert part.read_bytes() == (tmp_path / "here" / part.name).read_bytes()
+
+
+def test_cluster_with_an_explainer_and_a_failing_unit(client, tmp_path):
+    exp = _explainer("cox")
+    source = _source(tmp_path / "src", (9, 8))
+    res = sv.explain_dataset(exp, source, tmp_path / "out", client=client, rows_per_task=4)
+    assert res.n_parts == 5 and not client.run(lambda: 0) == {}  # workers still there
+    _same_as_method(exp, tmp_path / "out", "grad", "survival", {})
+    bad = ROWS.iloc[9:].copy()
+    bad.iloc[2, 1] = np.nan
+    bad.to_parquet(source / "b.parquet", index=False)
+    with pytest.raises(SurvinngError) as err:
+        sv.explain_dataset(exp, source, tmp_path / "out2", client=client, rows_per_task=4)
+    assert "\n" not in str(err.value) and f"{source / 'b.parquet'} rows 9-12" in str(err.value)
+    manifest = json.loads((tmp_path / "out2" / MANIFEST).read_text())
+    names = sorted(p.name for p in (tmp_path / "out2").iterdir())
+    assert names == sorted([MANIFEST] + [p["file"] for p in manifest["parts"]])
