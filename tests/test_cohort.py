@@ -283,3 +283,46 @@ def test_cluster_with_an_explainer_and_a_failing_unit(client, tmp_path):
     manifest = json.loads((tmp_path / "out2" / MANIFEST).read_text())
     names = sorted(p.name for p in (tmp_path / "out2").iterdir())
     assert names == sorted([MANIFEST] + [p["file"] for p in manifest["parts"]])
+
+
+def test_sources_layouts_and_overwrite(tmp_path):
+    import pyarrow.dataset as ds
+
+    exp = _explainer("deephit")
+    source = _source(tmp_path / "src", (4, 3))
+    first = sv.explain_dataset(exp, source, tmp_path / "dir", target="cif", rows_per_task=5)
+    expected = exchange.read_dataset(tmp_path / "dir")
+    for k, given in enumerate([str(source / "*.parquet"), ds.dataset(source, format="parquet"),
+                               [source / "a.parquet", source / "b.parquet"]]):
+        sv.explain_dataset(exp, given, tmp_path / f"o{k}", target="cif", rows_per_task=5,
+                           layout="wide")
+        assert exchange.read_dataset(tmp_path / f"o{k}") == expected
+        assert pd.read_parquet(tmp_path / f"o{k}" / "part-00000.parquet").columns[3] == "X1"
+    # the parts read as one table by a plain Parquet reader, in row order
+    table = ds.dataset(tmp_path / "dir", format="parquet").to_table()
+    assert table.num_rows == 17 * 4 * 2 * len(TIMES)
+    assert first.n_parts == 4
+    # overwrite replaces the whole run: no part of the first one is left
+    sv.explain_dataset(exp, source, tmp_path / "dir", target="cif", rows_per_task=100,
+                       overwrite=True)
+    assert sorted(p.name for p in (tmp_path / "dir").glob("part-*")) == [
+        "part-00000.parquet", "part-00001.parquet"]
+    _same_as_method(exp, tmp_path / "dir", "grad", "cif", {})
+
+
+def test_without_dask(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    exp = _explainer("cox")
+    source = _source(tmp_path / "src", (9, 8))
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    with pytest.raises(SurvinngError, match='Dask is not installed \\(pip install '
+                                            '"survinng-py\\[dask\\]"\\)'):
+        sv.explain_dataset(exp, source, tmp_path / "out", client=object())
+    sv.save_model(exp, tmp_path / "bundle")
+    code = ("import sys, survinng_py as sv; "
+            f"sv.explain_dataset({str(tmp_path / 'bundle')!r}, {str(source)!r}, "
+            f"{str(tmp_path / 'o')!r}); print('distributed' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"
