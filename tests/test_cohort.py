@@ -59,11 +59,17 @@ ROWS = pd.DataFrame(np.random.default_rng(2).normal(size=(17, 4)), columns=COLUM
 TARGET = {"cox": "survival", "deephit": "cif"}
 
 
-@pytest.fixture(scope="module", params=["cox", "deephit"])
-def model(request, tmp_path_factory):
-    exp = _explainer(request.param)
-    bundle = sv.save_model(exp, tmp_path_factory.mktemp("b") / "bundle")
-    return request.param, exp, bundle
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    """Per model kind: its explainer and a bundle of it."""
+    folder = tmp_path_factory.mktemp("bundles")
+    return {kind: (_explainer(kind), sv.save_model(_explainer(kind), folder / kind))
+            for kind in TARGET}
+
+
+@pytest.fixture(params=list(TARGET))
+def model(request, bundles):
+    return (request.param, *bundles[request.param])
 
 
 def _source(folder, group_sizes):
@@ -326,3 +332,29 @@ def test_without_dask(tmp_path, monkeypatch):
             f"{str(tmp_path / 'o')!r}); print('distributed' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "False"
+
+
+def test_command_line_folder_mode(bundles, tmp_path, capsys):
+    from survinng_py.cli import main
+
+    bundle = bundles["cox"][1]
+    source = _source(tmp_path / "src", (4, 3))
+    options = ["--method", "gradshap", "--n", "3", "--num-samples", "2", "--seed", "5",
+               "--rows-per-task", "5", "--no-progress"]
+    assert main(["explain", str(bundle), str(source), "--out", str(tmp_path / "cli"),
+                 *options]) == 0
+    assert "4 part(s), 17 rows of GradSHAP(t) of survival" in capsys.readouterr().out
+    sv.explain_dataset(bundle, source, tmp_path / "py", method="gradshap", n=3, num_samples=2,
+                       seed=5, rows_per_task=5)
+    assert exchange.read_dataset(tmp_path / "cli") == exchange.read_dataset(tmp_path / "py")
+    (tmp_path / "cli" / "part-00001.parquet").unlink()
+    assert main(["explain", str(bundle), str(source), "--out", str(tmp_path / "cli"),
+                 "--resume", "--workers", "2", *options]) == 0
+    assert exchange.read_dataset(tmp_path / "cli") == exchange.read_dataset(tmp_path / "py")
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["explain", str(bundle), str(source / "a.parquet"), "--out",
+              str(tmp_path / "x.parquet"), "--method", "grad", "--workers", "2"])
+    assert capsys.readouterr().err.strip() == (
+        "survinng-py explain: error: `--workers` of survinng-py explain must be used with a "
+        "folder as --out; got 2")
