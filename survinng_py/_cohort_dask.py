@@ -13,6 +13,7 @@ from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from .cohort import run_unit
+from .explainer import Explainer
 
 
 class BundlePlugin(WorkerPlugin):
@@ -24,7 +25,7 @@ class BundlePlugin(WorkerPlugin):
         self.sha256 = sha256
         self.name = f"survinng-bundle-{sha256[:16]}"
         self.files = {p.name: p.read_bytes() for p in sorted(Path(bundle).iterdir()) if p.is_file()}
-        self.explainer = None
+        self.explainer: Explainer | None = None
 
     def setup(self, worker) -> None:
         import torch
@@ -41,4 +42,5 @@ class BundlePlugin(WorkerPlugin):
 
 def run_unit_on_worker(unit: dict, *, plugin: str, spec: dict) -> dict:
     """One unit on this worker, with the explainer its plugin loaded."""
-    return run_unit(get_worker().plugins[plugin].explainer, unit, spec)
+    loaded: BundlePlugin = get_worker().plugins[plugin]  # type: ignore[assignment]
+    return run_unit(loaded.explainer, unit, spec)

@@ -178,6 +178,8 @@ def explain_dataset(
     check_layout(layout, _WHERE)
     arguments = _method_arguments(entry, target, method_args, seed)
     units, files = _plan(source, rows_per_task)
+    if not units:
+        fail("source", _WHERE, "Parquet files with at least one row", "0 rows", as_text=True)
     out = Path(out)
     staging = None
     try:
@@ -203,7 +205,7 @@ def explain_dataset(
             "units": [{k: u[k] for k in ("unit", "path", "first_row", "n_rows")} for u in units],
         }
         done = _open_out(out, plan, overwrite, resume)
-        manifest = {**plan, "parts": done}
+        manifest: dict[str, Any] = {**plan, "parts": done}
         _write_manifest(out, manifest)
         todo = [u for u in units if u["unit"] not in {p["unit"] for p in done}]
         spec = {"method": entry.name, "arguments": arguments, "layout": layout, "out": str(out)}
@@ -220,12 +222,12 @@ def explain_dataset(
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
     importance, prediction = _summaries(out, manifest["parts"], records)
-    manifest["n_rows"] = int(sum(u["n_rows"] for u in units))
-    manifest["complete"] = True
+    n_rows = int(sum(u["n_rows"] for u in units))
+    manifest.update(n_rows=n_rows, complete=True)
     _write_manifest(out, manifest)
     return CohortResult(
         path=out,
-        n_rows=manifest["n_rows"],
+        n_rows=n_rows,
         n_parts=len(units),
         importance=importance,
         prediction=prediction,
@@ -267,7 +269,7 @@ def _method_arguments(entry, target: str, method_args: dict, seed: Any) -> dict:
             fail("seed", _WHERE, f"left out for method {entry.name!r} (it draws nothing)", seed)
     else:
         if seed is None:  # drawn once here, recorded, and the same in every unit
-            seed = int(np.random.SeedSequence().entropy % 2**63)
+            seed = int(np.random.SeedSequence().generate_state(2, np.uint64)[0] >> np.uint64(1))
         elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             fail("seed", _WHERE, "an integer >= 0 or None", seed)
         arguments[seed_option] = int(seed)
@@ -431,7 +433,11 @@ def _write_manifest(out: Path, manifest: dict) -> None:
     from ._files import atomic_write
 
     text = json.dumps(manifest, indent=1, allow_nan=False).encode()
-    atomic_write(out / MANIFEST, lambda f: f.write(text), overwrite=True, arg="out", where=_WHERE)
+    atomic_write(out / MANIFEST, lambda f: _put(f, text), overwrite=True, arg="out", where=_WHERE)
+
+
+def _put(handle, raw: bytes) -> None:
+    handle.write(raw)
 
 
 def _write_table(path: Path, frame) -> None:
@@ -522,8 +528,8 @@ def run_unit(explainer, unit: dict, spec: dict) -> dict:
         if table.num_rows < unit["skip"] + n_rows:
             raise ValueError(f"{table.num_rows} rows in its row groups, planned more")
         frame = table.slice(unit["skip"], n_rows).to_pandas()
-        entry = get_method(name=spec["method"])
-        result = entry.function(explainer, frame, progress=False, **spec["arguments"])
+        function = get_method(name=spec["method"]).function  # type: ignore[union-attr]
+        result = function(explainer, frame, progress=False, **spec["arguments"])
     except Exception as err:
         message = first_line(err, limit=400)
         fail("source", _WHERE, "rows the method accepts", f"{path} {rows}: {message}", as_text=True)
@@ -557,56 +563,56 @@ def _sums(result) -> dict:
     }
 
 
-def _summaries(out: Path, parts: list[dict], records: dict):
+def _summaries(out: Path, parts: list[dict], records: dict) -> tuple[Any, Any]:
     """Mean |attribution| and mean prediction over all parts, added in unit order (parts
     kept by a resume are read back one at a time)."""
-    import pandas as pd
-
     from . import exchange
 
-    total_abs = total_pred = labels = None
-    n_rows = 0
+    total: dict = {}
     for part in sorted(parts, key=lambda p: p["unit"]):
         record = records.get(part["unit"])
         if record is None:
             record = _sums(exchange.read(out / part["file"]))
-        if total_abs is None:
-            total_abs, total_pred = record["abs"], record["pred"]
-            labels = record["labels"]
-        else:
-            total_abs = [a + b for a, b in zip(total_abs, record["abs"])]
-            total_pred = total_pred + record["pred"]
-        n_rows += part["n_rows"]
-    if labels is None:
-        fail("source", _WHERE, "at least one row", "0 rows", as_text=True)
-    events, time = labels["event_names"], np.asarray(labels["time"])
-    frames = []
-    for name, features, sums in zip(labels["input_names"], labels["feature_names"], total_abs):
-        mean = (sums / n_rows).reshape(len(features), len(events), len(time))
-        f, e, t = np.meshgrid(
-            np.arange(len(features)), np.arange(len(events)), np.arange(len(time)), indexing="ij"
-        )
-        frames.append(
-            pd.DataFrame(
-                {
-                    "input": name,
-                    "feature": np.asarray(features, dtype=object)[f.ravel()],
-                    "event": np.asarray(events, dtype=object)[e.ravel()],
-                    "time": time[t.ravel()],
-                    "mean_abs": mean.ravel(),
-                }
-            )
-        )
-    importance = pd.concat(frames, ignore_index=True)
-    mean_pred = total_pred / n_rows
-    e, t = np.meshgrid(np.arange(len(events)), np.arange(len(time)), indexing="ij")
-    prediction = pd.DataFrame(
-        {
-            "event": np.asarray(events, dtype=object)[e.ravel()],
-            "time": time[t.ravel()],
-            "mean_pred": mean_pred.ravel(),
-        }
+        total = _add(total, record) if total else record
+    n_rows = sum(p["n_rows"] for p in parts)
+    labels = total["labels"]
+    events, time = labels["event_names"], list(labels["time"])
+    importance = _grid_frame(
+        [
+            {"input": [name], "feature": features, "event": events, "time": time}
+            for name, features in zip(labels["input_names"], labels["feature_names"])
+        ],
+        [a / n_rows for a in total["abs"]],
+        "mean_abs",
+    )
+    prediction = _grid_frame(
+        [{"event": events, "time": time}], [total["pred"] / n_rows], "mean_pred"
     )
     for frame, name in ((importance, _IMPORTANCE), (prediction, _PREDICTION)):
         _write_table(out / name, frame)
     return importance, prediction
+
+
+def _add(total: dict, record: dict) -> dict:
+    return {
+        "abs": [a + b for a, b in zip(total["abs"], record["abs"])],
+        "pred": total["pred"] + record["pred"],
+        "labels": total["labels"],
+    }
+
+
+def _grid_frame(grids: list[dict], arrays: list[np.ndarray], value: str):
+    """One long table: per grid, a row for every combination of its labels (row-major,
+    as the array's elements), with the array's value."""
+    import pandas as pd
+
+    frames = []
+    for grid, array in zip(grids, arrays):
+        positions = np.indices([len(labels) for labels in grid.values()]).reshape(len(grid), -1)
+        columns = {
+            key: np.asarray(labels, dtype=object)[index]
+            for (key, labels), index in zip(grid.items(), positions)
+        }
+        columns["time"] = columns["time"].astype(np.float64)
+        frames.append(pd.DataFrame({**columns, value: np.asarray(array).ravel()}))
+    return pd.concat(frames, ignore_index=True)
