@@ -15,8 +15,12 @@ part by part.
 Only methods whose numbers for a row do not depend on the other rows of the call are
 accepted: Grad(t), IntGrad(t) (the reference is the mean of the explainer data) and
 GradSHAP(t) (references and path positions are drawn from the seed and the explainer data
-alone, so every unit draws the same ones). The parts together therefore equal, bit for
-bit, one call of the method on all rows.
+alone, so every unit draws the same ones). Each part therefore equals, bit for bit, the
+method called on that part's rows, in this process or on any worker (workers compute with
+one torch thread; compare at the same thread count). Joined, the parts equal one call on
+all rows up to rounding: torch's CPU matrix products may round a row differently
+depending on how many rows share the batch (a last-bit difference, about 1e-16 relative
+in float64), so only the partitioning, never the draws, can change the last bit.
 
 Readers: :func:`survinng_py.exchange.read_dataset` (checks the manifest), or any Parquet
 reader over the glob ``out/part-*.parquet`` (pyarrow, DuckDB ``read_parquet``, polars

@@ -194,7 +194,8 @@ def read_dataset(path: str | os.PathLike) -> SurvResult:
     Returns
     -------
     SurvResult
-        Equal to one call of the method on all rows (instances are global row numbers).
+        The parts joined in row order (instances are global row numbers; arguments as in
+        one call on all rows).
 
     Raises
     ------
