@@ -153,9 +153,20 @@ def explain_dataset(
 
     Examples
     --------
-    >>> res = sv.explain_dataset("bundle", "cohort/", "attr", method="gradshap",
-    ...                          seed=1, client=client)  # doctest: +SKIP
-    >>> res.importance.head()  # doctest: +SKIP
+    >>> import numpy as np, pandas as pd, torch, tempfile, os, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    >>> exp = sv.explain(net, pd.DataFrame(np.eye(2), columns=["a", "b"]), model_type="deepsurv",
+    ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]))
+    >>> folder = tempfile.mkdtemp()
+    >>> pd.DataFrame({"a": [0.1, 0.5, 0.9], "b": [1.0, 0.0, 0.3]}).to_parquet(
+    ...     os.path.join(folder, "rows.parquet"))
+    >>> res = sv.explain_dataset(exp, os.path.join(folder, "rows.parquet"),
+    ...                          os.path.join(folder, "attr"), method="gradshap", seed=1,
+    ...                          n=5, num_samples=2, rows_per_task=2)
+    >>> res.n_rows, res.n_parts, list(res.importance.columns)
+    (3, 2, ['input', 'feature', 'event', 'time', 'mean_abs'])
+    >>> sv.exchange.read_dataset(os.path.join(folder, "attr")).values[0].shape
+    (3, 2, 1, 2)
     """
     from .methods.registry import get_method
 
