@@ -49,6 +49,8 @@ __all__ = ["explain_dataset", "CohortResult", "MANIFEST", "PART_GLOB"]
 MANIFEST = "_survinng.json"
 #: the part files of an output folder
 PART_GLOB = "part-*.parquet"
+#: temporary files of an atomic write (a part being written)
+TEMPORARY_GLOB = ".part-*.tmp"
 #: methods whose result for a row does not depend on the other rows of the call
 PARTITION_FREE = ("grad", "intgrad", "gradshap")
 #: files a source folder contributes (names starting with "." or "_" are skipped)
@@ -130,7 +132,7 @@ def explain_dataset(
         Replace an existing output folder written by this function.
     resume : bool
         Continue an interrupted run into ``out``: parts whose SHA-256 matches the manifest
-        are kept, the others computed.
+        are kept, the others computed (with the manifest's seed unless ``seed`` is given).
     progress : callable, optional
         Called as ``progress(done, total)`` after each finished part.
     seed : int, optional
@@ -191,6 +193,8 @@ def explain_dataset(
     from ._arrow import check_layout
 
     check_layout(layout, _WHERE)
+    if resume and seed is None:  # continue with the seed the first run drew
+        seed = _recorded_seed(Path(out), entry)
     arguments = _method_arguments(entry, target, method_args, seed)
     units, files = _plan(source, rows_per_task)
     if not units:
@@ -397,8 +401,6 @@ def _bundle(model: Any, to_workers: bool) -> tuple[Path | None, Path | None]:
 
 def _open_out(out: Path, plan: dict, overwrite: bool, resume: bool) -> list[dict]:
     """Create ``out`` (or clear it, or check it for resuming); the parts to keep."""
-    from ._files import strict_json
-
     if not out.exists():
         if not out.parent.is_dir():
             fail("out", _WHERE, "a folder in an existing folder", repr(str(out)), as_text=True)
@@ -414,11 +416,13 @@ def _open_out(out: Path, plan: dict, overwrite: bool, resume: bool) -> list[dict
             repr(str(out)),
             as_text=True,
         )
+    for name in _names(out, TEMPORARY_GLOB):  # left by a run that was killed
+        (out / name).unlink()
     if overwrite:
         for name in [MANIFEST, _IMPORTANCE, _PREDICTION, *_names(out, PART_GLOB)]:
             (out / name).unlink(missing_ok=True)
         return []
-    old = strict_json(manifest_path.read_bytes(), arg="out", where=_WHERE, what=MANIFEST)
+    old = _manifest(out)
     changed = [k for k in plan if old.get(k) != plan[k]]
     if changed:
         fail(
@@ -434,6 +438,24 @@ def _open_out(out: Path, plan: dict, overwrite: bool, resume: bool) -> list[dict
         if name not in listed:
             (out / name).unlink()
     return kept
+
+
+def _manifest(out: Path) -> dict:
+    from ._files import strict_json
+
+    raw = (out / MANIFEST).read_bytes()
+    manifest = strict_json(raw, arg="out", where=_WHERE, what=MANIFEST)
+    if not isinstance(manifest, dict):
+        fail("out", _WHERE, f"a folder whose {MANIFEST} is an object", type(manifest).__name__)
+    return manifest
+
+
+def _recorded_seed(out: Path, entry) -> Any:
+    """The seed recorded in ``out``'s manifest for a random method (else ``None``)."""
+    seed_option = next((o.name for o in entry.options if o.seed), None)
+    if seed_option is None or not (out / MANIFEST).is_file():
+        return None
+    return _manifest(out).get("arguments", {}).get(seed_option)
 
 
 def _names(out: Path, pattern: str) -> list[str]:

@@ -153,16 +153,17 @@ def test_resume_after_a_part_is_deleted(model, tmp_path):
         "arguments as the first run; got a different arguments",
     ):
         sv.explain_dataset(bundle, source, tmp_path / "out", seed=4, resume=True, **kwargs)
+    (tmp_path / "out" / ".part-00002.parquet.x1y2.tmp").write_bytes(b"left by a kill")
     done = []
-    sv.explain_dataset(
+    sv.explain_dataset(  # without a seed: the recorded one
         bundle,
         source,
         tmp_path / "out",
-        seed=3,
         resume=True,
         progress=lambda d, t: done.append(d),
         **kwargs,
     )
+    assert not list((tmp_path / "out").glob(".*"))
     assert done == [len(first) - 1, len(first)]  # only the two missing parts were computed
     again = {p.name: p.read_bytes() for p in (tmp_path / "out").glob("part-*.parquet")}
     assert again == first
