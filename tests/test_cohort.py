@@ -359,3 +359,30 @@ def test_command_line_folder_mode(bundles, tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (
         "survinng-py explain: error: `--workers` of survinng-py explain must be used with a "
         "folder as --out; got 2")
+
+
+def test_cluster_survives_a_killed_worker(bundles, client, tmp_path):
+    import contextlib
+    import os
+
+    exp, bundle = bundles["cox"]
+    source = _source(tmp_path / "src", (4, 3))
+    call = {"method": "gradshap", "rows_per_task": 2, "n": 200, "num_samples": 20, "seed": 1}
+    before = set(client.scheduler_info()["workers"])
+    killed = []
+
+    def kill_one(done, total):  # after the first part: one worker dies mid-run
+        if not killed:
+            killed.append(sorted(before)[0])
+            with contextlib.suppress(Exception):  # the connection dies with the worker
+                client.run(os._exit, 1, workers=killed)
+
+    sv.explain_dataset(bundle, source, tmp_path / "out", client=client, progress=kill_one,
+                       **call)
+    sv.explain_dataset(bundle, source, tmp_path / "here", **call)
+    names = sorted(p.name for p in (tmp_path / "here").glob("part-*.parquet"))
+    assert names == sorted(p.name for p in (tmp_path / "out").glob("part-*.parquet"))
+    for name in names:
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts it, with a new address
+    assert killed[0] not in set(client.scheduler_info()["workers"])
