@@ -58,6 +58,12 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 _IMPORTANCE = "_importance.parquet"
 _PREDICTION = "_prediction.parquet"
 _WHERE = "explain_dataset()"
+_OPTION_TYPES = {
+    "bool": (bool,),
+    "int": (int, np.integer),
+    "float": (int, float, np.integer, np.floating),
+    "str": (str,),
+}
 _DASK_HINT = 'pip install "survinng-py[dask]"'
 _FORMAT = 1
 
@@ -202,7 +208,11 @@ def explain_dataset(
     out = Path(out)
     staging = None
     try:
-        bundle, staging = _bundle(model, client is not None)
+        bundle, staging, targets = _bundle(model, client is not None)
+        if target not in targets:
+            fail(
+                "target", _WHERE, "one of the model's targets (" + ", ".join(targets) + ")", target
+            )
         model_sha = None if bundle is None else _sha256(bundle / "bundle.json")
         if resume and model_sha is None:
             fail(
@@ -277,11 +287,13 @@ def _method_arguments(entry, target: str, method_args: dict, seed: Any) -> dict:
                 + " here (its references come from the model's data)",
                 value,
             )
-        try:
-            json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError):
-            fail(name, _WHERE, "a plain value (a bool, a finite number or a string)", value)
-        arguments[name] = value
+        allowed = _OPTION_TYPES[option.type]
+        if not (
+            (value is None and option.default is None)
+            or (isinstance(value, allowed) and (option.type == "bool") == isinstance(value, bool))
+        ):
+            fail(name, _WHERE, f"of type {option.type} (an option of {entry.name!r})", value)
+        arguments[name] = value.item() if isinstance(value, np.generic) else value
     seed_option = next((o.name for o in entry.options if o.seed), None)
     if seed_option is None:
         if seed is not None:
@@ -382,21 +394,22 @@ def _units(path, groups, offset, count, first_row, rows_per_task) -> list[dict]:
 
 
 # -- model and output folder ------------------------------------------------------------------
-def _bundle(model: Any, to_workers: bool) -> tuple[Path | None, Path | None]:
-    """The bundle folder of ``model`` (none for an explainer used in this process), and a
-    temporary folder to remove (an explainer saved for workers)."""
+def _bundle(model: Any, to_workers: bool) -> tuple[Path | None, Path | None, list[str]]:
+    """The bundle folder of ``model`` (none for an explainer used in this process), a
+    temporary folder to remove (an explainer saved for workers) and the model's targets."""
     from .bundle import bundle_info, save_model
     from .explainer import Explainer
 
     if isinstance(model, Explainer):
+        targets = list(model.model.targets)
         if not to_workers:  # used as it is, unchecked by a resume
-            return None, None
+            return None, None, targets
         staging = Path(tempfile.mkdtemp(prefix="survinng-bundle-"))
-        return save_model(model, staging / "bundle"), staging
+        return save_model(model, staging / "bundle"), staging, targets
     if not isinstance(model, (str, os.PathLike)):
         fail("model", _WHERE, "an Explainer or a bundle folder", type(model).__name__)
-    bundle_info(model, _WHERE)  # checks it before any work
-    return Path(model), None
+    info = bundle_info(model, _WHERE)  # checks it before any work
+    return Path(model), None, list(info["targets"])
 
 
 def _open_out(out: Path, plan: dict, overwrite: bool, resume: bool) -> list[dict]:

@@ -216,6 +216,14 @@ def test_refusals(tmp_path):
             {"resume": True},
             "`model` of explain_dataset() must be a bundle folder (save_model) when resume=True",
         ),
+        (
+            {"target": "cif"},
+            "`target` of explain_dataset() must be one of the model's targets (survival, ",
+        ),
+        ({"method": "intgrad", "n": "4"}, "`n` of explain_dataset() must be of type int (an "
+                                          "option of 'intgrad'); got '4'"),
+        ({"noise_level": 0.1}, "`noise_level` of explain_dataset() must be left out: method "
+                               "'grad' takes times_input, batch_size here"),
     ]
     for kwargs, message in cases:
         with pytest.raises(SurvinngError) as err:
