@@ -346,6 +346,7 @@ def test_without_dask(tmp_path, monkeypatch):
 def test_command_line_folder_mode(bundles, tmp_path, capsys):
     from survinng_py.cli import main
 
+    pytest.importorskip("distributed")  # the resume below runs on --workers 2
     bundle = bundles["cox"][1]
     source = _source(tmp_path / "src", (4, 3))
     options = ["--method", "gradshap", "--n", "3", "--num-samples", "2", "--seed", "5",
