@@ -35,6 +35,7 @@ __all__ = [
     "save_model",
     "load_model",
     "bundle_info",
+    "explain_dataset",
 ]
 #: public name -> the submodule that defines it (other names: submodules)
 _EXPORTS = {
@@ -57,6 +58,7 @@ _EXPORTS = {
     "save_model": "bundle",
     "load_model": "bundle",
     "bundle_info": "bundle",
+    "explain_dataset": "cohort",
 }
 
 

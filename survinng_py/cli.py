@@ -275,6 +275,29 @@ def build_parser() -> argparse.ArgumentParser:
         default="long",
         help="table layout (default: %(default)s)",
     )
+    cohort = explain.add_argument_group(
+        "folder output",
+        "an --out without a file suffix is a folder: DATA may then be a Parquet file, a "
+        "folder or a glob of them, explained part by part into part-*.parquet files with a "
+        "manifest and cohort summaries (Grad, IntGrad and GradSHAP)",
+    )
+    cluster = cohort.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--workers", type=int, metavar="N", help="run on a local Dask cluster of N processes"
+    )
+    cluster.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on the Dask scheduler at ADDRESS (tcp://...)"
+    )
+    cohort.add_argument(
+        "--rows-per-task",
+        type=int,
+        default=10000,
+        metavar="N",
+        help="most rows per part (default: %(default)s)",
+    )
+    cohort.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run into --out"
+    )
     explain.set_defaults(run=run_explain)
 
     demo = commands.add_parser(
@@ -478,7 +501,6 @@ def run_explain(args) -> list[str]:
     from ._validation import fail
 
     where = f"{PROG} explain"
-    out = _check_out(args, where)
     method = get_method(args.method)
     assert method is not None  # --method offers the table's names only
     kwargs = {"target": args.target}
@@ -492,6 +514,14 @@ def run_explain(args) -> list[str]:
         if option is None:
             fail(flag, where, f"left out for --method {method.name}", value)
         kwargs[option.name] = value
+    if not Path(args.out).suffix:
+        return _explain_dataset(args, method, kwargs, where)
+    for flag, value in (("--workers", args.workers), ("--scheduler", args.scheduler)):
+        if value is not None:
+            fail(flag, where, "used with a folder as --out", value)
+    if args.resume:
+        fail("--resume", where, "used with a folder as --out", "a file", as_text=True)
+    out = _check_out(args, where)
     explainer, rows = _bundle_and_rows(args, where)
     explainer.model.check_target(args.target, where)
     result = method.function(explainer, rows, **kwargs)
@@ -501,6 +531,62 @@ def run_explain(args) -> list[str]:
     return [
         f"wrote {out}: {result.label} of {result.target}, {args.layout} layout "
         f"(instance x feature x event x time = {shape})"
+    ]
+
+
+def _explain_dataset(args, method: Method, kwargs: dict, where: str) -> list[str]:
+    """``explain`` into a folder: :func:`~survinng_py.explain_dataset`, on Dask if asked."""
+    from tqdm.auto import tqdm
+
+    from ._validation import check_int, fail
+    from .cohort import explain_dataset
+
+    kwargs.pop("progress", None)
+    check_int(args.rows_per_task, "--rows-per-task", where)
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    with contextlib.ExitStack() as stack:
+        client = None
+        if args.workers is not None or args.scheduler is not None:
+            try:
+                import distributed
+            except ImportError:
+                fail("--workers", where, 'usable: pip install "survinng-py[dask]"', "no Dask")
+            if args.workers is not None:
+                check_int(args.workers, "--workers", where)
+                target = stack.enter_context(
+                    distributed.LocalCluster(
+                        n_workers=args.workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                    )
+                )
+            else:
+                target = args.scheduler
+            client = stack.enter_context(distributed.Client(target))
+        bar = stack.enter_context(tqdm(disable=not show, desc="parts", unit="part"))
+
+        def advance(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = explain_dataset(
+            args.bundle,
+            args.data,
+            args.out,
+            method=method.name,
+            client=client,
+            rows_per_task=args.rows_per_task,
+            layout=args.layout,
+            overwrite=args.overwrite,
+            resume=args.resume,
+            progress=advance,
+            **kwargs,
+        )
+    return [
+        f"wrote {result.path}: {result.n_parts} part(s), {result.n_rows} rows of "
+        f"{method.label()} of {kwargs['target']}, {args.layout} layout; summaries in "
+        "_importance.parquet and _prediction.parquet"
     ]
 
 

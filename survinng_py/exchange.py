@@ -61,6 +61,7 @@ __all__ = [
     "from_arrow",
     "write",
     "read",
+    "read_dataset",
     "read_table",
     "predictions_table",
     "data_table",
@@ -176,6 +177,71 @@ def read(path: str | os.PathLike) -> SurvResult:
     """
     with open_batches(path, where="read()") as (schema, rows, batches):
         return SurvResult(**fields_from_batches(schema, rows, batches, "path", "read()", "file"))
+
+
+def read_dataset(path: str | os.PathLike) -> SurvResult:
+    """Read a folder written by :func:`~survinng_py.explain_dataset` as one result.
+
+    Every part listed in the folder's manifest is checked against its SHA-256 and its
+    rows, then read; the parts are joined in row order. This holds the whole result in
+    memory: for large folders read ``<folder>/part-*.parquet`` with a Parquet engine.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The output folder.
+
+    Returns
+    -------
+    SurvResult
+        The parts joined in row order (instances are global row numbers; arguments as in
+        one call on all rows).
+
+    Raises
+    ------
+    SurvinngError
+        If the manifest is missing or unreadable, the run did not finish, or a part is
+        missing, changed, or does not match its manifest entry.
+    """
+    from ._files import Folder, strict_json
+    from .cohort import MANIFEST, part_sha256
+
+    where = "read_dataset()"
+    folder = Path(path)
+    with Folder(folder, arg="path", where=where, what="explain_dataset() output") as files:
+        raw = files.read(MANIFEST, 1 << 26)
+    manifest = strict_json(raw, arg="path", where=where, what=MANIFEST)
+    parts = manifest.get("parts") if isinstance(manifest, dict) else None
+    if not manifest.get("complete") or not isinstance(parts, list) or not parts:
+        fail("path", where, "the folder of a finished explain_dataset() run", str(path))
+    results = []
+    for number, part in enumerate(sorted(parts, key=lambda p: p["unit"])):
+        if part.get("file") != f"part-{number:05d}.parquet":
+            fail(
+                "path",
+                where,
+                "a manifest listing parts part-00000.parquet, ... in order",
+                part.get("file"),
+            )
+        file = folder / part["file"]
+        if part_sha256(file) != part["sha256"]:
+            fail("path", where, f"a folder whose {part['file']} is unchanged", "missing or changed")
+        result = read(file)
+        expected = np.arange(part["first_row"], part["first_row"] + part["n_rows"])
+        if not np.array_equal(result.instance, expected):
+            fail("path", where, f"a folder whose {part['file']} holds its manifest's rows", file)
+        results.append(result)
+    first = results[0]
+    instance = np.concatenate([r.instance for r in results])
+    joined = {
+        name: None
+        if getattr(first, name) is None
+        else np.concatenate([getattr(r, name) for r in results])
+        for name in ("pred", "pred_ref", "pred_diff", "pred_diff_q1", "pred_diff_q3")
+    }
+    values = [np.concatenate([r.values[k] for r in results]) for k in range(len(first.values))]
+    args = {**first.args, "instance": instance.tolist()}
+    return first.replace(values=values, instance=instance, args=args, **joined)
 
 
 # -- predictions and data -------------------------------------------------------------------------

@@ -202,8 +202,8 @@ def test_bad_registrations_fail_in_one_line(toy):
          "option (method 'smoothgrad' takes n as int); got n as float"),
         (dict(function=typed, name="other", id="Other", options={"target": "what"}),
          "`options` of register_method() must be keyword arguments other than explainer, x, "
-         "instance, target, progress, bundle, data, method, out, overwrite, layout, help; got "
-         "'target'"),
+         "instance, target, progress, bundle, data, method, out, overwrite, layout, help, "
+         "workers, scheduler, rows_per_task, resume; got 'target'"),
         (dict(function=typed, name="other", id="Other", options={"missing": "what"}),
          "`options` of register_method() must be keyword arguments of the function, with "
          "defaults; got 'missing'"),

@@ -37,7 +37,11 @@ OPTION_TYPES = (*SCALAR_TYPES, "rows")
 #: arguments every method takes (``progress`` optional), given by its callers
 COMMON_ARGUMENTS = ("explainer", "x", "instance", "target", "progress")
 #: names the command line's ``explain`` uses itself, so no option may take them
-RESERVED = (*COMMON_ARGUMENTS, "bundle", "data", "method", "out", "overwrite", "layout", "help")
+RESERVED = (
+    *COMMON_ARGUMENTS,
+    *("bundle", "data", "method", "out", "overwrite", "layout", "help"),
+    *("workers", "scheduler", "rows_per_task", "resume"),  # explain into a folder
+)
 #: help text of the ``batch_size`` option, the same for every method
 BATCH_SIZE_HELP = (
     "points per batch (default: as many as the memory budget allows); results do not depend on it"

@@ -1,0 +1,668 @@
+"""Cohort-scale explanations: Parquet rows in, exchange-format Parquet parts out.
+
+:func:`explain_dataset` plans work units from the Parquet footers of ``source`` (a file's
+consecutive row groups, at most ``rows_per_task`` rows each, in one fixed global row
+order), explains each unit with a method of the method table and writes its part
+``part-<unit>.parquet`` atomically into ``out``, with instance ids the global row numbers.
+Units run in this process, or as futures on a Dask cluster (``client=``), whose workers
+load the model from a bundle (its files are shipped once per worker; nothing the user made
+is pickled). The manifest ``_survinng.json`` records the method, its arguments, the seed,
+the model's checksum and every finished part with its SHA-256, so ``resume=True`` redoes
+only what is missing or changed. The full result is never held: cohort summaries (mean
+absolute attribution per feature, event and time; mean prediction curve) are added up
+part by part.
+
+Only methods whose numbers for a row do not depend on the other rows of the call are
+accepted: Grad(t), IntGrad(t) (the reference is the mean of the explainer data) and
+GradSHAP(t) (references and path positions are drawn from the seed and the explainer data
+alone, so every unit draws the same ones). Each part therefore equals, bit for bit, the
+method called on that part's rows, in this process or on any worker (workers compute with
+one torch thread; compare at the same thread count). Joined, the parts equal one call on
+all rows up to rounding: torch's CPU matrix products may round a row differently
+depending on how many rows share the batch (a last-bit difference, about 1e-16 relative
+in float64), so only the partitioning, never the draws, can change the last bit.
+
+Readers: :func:`survinng_py.exchange.read_dataset` (checks the manifest), or any Parquet
+reader over the glob ``out/part-*.parquet`` (pyarrow, DuckDB ``read_parquet``, polars
+``scan_parquet``, R ``arrow::open_dataset``).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._errors import fail, first_line
+
+__all__ = ["explain_dataset", "CohortResult", "MANIFEST", "PART_GLOB"]
+
+#: the manifest of an output folder
+MANIFEST = "_survinng.json"
+#: the part files of an output folder
+PART_GLOB = "part-*.parquet"
+#: temporary files of an atomic write (a part being written)
+TEMPORARY_GLOB = ".part-*.tmp"
+#: methods whose result for a row does not depend on the other rows of the call
+PARTITION_FREE = ("grad", "intgrad", "gradshap")
+#: files a source folder contributes (names starting with "." or "_" are skipped)
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_IMPORTANCE = "_importance.parquet"
+_PREDICTION = "_prediction.parquet"
+_WHERE = "explain_dataset()"
+_OPTION_TYPES = {
+    "bool": (bool,),
+    "int": (int, np.integer),
+    "float": (int, float, np.integer, np.floating),
+    "str": (str,),
+}
+_DASK_HINT = 'pip install "survinng-py[dask]"'
+_FORMAT = 1
+
+
+@dataclass
+class CohortResult:
+    """What :func:`explain_dataset` wrote and the cohort summaries.
+
+    Attributes
+    ----------
+    path : Path
+        The output folder.
+    n_rows, n_parts : int
+        Rows explained and part files written.
+    importance : pandas.DataFrame
+        Mean absolute attribution over all rows: ``input, feature, event, time,
+        mean_abs``.
+    prediction : pandas.DataFrame
+        Mean prediction curve over all rows: ``event, time, mean_pred``.
+    manifest : dict
+        The content of ``_survinng.json``.
+    """
+
+    path: Path
+    n_rows: int
+    n_parts: int
+    importance: Any
+    prediction: Any
+    manifest: dict
+
+
+def explain_dataset(
+    model: Any,
+    source: Any,
+    out: str | os.PathLike,
+    *,
+    method: str = "grad",
+    target: str = "survival",
+    client: Any = None,
+    rows_per_task: int = 10_000,
+    layout: str = "long",
+    overwrite: bool = False,
+    resume: bool = False,
+    progress: Any = None,
+    seed: int | None = None,
+    **method_args: Any,
+) -> CohortResult:
+    """Explain every row of a Parquet dataset, part by part, into a folder of Parquet files.
+
+    Parameters
+    ----------
+    model : Explainer or str or Path
+        An explainer (saved to a temporary bundle first) or a bundle folder written by
+        :func:`~survinng_py.save_model`.
+    source : str, Path, sequence of them, or pyarrow.dataset.Dataset
+        A Parquet file, a folder of Parquet files, a glob pattern, or a dataset. Columns
+        are matched to the model's feature names by name.
+    out : str or Path
+        The output folder (created).
+    method : {"grad", "intgrad", "gradshap"}
+        The method's command-line name.
+    target : str
+        Survival target (``"survival"``, ``"cif"``, ...).
+    client : distributed.Client, optional
+        Run units as futures on its workers (the model is loaded once per worker from its
+        bundle); default: in this process, without Dask.
+    rows_per_task : int
+        Most rows in one unit (one part file); bounds the memory of a unit.
+    layout : {"long", "wide"}
+        Layout of the part files.
+    overwrite : bool
+        Replace an existing output folder written by this function.
+    resume : bool
+        Continue an interrupted run into ``out``: parts whose SHA-256 matches the manifest
+        are kept, the others computed (with the manifest's seed unless ``seed`` is given).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each finished part.
+    seed : int, optional
+        Seed of a random method (default: drawn once and recorded in the manifest).
+    **method_args
+        Options of the method (scalars, e.g. ``n=20``).
+
+    Returns
+    -------
+    CohortResult
+
+    Raises
+    ------
+    SurvinngError
+        For bad arguments, an unreadable source file (named), an existing ``out`` without
+        ``overwrite`` or ``resume``, a resume whose plan differs from the manifest, or a
+        unit that fails (its file and rows are named). Parts already written stay valid and
+        listed; on a cluster the units already submitted finish first, so that a resume
+        redoes only the failed ones.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, torch, tempfile, os, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    >>> exp = sv.explain(net, pd.DataFrame(np.eye(2), columns=["a", "b"]), model_type="deepsurv",
+    ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]))
+    >>> folder = tempfile.mkdtemp()
+    >>> pd.DataFrame({"a": [0.1, 0.5, 0.9], "b": [1.0, 0.0, 0.3]}).to_parquet(
+    ...     os.path.join(folder, "rows.parquet"))
+    >>> res = sv.explain_dataset(exp, os.path.join(folder, "rows.parquet"),
+    ...                          os.path.join(folder, "attr"), method="gradshap", seed=1,
+    ...                          n=5, num_samples=2, rows_per_task=2)
+    >>> res.n_rows, res.n_parts, list(res.importance.columns)
+    (3, 2, ['input', 'feature', 'event', 'time', 'mean_abs'])
+    >>> sv.exchange.read_dataset(os.path.join(folder, "attr")).values[0].shape
+    (3, 2, 1, 2)
+    """
+    from .methods.registry import get_method
+
+    entry = get_method(name=method) if isinstance(method, str) else None
+    if entry is None or entry.name not in PARTITION_FREE:
+        fail(
+            "method",
+            _WHERE,
+            "a method whose numbers for a row do not depend on the other rows of the call ("
+            + ", ".join(PARTITION_FREE)
+            + ")",
+            method,
+        )
+    _check_int(rows_per_task, "rows_per_task")
+    for arg, value in (("overwrite", overwrite), ("resume", resume)):
+        if not isinstance(value, bool):
+            fail(arg, _WHERE, "True or False", value)
+    if overwrite and resume:
+        fail("resume", _WHERE, "False when overwrite=True", resume)
+    if progress is not None and not callable(progress):
+        fail("progress", _WHERE, "a callable progress(done, total) or None", progress)
+    from ._arrow import check_layout
+
+    check_layout(layout, _WHERE)
+    if resume and seed is None:  # continue with the seed the first run drew
+        seed = _recorded_seed(Path(out), entry)
+    arguments = _method_arguments(entry, target, method_args, seed)
+    units, files = _plan(source, rows_per_task)
+    if not units:
+        fail("source", _WHERE, "Parquet files with at least one row", "0 rows", as_text=True)
+    out = Path(out)
+    staging = None
+    try:
+        bundle, staging, targets = _bundle(model, client is not None)
+        if target not in targets:
+            fail(
+                "target", _WHERE, "one of the model's targets (" + ", ".join(targets) + ")", target
+            )
+        model_sha = None if bundle is None else _sha256(bundle / "bundle.json")
+        if resume and model_sha is None:
+            fail(
+                "model",
+                _WHERE,
+                "a bundle folder (save_model) when resume=True: its checksum identifies the "
+                "model of the first run",
+                "an Explainer",
+                as_text=True,
+            )
+        plan = {
+            "format": _FORMAT,
+            "method": entry.name,
+            "method_id": entry.id,
+            "arguments": arguments,
+            "layout": layout,
+            "model_sha256": model_sha,
+            "sources": files,
+            "units": [{k: u[k] for k in ("unit", "path", "first_row", "n_rows")} for u in units],
+        }
+        done = _open_out(out, plan, overwrite, resume)
+        manifest: dict[str, Any] = {**plan, "parts": done}
+        _write_manifest(out, manifest)
+        todo = [u for u in units if u["unit"] not in {p["unit"] for p in done}]
+        spec = {"method": entry.name, "arguments": arguments, "layout": layout, "out": str(out)}
+        explainer = model if bundle is None else None
+        records = {p["unit"]: None for p in done}
+        for record in _run(todo, spec, bundle, model_sha, explainer, client):
+            done.append(record["part"])
+            records[record["part"]["unit"]] = record
+            manifest["parts"] = sorted(done, key=lambda p: p["unit"])
+            _write_manifest(out, manifest)
+            if progress is not None:
+                progress(len(done), len(units))
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    importance, prediction = _summaries(out, manifest["parts"], records)
+    n_rows = int(sum(u["n_rows"] for u in units))
+    manifest.update(n_rows=n_rows, complete=True)
+    _write_manifest(out, manifest)
+    return CohortResult(
+        path=out,
+        n_rows=n_rows,
+        n_parts=len(units),
+        importance=importance,
+        prediction=prediction,
+        manifest=manifest,
+    )
+
+
+# -- arguments --------------------------------------------------------------------------------
+def _check_int(value: Any, arg: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        fail(arg, _WHERE, "an integer >= 1", value)
+    return int(value)
+
+
+def _method_arguments(entry, target: str, method_args: dict, seed: Any) -> dict:
+    """The method's keyword arguments as plain JSON data (the same for every unit)."""
+    if not isinstance(target, str):
+        fail("target", _WHERE, "a string", target)
+    arguments: dict[str, Any] = {"target": target}
+    for name, value in method_args.items():
+        option = entry.option(name)
+        if option is None or option.seed or option.type == "rows":
+            fail(
+                name,
+                _WHERE,
+                f"left out: method {entry.name!r} takes "
+                + (", ".join(o.name for o in entry.options if o.type != "rows" and not o.seed))
+                + " here (its references come from the model's data)",
+                value,
+            )
+        allowed = _OPTION_TYPES[option.type]
+        if not (
+            (value is None and option.default is None)
+            or (isinstance(value, allowed) and (option.type == "bool") == isinstance(value, bool))
+        ):
+            fail(name, _WHERE, f"of type {option.type} (an option of {entry.name!r})", value)
+        arguments[name] = value.item() if isinstance(value, np.generic) else value
+    seed_option = next((o.name for o in entry.options if o.seed), None)
+    if seed_option is None:
+        if seed is not None:
+            fail("seed", _WHERE, f"left out for method {entry.name!r} (it draws nothing)", seed)
+    else:
+        if seed is None:  # drawn once here, recorded, and the same in every unit
+            seed = int(np.random.SeedSequence().generate_state(2, np.uint64)[0] >> np.uint64(1))
+        elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            fail("seed", _WHERE, "an integer >= 0 or None", seed)
+        arguments[seed_option] = int(seed)
+    return arguments
+
+
+# -- planning ---------------------------------------------------------------------------------
+def _source_files(source: Any) -> list[str]:
+    import pyarrow.dataset as ds
+
+    if isinstance(source, ds.FileSystemDataset):
+        return sorted(source.files)
+    if isinstance(source, (list, tuple)):
+        paths = [str(p) for p in source]
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if path.is_dir():
+            paths = [
+                str(p)
+                for p in path.rglob("*")
+                if p.suffix.lower() in PARQUET_SUFFIXES
+                and p.is_file()
+                and not p.name.startswith((".", "_"))
+            ]
+        elif path.is_file():
+            paths = [str(path)]
+        else:
+            paths = glob.glob(str(source), recursive=True)
+    else:
+        fail(
+            "source",
+            _WHERE,
+            "a Parquet file, a folder or glob of Parquet files, or a pyarrow dataset",
+            type(source).__name__,
+        )
+    if not paths:
+        fail("source", _WHERE, "a file, folder or glob with Parquet files", str(source))
+    return sorted(paths)
+
+
+def _plan(source: Any, rows_per_task: int) -> tuple[list[dict], list[dict]]:
+    """Units from the Parquet footers: consecutive row groups of one file, split further
+    where one row group has more than ``rows_per_task`` rows; global rows in file order."""
+    import pyarrow.parquet as pq
+
+    units: list[dict] = []
+    files = []
+    first_row = 0
+    for path in _source_files(source):
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except Exception as err:
+            fail(
+                "source",
+                _WHERE,
+                "readable Parquet files",
+                f"{path}: {first_line(err)}",
+                as_text=True,
+            )
+        files.append({"path": path, "n_rows": meta.num_rows})
+        groups: list[int] = []
+        offset = 0  # first row of `groups` within the file
+        count = 0
+        for group in range(meta.num_row_groups):
+            size = meta.row_group(group).num_rows
+            if groups and count + size > rows_per_task:
+                units += _units(path, groups, offset, count, first_row + offset, rows_per_task)
+                offset, groups, count = offset + count, [], 0
+            groups.append(group)
+            count += size
+        if groups:
+            units += _units(path, groups, offset, count, first_row + offset, rows_per_task)
+        first_row += meta.num_rows
+    for number, unit in enumerate(units):
+        unit["unit"] = number
+    return units, files
+
+
+def _units(path, groups, offset, count, first_row, rows_per_task) -> list[dict]:
+    """One unit per ``rows_per_task`` rows of the row groups ``groups`` (a big one split)."""
+    return [
+        {
+            "path": path,
+            "row_groups": list(groups),
+            "skip": start,
+            "first_row": first_row + start,
+            "n_rows": min(rows_per_task, count - start),
+        }
+        for start in range(0, count, rows_per_task)
+    ]
+
+
+# -- model and output folder ------------------------------------------------------------------
+def _bundle(model: Any, to_workers: bool) -> tuple[Path | None, Path | None, list[str]]:
+    """The bundle folder of ``model`` (none for an explainer used in this process), a
+    temporary folder to remove (an explainer saved for workers) and the model's targets."""
+    from .bundle import bundle_info, save_model
+    from .explainer import Explainer
+
+    if isinstance(model, Explainer):
+        targets = list(model.model.targets)
+        if not to_workers:  # used as it is, unchecked by a resume
+            return None, None, targets
+        staging = Path(tempfile.mkdtemp(prefix="survinng-bundle-"))
+        return save_model(model, staging / "bundle"), staging, targets
+    if not isinstance(model, (str, os.PathLike)):
+        fail("model", _WHERE, "an Explainer or a bundle folder", type(model).__name__)
+    info = bundle_info(model, _WHERE)  # checks it before any work
+    return Path(model), None, list(info["targets"])
+
+
+def _open_out(out: Path, plan: dict, overwrite: bool, resume: bool) -> list[dict]:
+    """Create ``out`` (or clear it, or check it for resuming); the parts to keep."""
+    if not out.exists():
+        if not out.parent.is_dir():
+            fail("out", _WHERE, "a folder in an existing folder", repr(str(out)), as_text=True)
+        out.mkdir()
+        return []
+    manifest_path = out / MANIFEST
+    if not out.is_dir() or not manifest_path.is_file() or not (overwrite or resume):
+        fail(
+            "out",
+            _WHERE,
+            "a folder that does not exist yet (or one written by explain_dataset(), with "
+            "overwrite=True or resume=True)",
+            repr(str(out)),
+            as_text=True,
+        )
+    for name in _names(out, TEMPORARY_GLOB):  # left by a run that was killed
+        (out / name).unlink()
+    if overwrite:
+        for name in [MANIFEST, _IMPORTANCE, _PREDICTION, *_names(out, PART_GLOB)]:
+            (out / name).unlink(missing_ok=True)
+        return []
+    old = _manifest(out)
+    changed = [k for k in plan if old.get(k) != plan[k]]
+    if changed:
+        fail(
+            "resume",
+            _WHERE,
+            "used with the same model, source, method and arguments as the first run",
+            "a different " + ", ".join(changed),
+            as_text=True,
+        )
+    kept = [p for p in old.get("parts", []) if _part_intact(out, p)]
+    listed = {p["file"] for p in kept}
+    for name in _names(out, PART_GLOB):
+        if name not in listed:
+            (out / name).unlink()
+    return kept
+
+
+def _manifest(out: Path) -> dict:
+    from ._files import strict_json
+
+    raw = (out / MANIFEST).read_bytes()
+    manifest = strict_json(raw, arg="out", where=_WHERE, what=MANIFEST)
+    if not isinstance(manifest, dict):
+        fail("out", _WHERE, f"a folder whose {MANIFEST} is an object", type(manifest).__name__)
+    return manifest
+
+
+def _recorded_seed(out: Path, entry) -> Any:
+    """The seed recorded in ``out``'s manifest for a random method (else ``None``)."""
+    seed_option = next((o.name for o in entry.options if o.seed), None)
+    if seed_option is None or not (out / MANIFEST).is_file():
+        return None
+    return _manifest(out).get("arguments", {}).get(seed_option)
+
+
+def _names(out: Path, pattern: str) -> list[str]:
+    return sorted(p.name for p in out.glob(pattern))
+
+
+def _part_intact(out: Path, part: dict) -> bool:
+    return part_sha256(out / part["file"]) == part["sha256"]
+
+
+def _write_manifest(out: Path, manifest: dict) -> None:
+    from ._files import atomic_write
+
+    text = json.dumps(manifest, indent=1, allow_nan=False).encode()
+    atomic_write(out / MANIFEST, lambda f: _put(f, text), overwrite=True, arg="out", where=_WHERE)
+
+
+def _put(handle, raw: bytes) -> None:
+    handle.write(raw)
+
+
+def _write_table(path: Path, frame) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ._files import atomic_write
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    atomic_write(path, lambda f: pq.write_table(table, f), overwrite=True, arg="out", where=_WHERE)
+
+
+def part_sha256(path: Path) -> str | None:
+    """The SHA-256 of a part file, or ``None`` when it is missing or a link."""
+    if not path.is_file() or path.is_symlink():
+        return None
+    return _sha256(path)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- running units ----------------------------------------------------------------------------
+def _run(todo: list[dict], spec: dict, bundle, model_sha, explainer, client):
+    """Records of finished units, as they finish."""
+    if not todo:
+        return
+    if client is None:
+        from .bundle import load_model
+
+        local = explainer if explainer is not None else load_model(bundle)
+        for unit in todo:
+            yield run_unit(local, unit, spec)
+        return
+    try:
+        from distributed import as_completed
+    except ImportError:
+        fail(
+            "client",
+            _WHERE,
+            f"usable: Dask is not installed ({_DASK_HINT})",
+            "a client",
+            as_text=True,
+        )
+    from ._cohort_dask import BundlePlugin, run_unit_on_worker
+
+    plugin = BundlePlugin(bundle, model_sha)
+    client.register_plugin(plugin, name=plugin.name)
+    futures = client.map(
+        run_unit_on_worker,
+        todo,
+        plugin=plugin.name,
+        spec=spec,
+        key=[f"survinng-{model_sha[:8]}-{u['unit']:05d}" for u in todo],
+        pure=False,
+    )
+    error = None
+    try:
+        for future in as_completed(futures):
+            if future.status == "finished":
+                yield future.result()
+            elif error is None:  # the others still finish and are recorded
+                error = future.exception()
+            future.release()
+    finally:
+        client.cancel(futures)
+        client.unregister_worker_plugin(plugin.name)
+    if error is not None:
+        raise error
+
+
+def run_unit(explainer, unit: dict, spec: dict) -> dict:
+    """Explain one unit's rows and write its part; returns its manifest entry and sums."""
+    import pyarrow.parquet as pq
+
+    from . import exchange
+    from .methods.registry import get_method
+
+    path, first, n_rows = unit["path"], unit["first_row"], unit["n_rows"]
+    rows = f"rows {first}-{first + n_rows - 1} ({os.path.basename(path)})"
+    try:
+        table = pq.ParquetFile(path).read_row_groups(unit["row_groups"])
+        if table.num_rows < unit["skip"] + n_rows:
+            raise ValueError(f"{table.num_rows} rows in its row groups, planned more")
+        frame = table.slice(unit["skip"], n_rows).to_pandas()
+        function = get_method(name=spec["method"]).function  # type: ignore[union-attr]
+        result = function(explainer, frame, progress=False, **spec["arguments"])
+    except Exception as err:
+        message = first_line(err, limit=400)
+        fail("source", _WHERE, "rows the method accepts", f"{path} {rows}: {message}", as_text=True)
+    ids = np.arange(first, first + n_rows)
+    result = result.replace(instance=ids, args={**result.args, "instance": ids.tolist()})
+    name = f"part-{unit['unit']:05d}.parquet"
+    target = Path(spec["out"]) / name
+    exchange.write(result, target, layout=spec["layout"], overwrite=True)
+    part = {
+        "unit": unit["unit"],
+        "file": name,
+        "first_row": first,
+        "n_rows": n_rows,
+        "sha256": _sha256(target),
+    }
+    return {"part": part, **_sums(result)}
+
+
+# -- summaries --------------------------------------------------------------------------------
+def _sums(result) -> dict:
+    """Sums over the rows of one part: |attribution| per input, and the prediction."""
+    return {
+        "abs": [np.abs(v.astype(np.float64)).sum(axis=0) for v in result.values],
+        "pred": result.pred.astype(np.float64).sum(axis=0),
+        "labels": {
+            "input_names": result.input_names,
+            "feature_names": result.feature_names,
+            "event_names": result.event_names,
+            "time": result.time,
+        },
+    }
+
+
+def _summaries(out: Path, parts: list[dict], records: dict) -> tuple[Any, Any]:
+    """Mean |attribution| and mean prediction over all parts, added in unit order (parts
+    kept by a resume are read back one at a time)."""
+    from . import exchange
+
+    total: dict = {}
+    for part in sorted(parts, key=lambda p: p["unit"]):
+        record = records.get(part["unit"])
+        if record is None:
+            record = _sums(exchange.read(out / part["file"]))
+        total = _add(total, record) if total else record
+    n_rows = sum(p["n_rows"] for p in parts)
+    labels = total["labels"]
+    events, time = labels["event_names"], list(labels["time"])
+    importance = _grid_frame(
+        [
+            {"input": [name], "feature": features, "event": events, "time": time}
+            for name, features in zip(labels["input_names"], labels["feature_names"])
+        ],
+        [a / n_rows for a in total["abs"]],
+        "mean_abs",
+    )
+    prediction = _grid_frame(
+        [{"event": events, "time": time}], [total["pred"] / n_rows], "mean_pred"
+    )
+    for frame, name in ((importance, _IMPORTANCE), (prediction, _PREDICTION)):
+        _write_table(out / name, frame)
+    return importance, prediction
+
+
+def _add(total: dict, record: dict) -> dict:
+    return {
+        "abs": [a + b for a, b in zip(total["abs"], record["abs"])],
+        "pred": total["pred"] + record["pred"],
+        "labels": total["labels"],
+    }
+
+
+def _grid_frame(grids: list[dict], arrays: list[np.ndarray], value: str):
+    """One long table: per grid, a row for every combination of its labels (row-major,
+    as the array's elements), with the array's value."""
+    import pandas as pd
+
+    frames = []
+    for grid, array in zip(grids, arrays):
+        positions = np.indices([len(labels) for labels in grid.values()]).reshape(len(grid), -1)
+        columns = {
+            key: np.asarray(labels, dtype=object)[index]
+            for (key, labels), index in zip(grid.items(), positions)
+        }
+        columns["time"] = columns["time"].astype(np.float64)
+        frames.append(pd.DataFrame({**columns, value: np.asarray(array).ravel()}))
+    return pd.concat(frames, ignore_index=True)

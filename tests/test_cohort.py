@@ -1,0 +1,397 @@
+"""Cohort-scale explanations: parts equal the method on the same rows, in this process
+and on a local Dask cluster; resume, refusals and one-line errors."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+import survinng_py as sv
+from survinng_py import exchange
+from survinng_py._validation import SurvinngError
+from survinng_py.cohort import MANIFEST
+
+COLUMNS = [f"X{j + 1}" for j in range(4)]
+TIMES = np.linspace(0.5, 3.0, 5)
+METHODS = [("grad", {}), ("intgrad", {"n": 4}), ("gradshap", {"n": 3, "num_samples": 4, "seed": 7})]
+
+
+class CauseSpecific(torch.nn.Module):
+    """Competing risks: output (B, R, T)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 2 * len(TIMES))
+        )
+
+    def forward(self, x):
+        return self.body(x).view(x.shape[0], 2, len(TIMES))
+
+
+def _explainer(kind):
+    torch.manual_seed(0)
+    train = pd.DataFrame(np.random.default_rng(1).normal(size=(25, 4)), columns=COLUMNS)
+    if kind == "cox":
+        net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 1))
+        return sv.explain(
+            net.double(),
+            train,
+            model_type="deepsurv",
+            dtype="float64",
+            baseline_hazard=(TIMES.tolist(), [0.1, 0.2, 0.3, 0.5, 0.8]),
+        )
+    return sv.explain(
+        CauseSpecific().double(),
+        train,
+        model_type="deephit",
+        dtype="float64",
+        time_bins=TIMES.tolist(),
+        event_names=["relapse", "death"],
+    )
+
+
+ROWS = pd.DataFrame(np.random.default_rng(2).normal(size=(17, 4)), columns=COLUMNS)
+TARGET = {"cox": "survival", "deephit": "cif"}
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    """Per model kind: its explainer and a bundle of it."""
+    folder = tmp_path_factory.mktemp("bundles")
+    return {kind: (_explainer(kind), sv.save_model(_explainer(kind), folder / kind))
+            for kind in TARGET}
+
+
+@pytest.fixture(params=list(TARGET))
+def model(request, bundles):
+    return (request.param, *bundles[request.param])
+
+
+def _source(folder, group_sizes):
+    """ROWS split over two files with the given row-group sizes."""
+    folder.mkdir()
+    table = pa.Table.from_pandas(ROWS, preserve_index=False)
+    pq.write_table(table.slice(0, 9), folder / "a.parquet", row_group_size=group_sizes[0])
+    pq.write_table(table.slice(9), folder / "b.parquet", row_group_size=group_sizes[1])
+    return folder
+
+
+def _same_as_method(exp, out, name, target, kwargs):
+    """Each part equals the method on the part's rows (bit for bit), the joined result
+    the method on all rows (GEMM rounding of other batch sizes aside) with the same draws."""
+    manifest = json.loads((out / MANIFEST).read_text())
+    function = getattr(sv, f"surv_{name}")
+    for part in manifest["parts"]:
+        rows = ROWS.iloc[part["first_row"] : part["first_row"] + part["n_rows"]]
+        alone = function(exp, rows, target=target, **kwargs)
+        ids = np.arange(part["first_row"], part["first_row"] + part["n_rows"])
+        expected = alone.replace(instance=ids, args={**alone.args, "instance": ids.tolist()})
+        assert exchange.read(out / part["file"]) == expected
+    joined, full = exchange.read_dataset(out), function(exp, ROWS, target=target, **kwargs)
+    assert joined.args == full.args and np.array_equal(joined.instance, np.arange(len(ROWS)))
+    for a, b in zip([*joined.values, joined.pred], [*full.values, full.pred]):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    return manifest
+
+
+@pytest.mark.parametrize("name,kwargs", METHODS)
+def test_in_process_parts_equal_the_method(model, name, kwargs, tmp_path):
+    kind, exp, bundle = model
+    target = TARGET[kind]
+    for k, (groups, per_task) in enumerate([((4, 3), 5), ((9, 8), 100)]):
+        source = _source(tmp_path / f"src{k}", groups)
+        out = tmp_path / f"out{k}"
+        seen = []
+        res = sv.explain_dataset(
+            exp,
+            source,
+            out,
+            method=name,
+            target=target,
+            rows_per_task=per_task,
+            progress=lambda d, t: seen.append(d),
+            **kwargs,
+        )
+        manifest = _same_as_method(exp, out, name, target, kwargs)
+        assert res.n_rows == 17 and res.n_parts == len(manifest["parts"]) == len(seen)
+        assert sum(p["n_rows"] for p in manifest["parts"]) == 17
+        # summaries: the mean over all rows of |attribution| and of the prediction
+        full = exchange.read_dataset(out)
+        mean_abs = np.abs(full.values[0]).mean(axis=0)
+        np.testing.assert_allclose(res.importance["mean_abs"], mean_abs.ravel(), rtol=1e-12)
+        np.testing.assert_allclose(
+            res.prediction["mean_pred"], full.pred.mean(axis=0).ravel(), rtol=1e-12
+        )
+        assert pd.read_parquet(out / "_importance.parquet").equals(res.importance)
+    assert res.n_parts == 2  # the second plan: one unit per file
+
+
+def test_resume_after_a_part_is_deleted(model, tmp_path):
+    kind, exp, bundle = model
+    source = _source(tmp_path / "src", (4, 3))
+    kwargs = {
+        "method": "gradshap",
+        "target": TARGET[kind],
+        "rows_per_task": 4,
+        "n": 2,
+        "num_samples": 3,
+    }
+    sv.explain_dataset(bundle, source, tmp_path / "out", seed=3, **kwargs)
+    first = {p.name: p.read_bytes() for p in (tmp_path / "out").glob("part-*.parquet")}
+    (tmp_path / "out" / "part-00002.parquet").unlink()
+    (tmp_path / "out" / "part-00003.parquet").write_bytes(b"torn")
+    with pytest.raises(SurvinngError, match="must be a folder that does not exist yet"):
+        sv.explain_dataset(bundle, source, tmp_path / "out", seed=3, **kwargs)
+    with pytest.raises(
+        SurvinngError,
+        match="used with the same model, source, method and "
+        "arguments as the first run; got a different arguments",
+    ):
+        sv.explain_dataset(bundle, source, tmp_path / "out", seed=4, resume=True, **kwargs)
+    (tmp_path / "out" / ".part-00002.parquet.x1y2.tmp").write_bytes(b"left by a kill")
+    done = []
+    sv.explain_dataset(  # without a seed: the recorded one
+        bundle,
+        source,
+        tmp_path / "out",
+        resume=True,
+        progress=lambda d, t: done.append(d),
+        **kwargs,
+    )
+    assert not list((tmp_path / "out").glob(".*"))
+    assert done == [len(first) - 1, len(first)]  # only the two missing parts were computed
+    again = {p.name: p.read_bytes() for p in (tmp_path / "out").glob("part-*.parquet")}
+    assert again == first
+
+
+def test_bad_input_is_one_line_naming_the_file(tmp_path):
+    exp = _explainer("cox")
+    source = _source(tmp_path / "src", (9, 8))
+    bad = ROWS.iloc[9:].copy()
+    bad.iloc[2, 1] = np.nan
+    bad.to_parquet(source / "b.parquet", index=False)
+    with pytest.raises(SurvinngError) as err:
+        sv.explain_dataset(exp, source, tmp_path / "out", rows_per_task=4)
+    message = str(err.value)
+    assert "\n" not in message and f"{source / 'b.parquet'} rows 9-12" in message
+    assert "finite" in message
+    # parts before the failing unit are complete and listed; nothing half-written
+    manifest = json.loads((tmp_path / "out" / MANIFEST).read_text())
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == sorted([MANIFEST] + [p["file"] for p in manifest["parts"]])
+    assert [p["unit"] for p in manifest["parts"]] == [0, 1, 2]
+    (source / "a.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(
+        SurvinngError, match=f"must be readable Parquet files; got {source / 'a.parquet'}: "
+    ):
+        sv.explain_dataset(exp, source, tmp_path / "out2")
+    assert not (tmp_path / "out2").exists()
+
+
+def test_refusals(tmp_path):
+    exp = _explainer("cox")
+    source = _source(tmp_path / "src", (9, 8))
+    cases = [
+        (
+            {"method": "smoothgrad"},
+            "`method` of explain_dataset() must be a method whose numbers "
+            "for a row do not depend on the other rows of the call "
+            "(grad, intgrad, gradshap); got 'smoothgrad'",
+        ),
+        (
+            {"seed": 1},
+            "`seed` of explain_dataset() must be left out for method 'grad' (it draws "
+            "nothing); got 1",
+        ),
+        (
+            {"rows_per_task": 0},
+            "`rows_per_task` of explain_dataset() must be an integer >= 1; got 0",
+        ),
+        (
+            {"resume": True},
+            "`model` of explain_dataset() must be a bundle folder (save_model) when resume=True",
+        ),
+        (
+            {"target": "cif"},
+            "`target` of explain_dataset() must be one of the model's targets (survival, ",
+        ),
+        ({"method": "intgrad", "n": "4"}, "`n` of explain_dataset() must be of type int (an "
+                                          "option of 'intgrad'); got '4'"),
+        ({"noise_level": 0.1}, "`noise_level` of explain_dataset() must be left out: method "
+                               "'grad' takes times_input, batch_size here"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(SurvinngError) as err:
+            sv.explain_dataset(exp, source, tmp_path / "out", **kwargs)
+        assert str(err.value).startswith(message)
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(
+        SurvinngError,
+        match="`out` of explain_dataset\\(\\) must be a folder that does not exist yet",
+    ):
+        sv.explain_dataset(exp, source, tmp_path / "taken")
+
+
+# -- on a local Dask cluster ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            memory_limit="1GiB",
+        ) as cluster,
+        distributed.Client(cluster) as dask_client,
+    ):
+        yield dask_client
+
+
+@pytest.mark.parametrize("name,kwargs", METHODS)
+def test_cluster_parts_equal_the_method(model, client, name, kwargs, tmp_path):
+    kind, exp, bundle = model
+    source = _source(tmp_path / "src", (4, 3))
+    sv.explain_dataset(
+        bundle,
+        source,
+        tmp_path / "out",
+        method=name,
+        target=TARGET[kind],
+        client=client,
+        rows_per_task=5,
+        **kwargs,
+    )
+    _same_as_method(exp, tmp_path / "out", name, TARGET[kind], kwargs)
+    # the same bytes as in this process
+    sv.explain_dataset(
+        bundle,
+        source,
+        tmp_path / "here",
+        method=name,
+        target=TARGET[kind],
+        rows_per_task=5,
+        **kwargs,
+    )
+    for part in (tmp_path / "out").glob("part-*.parquet"):
+        assert part.read_bytes() == (tmp_path / "here" / part.name).read_bytes()
+
+
+def test_cluster_with_an_explainer_and_a_failing_unit(client, tmp_path):
+    exp = _explainer("cox")
+    source = _source(tmp_path / "src", (9, 8))
+    res = sv.explain_dataset(exp, source, tmp_path / "out", client=client, rows_per_task=4)
+    assert res.n_parts == 5 and not client.run(lambda: 0) == {}  # workers still there
+    _same_as_method(exp, tmp_path / "out", "grad", "survival", {})
+    bad = ROWS.iloc[9:].copy()
+    bad.iloc[2, 1] = np.nan
+    bad.to_parquet(source / "b.parquet", index=False)
+    with pytest.raises(SurvinngError) as err:
+        sv.explain_dataset(exp, source, tmp_path / "out2", client=client, rows_per_task=4)
+    assert "\n" not in str(err.value) and f"{source / 'b.parquet'} rows 9-12" in str(err.value)
+    manifest = json.loads((tmp_path / "out2" / MANIFEST).read_text())
+    names = sorted(p.name for p in (tmp_path / "out2").iterdir())
+    assert names == sorted([MANIFEST] + [p["file"] for p in manifest["parts"]])
+
+
+def test_sources_layouts_and_overwrite(tmp_path):
+    import pyarrow.dataset as ds
+
+    exp = _explainer("deephit")
+    source = _source(tmp_path / "src", (4, 3))
+    first = sv.explain_dataset(exp, source, tmp_path / "dir", target="cif", rows_per_task=5)
+    expected = exchange.read_dataset(tmp_path / "dir")
+    for k, given in enumerate([str(source / "*.parquet"), ds.dataset(source, format="parquet"),
+                               [source / "a.parquet", source / "b.parquet"]]):
+        sv.explain_dataset(exp, given, tmp_path / f"o{k}", target="cif", rows_per_task=5,
+                           layout="wide")
+        assert exchange.read_dataset(tmp_path / f"o{k}") == expected
+        assert pd.read_parquet(tmp_path / f"o{k}" / "part-00000.parquet").columns[3] == "X1"
+    # the parts read as one table by a plain Parquet reader, in row order
+    table = ds.dataset(tmp_path / "dir", format="parquet").to_table()
+    assert table.num_rows == 17 * 4 * 2 * len(TIMES)
+    assert first.n_parts == 4
+    # overwrite replaces the whole run: no part of the first one is left
+    sv.explain_dataset(exp, source, tmp_path / "dir", target="cif", rows_per_task=100,
+                       overwrite=True)
+    assert sorted(p.name for p in (tmp_path / "dir").glob("part-*")) == [
+        "part-00000.parquet", "part-00001.parquet"]
+    _same_as_method(exp, tmp_path / "dir", "grad", "cif", {})
+
+
+def test_without_dask(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    exp = _explainer("cox")
+    source = _source(tmp_path / "src", (9, 8))
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    with pytest.raises(SurvinngError, match='Dask is not installed \\(pip install '
+                                            '"survinng-py\\[dask\\]"\\)'):
+        sv.explain_dataset(exp, source, tmp_path / "out", client=object())
+    sv.save_model(exp, tmp_path / "bundle")
+    code = ("import sys, survinng_py as sv; "
+            f"sv.explain_dataset({str(tmp_path / 'bundle')!r}, {str(source)!r}, "
+            f"{str(tmp_path / 'o')!r}); print('distributed' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"
+
+
+def test_command_line_folder_mode(bundles, tmp_path, capsys):
+    from survinng_py.cli import main
+
+    pytest.importorskip("distributed")  # the resume below runs on --workers 2
+    bundle = bundles["cox"][1]
+    source = _source(tmp_path / "src", (4, 3))
+    options = ["--method", "gradshap", "--n", "3", "--num-samples", "2", "--seed", "5",
+               "--rows-per-task", "5", "--no-progress"]
+    assert main(["explain", str(bundle), str(source), "--out", str(tmp_path / "cli"),
+                 *options]) == 0
+    assert "4 part(s), 17 rows of GradSHAP(t) of survival" in capsys.readouterr().out
+    sv.explain_dataset(bundle, source, tmp_path / "py", method="gradshap", n=3, num_samples=2,
+                       seed=5, rows_per_task=5)
+    assert exchange.read_dataset(tmp_path / "cli") == exchange.read_dataset(tmp_path / "py")
+    (tmp_path / "cli" / "part-00001.parquet").unlink()
+    assert main(["explain", str(bundle), str(source), "--out", str(tmp_path / "cli"),
+                 "--resume", "--workers", "2", *options]) == 0
+    assert exchange.read_dataset(tmp_path / "cli") == exchange.read_dataset(tmp_path / "py")
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["explain", str(bundle), str(source / "a.parquet"), "--out",
+              str(tmp_path / "x.parquet"), "--method", "grad", "--workers", "2"])
+    assert capsys.readouterr().err.strip() == (
+        "survinng-py explain: error: `--workers` of survinng-py explain must be used with a "
+        "folder as --out; got 2")
+
+
+def test_cluster_survives_a_killed_worker(bundles, client, tmp_path):
+    import contextlib
+    import os
+
+    exp, bundle = bundles["cox"]
+    source = _source(tmp_path / "src", (4, 3))
+    call = {"method": "gradshap", "rows_per_task": 2, "n": 200, "num_samples": 20, "seed": 1}
+    before = set(client.scheduler_info()["workers"])
+    killed = []
+
+    def kill_one(done, total):  # after the first part: one worker dies mid-run
+        if not killed:
+            killed.append(sorted(before)[0])
+            with contextlib.suppress(Exception):  # the connection dies with the worker
+                client.run(os._exit, 1, workers=killed)
+
+    sv.explain_dataset(bundle, source, tmp_path / "out", client=client, progress=kill_one,
+                       **call)
+    sv.explain_dataset(bundle, source, tmp_path / "here", **call)
+    names = sorted(p.name for p in (tmp_path / "here").glob("part-*.parquet"))
+    assert names == sorted(p.name for p in (tmp_path / "out").glob("part-*.parquet"))
+    for name in names:
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts it, with a new address
+    assert killed[0] not in set(client.scheduler_info()["workers"])
