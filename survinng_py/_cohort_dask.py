@@ -12,7 +12,7 @@ from pathlib import Path
 from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from .cohort import run_unit
+from ._cohort_units import run_unit
 from .explainer import Explainer
 
 

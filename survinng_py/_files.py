@@ -19,6 +19,7 @@ one a user will be given goes through here:
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import re
@@ -411,7 +412,21 @@ def _rename_new(staged: Path, path: Path, arg: str, where: str) -> None:
         raise
 
 
+def file_sha256(path: str | os.PathLike) -> str | None:
+    """The SHA-256 of a regular file (read in blocks), or ``None`` when ``path`` is
+    missing or a link."""
+    path = Path(path)
+    if not path.is_file() or path.is_symlink():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 __all__ = [
+    "file_sha256",
     "strict_json",
     "Folder",
     "read_file",

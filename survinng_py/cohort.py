@@ -30,7 +30,6 @@ reader over the glob ``out/part-*.parquet`` (pyarrow, DuckDB ``read_parquet``, p
 from __future__ import annotations
 
 import glob
-import hashlib
 import json
 import os
 import shutil
@@ -41,12 +40,15 @@ from typing import Any
 
 import numpy as np
 
+from ._cohort_units import WHERE as _WHERE
+from ._cohort_units import run_unit
+from ._cohort_units import sums as _sums
 from ._errors import fail, first_line
+from ._files import file_sha256
+from .exchange import MANIFEST
 
 __all__ = ["explain_dataset", "CohortResult", "MANIFEST", "PART_GLOB"]
 
-#: the manifest of an output folder
-MANIFEST = "_survinng.json"
 #: the part files of an output folder
 PART_GLOB = "part-*.parquet"
 #: temporary files of an atomic write (a part being written)
@@ -57,7 +59,6 @@ PARTITION_FREE = ("grad", "intgrad", "gradshap")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _IMPORTANCE = "_importance.parquet"
 _PREDICTION = "_prediction.parquet"
-_WHERE = "explain_dataset()"
 _OPTION_TYPES = {
     "bool": (bool,),
     "int": (int, np.integer),
@@ -213,7 +214,7 @@ def explain_dataset(
             fail(
                 "target", _WHERE, "one of the model's targets (" + ", ".join(targets) + ")", target
             )
-        model_sha = None if bundle is None else _sha256(bundle / "bundle.json")
+        model_sha = None if bundle is None else file_sha256(bundle / "bundle.json")
         if resume and model_sha is None:
             fail(
                 "model",
@@ -476,7 +477,7 @@ def _names(out: Path, pattern: str) -> list[str]:
 
 
 def _part_intact(out: Path, part: dict) -> bool:
-    return part_sha256(out / part["file"]) == part["sha256"]
+    return file_sha256(out / part["file"]) == part["sha256"]
 
 
 def _write_manifest(out: Path, manifest: dict) -> None:
@@ -498,21 +499,6 @@ def _write_table(path: Path, frame) -> None:
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
     atomic_write(path, lambda f: pq.write_table(table, f), overwrite=True, arg="out", where=_WHERE)
-
-
-def part_sha256(path: Path) -> str | None:
-    """The SHA-256 of a part file, or ``None`` when it is missing or a link."""
-    if not path.is_file() or path.is_symlink():
-        return None
-    return _sha256(path)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # -- running units ----------------------------------------------------------------------------
@@ -564,55 +550,7 @@ def _run(todo: list[dict], spec: dict, bundle, model_sha, explainer, client):
         raise error
 
 
-def run_unit(explainer, unit: dict, spec: dict) -> dict:
-    """Explain one unit's rows and write its part; returns its manifest entry and sums."""
-    import pyarrow.parquet as pq
-
-    from . import exchange
-    from .methods.registry import get_method
-
-    path, first, n_rows = unit["path"], unit["first_row"], unit["n_rows"]
-    rows = f"rows {first}-{first + n_rows - 1} ({os.path.basename(path)})"
-    try:
-        table = pq.ParquetFile(path).read_row_groups(unit["row_groups"])
-        if table.num_rows < unit["skip"] + n_rows:
-            raise ValueError(f"{table.num_rows} rows in its row groups, planned more")
-        frame = table.slice(unit["skip"], n_rows).to_pandas()
-        function = get_method(name=spec["method"]).function  # type: ignore[union-attr]
-        result = function(explainer, frame, progress=False, **spec["arguments"])
-    except Exception as err:
-        message = first_line(err, limit=400)
-        fail("source", _WHERE, "rows the method accepts", f"{path} {rows}: {message}", as_text=True)
-    ids = np.arange(first, first + n_rows)
-    result = result.replace(instance=ids, args={**result.args, "instance": ids.tolist()})
-    name = f"part-{unit['unit']:05d}.parquet"
-    target = Path(spec["out"]) / name
-    exchange.write(result, target, layout=spec["layout"], overwrite=True)
-    part = {
-        "unit": unit["unit"],
-        "file": name,
-        "first_row": first,
-        "n_rows": n_rows,
-        "sha256": _sha256(target),
-    }
-    return {"part": part, **_sums(result)}
-
-
 # -- summaries --------------------------------------------------------------------------------
-def _sums(result) -> dict:
-    """Sums over the rows of one part: |attribution| per input, and the prediction."""
-    return {
-        "abs": [np.abs(v.astype(np.float64)).sum(axis=0) for v in result.values],
-        "pred": result.pred.astype(np.float64).sum(axis=0),
-        "labels": {
-            "input_names": result.input_names,
-            "feature_names": result.feature_names,
-            "event_names": result.event_names,
-            "time": result.time,
-        },
-    }
-
-
 def _summaries(out: Path, parts: list[dict], records: dict) -> tuple[Any, Any]:
     """Mean |attribution| and mean prediction over all parts, added in unit order (parts
     kept by a resume are read back one at a time)."""

@@ -179,6 +179,10 @@ def read(path: str | os.PathLike) -> SurvResult:
         return SurvResult(**fields_from_batches(schema, rows, batches, "path", "read()", "file"))
 
 
+#: the manifest of a folder of parts written by :func:`survinng_py.explain_dataset`
+MANIFEST = "_survinng.json"
+
+
 def read_dataset(path: str | os.PathLike) -> SurvResult:
     """Read a folder written by :func:`~survinng_py.explain_dataset` as one result.
 
@@ -203,8 +207,7 @@ def read_dataset(path: str | os.PathLike) -> SurvResult:
         If the manifest is missing or unreadable, the run did not finish, or a part is
         missing, changed, or does not match its manifest entry.
     """
-    from ._files import Folder, strict_json
-    from .cohort import MANIFEST, part_sha256
+    from ._files import Folder, file_sha256, strict_json
 
     where = "read_dataset()"
     folder = Path(path)
@@ -224,7 +227,7 @@ def read_dataset(path: str | os.PathLike) -> SurvResult:
                 part.get("file"),
             )
         file = folder / part["file"]
-        if part_sha256(file) != part["sha256"]:
+        if file_sha256(file) != part["sha256"]:
             fail("path", where, f"a folder whose {part['file']} is unchanged", "missing or changed")
         result = read(file)
         expected = np.arange(part["first_row"], part["first_row"] + part["n_rows"])
