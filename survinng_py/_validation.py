@@ -327,7 +327,8 @@ def _one_tensor(
     if not np.all(np.isfinite(array)):
         fail(arg, where, "finite (no NaN or inf)", "non-finite values", as_text=True)
     _check_range(array, arg, where, dtype)
-    return torch.as_tensor(np.ascontiguousarray(array)).to(device=device, dtype=dtype)
+    # a copy: the user's array stays theirs (and read-only arrays cannot be shared)
+    return torch.tensor(np.ascontiguousarray(array)).to(device=device, dtype=dtype)
 
 
 def _check_range(array: np.ndarray, arg: str, where: str, dtype: torch.dtype) -> None:

@@ -135,3 +135,26 @@ def test_batch_count_matches_the_batches():
         assert _batch_count(n, chunk, n_reps) == len(batches)
         assert batches[0][0] == 0 and batches[-1][1] == n * n_reps
         assert all(a[1] == b[0] for a, b in zip(batches, batches[1:]))
+
+
+def test_explainer_data_is_a_copy_of_the_users_array():
+    """The explainer keeps its own rows: changing the array afterwards changes nothing
+    (a float32 array in float32 would otherwise share its memory with torch)."""
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
+    exp = sv.explain(net(), x, model_type="deepsurv",
+                     baseline_hazard=([1.0, 2.0, 3.0], [0.1, 0.2, 0.3]))
+    before = sv.surv_grad(exp, instance=[0, 1]).values[0].copy()
+    x[:] = 100.0
+    assert np.array_equal(sv.surv_grad(exp, instance=[0, 1]).values[0], before)
+
+
+def test_read_only_arrays_are_taken_without_a_warning():
+    import warnings
+
+    x = np.random.default_rng(0).normal(size=(5, 4))
+    x.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exp = sv.explain(net(), x, model_type="deepsurv",
+                         baseline_hazard=(np.array([1.0, 2.0, 3.0]), np.array([0.1, 0.2, 0.3])))
+        sv.surv_grad(exp, x)

@@ -314,4 +314,5 @@ def network_width(model: SurvivalModel, inputs: list[torch.Tensor]) -> int:
 
 
 def as_buffer(values: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(values, dtype=np.float64)).to(device=device, dtype=dtype)
+    # a copy: read-only arrays (from pandas or Arrow) cannot be shared with torch
+    return torch.tensor(np.asarray(values, dtype=np.float64)).to(device=device, dtype=dtype)
