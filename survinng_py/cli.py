@@ -667,14 +667,21 @@ def _check_out(args, where: str, kind: str = "file") -> Path:
     if kind == "file" and not out.parent.is_dir():  # (a bundle's folders are made)
         fail("--out", where, "a file in an existing folder", repr(str(out)), as_text=True)
     if out.exists() and not args.overwrite:
-        fail(
-            "--out",
-            where,
-            f"a {kind} that does not exist yet (pass --overwrite to replace it)",
-            repr(str(out)),
-            as_text=True,
-        )
+        _taken(out, where, kind)
     return out
+
+
+def _taken(out: Path, where: str, kind: str) -> NoReturn:
+    """The one error for an --out that exists and may not be replaced."""
+    from ._validation import fail
+
+    fail(
+        "--out",
+        where,
+        f"a {kind} that does not exist yet (pass --overwrite to replace it)",
+        repr(str(out)),
+        as_text=True,
+    )
 
 
 @contextlib.contextmanager
@@ -685,13 +692,7 @@ def _writing(out: Path, where: str, kind: str = "file"):
     try:
         yield
     except FileExistsError:  # appeared meanwhile
-        fail(
-            "--out",
-            where,
-            f"a {kind} that does not exist yet (pass --overwrite to replace it)",
-            repr(str(out)),
-            as_text=True,
-        )
+        _taken(out, where, kind)
     except OSError as err:
         fail(
             "--out",

@@ -105,21 +105,7 @@ def modality_shapley(
         refs = [p.index_select(0, index) for p in pool]
     subsets = np.array(list(itertools.product([0, 1], repeat=n_inputs)), dtype=bool)  # (2^M, M)
     values = _subset_values(explainer, inputs, refs, subsets, target)  # (N, 2^M, E, T)
-    without, with_, weights = _marginal_pairs(subsets)
-    # weighted marginal contributions v(S + i) - v(S): exactly 0 where adding i changes
-    # nothing (an ignored modality, or S(0) = 1), which +/- weights on v(S) are not; one
-    # modality at a time keeps the differences at half the size of `values`
-    shapley = torch.stack(
-        [
-            torch.einsum(
-                "s,nset->net",
-                torch.as_tensor(w, dtype=values.dtype),
-                values[:, on] - values[:, off],
-            )
-            for off, on, w in zip(without, with_, weights)
-        ],
-        dim=1,
-    ).numpy()
+    shapley = exact_shapley(subsets)(values).numpy()
     full, empty = values[:, -1].numpy(), values[:, 0].numpy()
     args = {
         "target": target,
@@ -186,6 +172,31 @@ def _subset_values(explainer, inputs, refs, subsets, target) -> torch.Tensor:
         pred = engine.predict(model, mixed, target, budget)
         out.append(pred.reshape(-1, n_sub, n_ref, *pred.shape[1:]).mean(2))
     return torch.cat(out).cpu()
+
+
+def exact_shapley(subsets: np.ndarray):
+    """A function from the values of all subsets of players, ``(n, 2^M, E, T)`` with rows
+    in ``itertools.product([0, 1], repeat=M)`` order, to their Shapley values
+    ``(n, M, E, T)``: sums of weighted marginal contributions v(S + i) - v(S), exactly 0
+    where adding i changes nothing (an ignored player, or S(0) = 1), which +/- weights on
+    v(S) are not; one player at a time keeps the differences at half the size of the
+    values. Used for modalities here and for features by SurvSHAP(t)."""
+    without, with_, weights = _marginal_pairs(subsets)
+
+    def combine(values: torch.Tensor) -> torch.Tensor:
+        return torch.stack(
+            [
+                torch.einsum(
+                    "s,nset->net",
+                    torch.as_tensor(w, dtype=values.dtype),
+                    values[:, on] - values[:, off],
+                )
+                for off, on, w in zip(without, with_, weights)
+            ],
+            dim=1,
+        )
+
+    return combine
 
 
 def _marginal_pairs(subsets: np.ndarray):

@@ -289,28 +289,10 @@ def _all_coalitions(n_players: int) -> np.ndarray:
 
 
 def _exact_combiner(coalitions: np.ndarray):
-    """Shapley values from the values of all coalitions, as sums of weighted marginal
-    differences v(S + i) - v(S) (exactly 0 for a player that changes nothing)."""
-    import torch
+    """Shapley values from the values of all coalitions (see :func:`modality.exact_shapley`)."""
+    from ..modality import exact_shapley
 
-    from ..modality import _marginal_pairs
-
-    without, with_, weights = _marginal_pairs(coalitions)
-
-    def combine(values: torch.Tensor) -> torch.Tensor:  # (n, C, E, T) -> (n, P, E, T)
-        return torch.stack(
-            [
-                torch.einsum(
-                    "s,nset->net",
-                    torch.as_tensor(w, dtype=values.dtype),
-                    values[:, on] - values[:, off],
-                )
-                for off, on, w in zip(without, with_, weights)
-            ],
-            dim=1,
-        )
-
-    return combine
+    return exact_shapley(coalitions)
 
 
 def _sample_coalitions(n_players: int, drawn: int, rng: np.random.Generator):
