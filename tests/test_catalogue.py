@@ -54,7 +54,7 @@ def test_bad_input_gives_one_clear_line(case: Case, tmp_path):
         assert "\n" not in message
     assert case.message in message
     # the test's own temporary folder, shown as <tmp> in the document
-    SEEN[f"{case.area}/{case.name}"] = re.sub(r"(/tmp/|\.\.\.)\S*?(pytest-\d+/|survinng-cases-)[^/'\s]*", "<tmp>",
+    SEEN[f"{case.area}/{case.name}"] = re.sub(r"(/tmp/|\.\.\.)\S*?(pytest-\d+/|survinng-cases-|test_bad_input)[^/'\s]*", "<tmp>",
                                               message.replace(str(tmp_path), "<tmp>"))
 
 
