@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import importlib
-import re
 import io
 import os
+import re
 from contextlib import redirect_stderr
 from pathlib import Path
 
 import pytest
+from catalogue import Case
 
 import survinng_py as sv
-from catalogue import Case
 
 HERE = Path(__file__).parent
 DOC = HERE.parent / "docs" / "bad_inputs.md"
