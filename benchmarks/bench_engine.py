@@ -16,7 +16,7 @@ for T output times and p features. Per configuration, interleaved and warmed up 
     gradient, the cost unit of (c).
 
 (a) and (b) are checked against (c) (max abs difference printed) and the inline head
-against pycox's own ``predict_surv``. Target (issue #10): at T = 100 and 500 rows, Grad(t)
+against pycox's own ``predict_surv``. Target: at T = 100 and 500 rows, Grad(t)
 >= 20x faster than the loop. DeepSurv (pycox ``CoxPH``, baseline hazards on 50 times)
 gets the same columns at p in {5, 20, 160}; target: Grad(t) <= 3x a forward+backward
 pass. A cProfile and a torch-profiler breakdown of (a) at T = 100, p = 5 follow. CoxTime
@@ -669,7 +669,7 @@ def render(deephit, deepsurv, coxtime, prof, default_threads, before_after, repe
         "",
         grad_table(deephit),
         "",
-        "**Target (issue #10): at T = 100 and 500 rows, Grad(t) >= 20x faster than the "
+        "**Target: at T = 100 and 500 rows, Grad(t) >= 20x faster than the "
         "per-time loop.**",
         "",
         verdict(deephit, 100),
@@ -708,7 +708,7 @@ def render(deephit, deepsurv, coxtime, prof, default_threads, before_after, repe
         "",
         grad_table(deepsurv),
         "",
-        "**Target (issue #10): Grad(t) for DeepSurv <= 3x a forward+backward pass.**",
+        "**Target: Grad(t) for DeepSurv <= 3x a forward+backward pass.**",
         "",
         deepsurv_verdict(deepsurv),
         "",
@@ -729,7 +729,7 @@ def render(deephit, deepsurv, coxtime, prof, default_threads, before_after, repe
     ]
     if before_after is not None:
         parts += [
-            "### Before / after the issue #10 optimisations",
+            "### Before / after the engine optimisations",
             "",
             f"`--compare-with {args.compare_with}` (the package before the change, e.g. "
             "`git archive <revision> survinng_py | tar -x -C DIR`): the same calls on the "

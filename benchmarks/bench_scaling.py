@@ -283,7 +283,7 @@ def render(rows: list[dict], args) -> str:
                "working memory, default allocator", "live working memory",
                "live: peak above the RSS after the call"], body),
         "",
-        "**Target (issue #10): memory flat within 10 % from 1k to 100k instances**, here: "
+        "**Target: memory flat within 10 % from 1k to 100k instances**, here: "
         "live working memory grows by at most 10 % from the smallest size whose batches are "
         "full (more than one batch) to the largest; smaller calls need less. Batch sizes "
         "follow from `memory_budget`, not from N.",

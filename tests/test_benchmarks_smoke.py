@@ -23,7 +23,7 @@ SCRIPTS = sorted(p.name for p in BENCHMARKS.glob("bench_*.py"))
 #: must print some Markdown section title
 HEADLINES = {
     "bench_engine.py": ["## Grad(t): vectorised engine vs per-time-point loop",
-                        "Target (issue #10): at T = 100 and 500 rows",
+                        "Target: at T = 100 and 500 rows",
                         "loop / surv_grad =", "surv_grad / (forward+backward) ="],
     "bench_gradshap.py": ["## GradSHAP(t), IntGrad(t), Grad(t) on the paper's Fig. 5 design"],
     "bench_survshap.py": ["## GradSHAP(t) vs the survshap package's SurvSHAP(t)",
@@ -31,7 +31,7 @@ HEADLINES = {
                           "### Global ranking agreement"],
     "bench_r_overhead.py": ["## R bridge overhead", "R / Python"],
     "bench_scaling.py": ["## Scaling and memory", "working memory",
-                         "Target (issue #10): memory flat within 10 %"],
+                         "Target: memory flat within 10 %"],
 }
 
 
