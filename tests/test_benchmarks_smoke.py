@@ -25,6 +25,8 @@ HEADLINES = {
     "bench_engine.py": ["## Grad(t): vectorised engine vs per-time-point loop",
                         "Target: at T = 100 and 500 rows",
                         "loop / surv_grad =", "surv_grad / (forward+backward) ="],
+    "bench_shap.py": ["## SurvSHAP(t): surv_shap vs the survshap package",
+                      "survshap / surv_shap", "### GradSHAP(t) vs surv_shap"],
     "bench_gradshap.py": ["## GradSHAP(t), IntGrad(t), Grad(t) on the paper's Fig. 5 design"],
     "bench_survshap.py": ["## GradSHAP(t) vs the survshap package's SurvSHAP(t)",
                           "SurvSHAP(t) 100 instances", "### Local accuracy",
