@@ -99,29 +99,7 @@ def compare(*results: SurvResult, names: list[str] | None = None):
     import pandas as pd
 
     where = "compare()"
-    if len(results) < 2:
-        fail("results", where, "at least two results", f"{len(results)}", as_text=True)
-    for k, result in enumerate(results):
-        if not isinstance(result, SurvResult):
-            fail(f"results[{k}]", where, "a SurvResult", type(result).__name__)
-    labels = _compare_names(results, names, where)
-    first = results[0]
-    for k, result in enumerate(results[1:], start=1):
-        for what, same in (
-            ("instances", np.array_equal(result.instance, first.instance)),
-            ("features", _flat_names(result) == _flat_names(first)),
-            ("target", result.target == first.target),
-            ("events", result.event_names == first.event_names),
-            ("time grid", np.array_equal(result.time, first.time)),
-        ):
-            if not same:
-                fail(
-                    f"results[{k}]",
-                    where,
-                    f"a result with the {what} of results[0]",
-                    f"other {what}",
-                    as_text=True,
-                )
+    labels = _comparable(results, names, where)
     magnitudes = [np.abs(_flat_values(r)) for r in results]  # (N, F, E, T) each
     accuracy = [np.nan if r.pred_diff is None else local_accuracy(r)["overall"] for r in results]
     rows = []
@@ -145,6 +123,34 @@ def compare(*results: SurvResult, names: list[str] | None = None):
             }
         )
     return pd.DataFrame(rows, columns=list(COMPARE_COLUMNS))
+
+
+def _comparable(results, names, where: str) -> list[str]:
+    """Check that ``results`` (at least two) describe the same explanations; their names."""
+    if len(results) < 2:
+        fail("results", where, "at least two results", f"{len(results)}", as_text=True)
+    for k, result in enumerate(results):
+        if not isinstance(result, SurvResult):
+            fail(f"results[{k}]", where, "a SurvResult", type(result).__name__)
+    labels = _compare_names(results, names, where)
+    first = results[0]
+    for k, result in enumerate(results[1:], start=1):
+        for what, same in (
+            ("instances", np.array_equal(result.instance, first.instance)),
+            ("features", _flat_names(result) == _flat_names(first)),
+            ("target", result.target == first.target),
+            ("events", result.event_names == first.event_names),
+            ("time grid", np.array_equal(result.time, first.time)),
+        ):
+            if not same:
+                fail(
+                    f"results[{k}]",
+                    where,
+                    f"a result with the {what} of results[0]",
+                    f"other {what}",
+                    as_text=True,
+                )
+    return labels
 
 
 def _compare_names(results, names, where: str) -> list[str]:

@@ -29,9 +29,10 @@ def plot(result: ResultLike, type: str = "attr", **kwargs: Any):
     ----------
     result : SurvResult
         From one of the attribution methods.
-    type : {"attr", "pred", "contr", "force", "image", "sequence", "modality"}
+    type : {"attr", "pred", "contr", "force", "image", "sequence", "modality", "compare"}
         :func:`plot_attr`, :func:`plot_pred`, :func:`plot_contr`, :func:`plot_force`,
-        :func:`plot_image`, :func:`plot_sequence` or :func:`plot_modality`.
+        :func:`plot_image`, :func:`plot_sequence`, :func:`plot_modality` or
+        :func:`plot_compare` (``result`` against the results in ``others=[...]``).
     **kwargs
         Passed on to the chosen function.
 
@@ -51,7 +52,7 @@ def plot(result: ResultLike, type: str = "attr", **kwargs: Any):
     >>> sv.surv_grad(exp, instance=[0, 1]).plot(type="bar")
     Traceback (most recent call last):
     ...
-    survinng_py._validation.SurvinngError: `type` of plot() must be one of 'attr', 'pred', 'contr', 'force', 'image', 'sequence', 'modality'; got 'bar'
+    survinng_py._validation.SurvinngError: `type` of plot() must be one of 'attr', 'pred', 'contr', 'force', 'image', 'sequence', 'modality', 'compare'; got 'bar'
     """
     functions: dict[str, Callable[..., Any]] = {
         "attr": plot_attr,
@@ -61,6 +62,7 @@ def plot(result: ResultLike, type: str = "attr", **kwargs: Any):
         "image": plot_image,
         "sequence": plot_sequence,
         "modality": plot_modality,
+        "compare": lambda first, others=(), **rest: plot_compare(first, *others, **rest),
     }
     check_choice(type, tuple(functions), "type", "plot()")
     return functions[type](result, **kwargs)
@@ -752,6 +754,68 @@ def plot_modality(result: Any, cohort: bool = False, ax: Any = None):
         axis.set_title(_title(instance, event, len(events)))
         axis.set_ylabel(ylabel)
     _finish(fig, axes, ax, "Modality")
+    return fig
+
+
+def plot_compare(*results: Any, names: list[str] | None = None, ax: Any = None):
+    """The global feature rankings of several methods side by side, as grouped bars.
+
+    A feature's importance is its mean absolute value over instances, events and time
+    points (the global ranking of :func:`survinng_py.compare`), divided by the largest
+    importance of the same result so that methods on different scales can be compared.
+    Features are ordered by the first result's importance, the most important on top.
+
+    Parameters
+    ----------
+    *results : SurvResult
+        At least two results for the same instances, features, target, events and time
+        grid.
+    names : list of str, optional
+        One name per result (default: their labels, numbered where labels repeat).
+    ax : matplotlib Axes, optional
+        Draw into this instead of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    SurvinngError
+        Fewer than two results, or results that do not describe the same explanations.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> torch.manual_seed(0) and None
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    >>> exp = sv.explain(net, np.random.default_rng(0).normal(size=(30, 3)),
+    ...                  model_type="deepsurv", baseline_hazard=([1.0, 2.0], [0.1, 0.2]))
+    >>> from survinng_py.plot import plot_compare
+    >>> fig = plot_compare(sv.surv_shap(exp, instance=range(5), seed=0),
+    ...                    sv.surv_grad(exp, instance=range(5)))
+    >>> len(fig.axes[0].patches), fig.axes[0].get_xlabel()
+    (6, 'Mean |attribution| / largest')
+    """
+    from .metrics import _comparable, _flat_names, _flat_values
+
+    where = "plot_compare()"
+    labels = _comparable(results, names, where)
+    importance = [np.abs(_flat_values(r)).mean(axis=(0, 2, 3)) for r in results]
+    scaled = [imp / imp.max() if imp.max() > 0 else imp for imp in importance]
+    order = np.argsort(-scaled[0], kind="stable")
+    features = np.asarray(_flat_names(results[0]))[order]
+    fig, (axis,) = _panel_axes(
+        ax, 1, where, figsize=(6.4, 1.2 + 0.35 * len(order) * len(results) ** 0.5)
+    )
+    height = 0.8 / len(results)
+    rows = np.arange(len(order))
+    for k, (label, values) in enumerate(zip(labels, scaled)):
+        axis.barh(rows + (k - (len(results) - 1) / 2) * height, values[order], height, label=label)
+    axis.set_yticks(rows, features)
+    axis.invert_yaxis()
+    axis.set_xlabel("Mean |attribution| / largest")
+    axis.legend(title="Method", fontsize="small")
     return fig
 
 
