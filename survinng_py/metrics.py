@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import fail
-from .result import SurvResult
+from ._validation import ResultLike, fail, is_result
 
 
-def local_accuracy(result: SurvResult) -> dict:
+def local_accuracy(result: ResultLike) -> dict:
     """The paper's local accuracy: how far the attributions are from summing to pred_diff.
 
     For each event and time, ``sqrt(mean_i (pred_diff_i - sum_j attr_ij)^2) /
@@ -20,7 +19,7 @@ def local_accuracy(result: SurvResult) -> dict:
         ``per_time`` (array ``(event, time)``), ``overall`` (its mean) and ``max_gap``
         (the largest absolute gap of one instance, event and time).
     """
-    if not isinstance(result, SurvResult) or result.pred_diff is None:
+    if not is_result(result) or result.pred_diff is None:
         fail(
             "result",
             "local_accuracy()",
@@ -51,7 +50,7 @@ COMPARE_COLUMNS = (
 )
 
 
-def compare(*results: SurvResult, names: list[str] | None = None):
+def compare(*results: ResultLike, names: list[str] | None = None):
     """Agreement of attribution methods on the same instances, one row per pair.
 
     Each result's importance of a feature is its mean absolute value over instances,
@@ -130,7 +129,7 @@ def _comparable(results, names, where: str) -> list[str]:
     if len(results) < 2:
         fail("results", where, "at least two results", f"{len(results)}", as_text=True)
     for k, result in enumerate(results):
-        if not isinstance(result, SurvResult):
+        if not is_result(result):
             fail(f"results[{k}]", where, "a SurvResult", type(result).__name__)
     labels = _compare_names(results, names, where)
     first = results[0]
@@ -170,11 +169,11 @@ def _compare_names(results, names, where: str) -> list[str]:
     return list(names)
 
 
-def _flat_names(result: SurvResult) -> list[str]:
+def _flat_names(result: ResultLike) -> list[str]:
     return [name for names in result.feature_names for name in names]
 
 
-def _flat_values(result: SurvResult) -> np.ndarray:
+def _flat_values(result: ResultLike) -> np.ndarray:
     """All inputs' values as ``(instance, feature, event, time)``."""
     return np.concatenate(
         [v.reshape(v.shape[0], -1, *v.shape[-2:]) for v in result.values], axis=1
