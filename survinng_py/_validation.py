@@ -6,6 +6,7 @@ and the value received, in the template "`<arg>` of <where> must be <rule>; got 
 
 from __future__ import annotations
 
+import collections
 import math
 import numbers
 import os
@@ -180,7 +181,7 @@ def check_names(value: Any, arg: str, where: str) -> list[str]:
     if not _is_sequence(value) or not all(_is_label(v) for v in value):
         fail(arg, where, "a list of names (strings or numbers), not a single string", value)
     names = [str(v) for v in value]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = _repeated(names)
     if repeated:
         fail(
             arg,
@@ -273,6 +274,11 @@ def as_frame(item: Any) -> Any:
     return item
 
 
+def _repeated(names: list[str]) -> list[str]:
+    """The names that occur more than once, sorted."""
+    return sorted(name for name, count in collections.Counter(names).items() if count > 1)
+
+
 def _one_tensor(
     item: Any,
     arg: str,
@@ -285,7 +291,7 @@ def _one_tensor(
     item = as_frame(item)
     if hasattr(item, "columns") and hasattr(item, "to_numpy"):  # pandas-like frame
         columns = [str(c) for c in item.columns]
-        repeated = sorted({c for c in columns if columns.count(c) > 1})
+        repeated = _repeated(columns)
         if repeated:
             fail(
                 arg,

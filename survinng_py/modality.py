@@ -29,7 +29,7 @@ from . import engine
 from ._shares import modality_shares as modality_shares
 from ._shares import modality_totals as modality_totals
 from ._validation import check_int, fail
-from .methods._core import _input_names, background, build_result, make_rng, prepare, seed_label
+from .methods._core import _input_names, build_result, make_rng, prepare, reference_rows, seed_label
 from .methods.registry import register_method
 from .result import SurvResult
 
@@ -90,11 +90,7 @@ def modality_shapley(
             "a model with at most 12 inputs (2^M subsets are evaluated)",
             n_inputs,
         )
-    pool = (
-        background(explainer, "data_ref", where)
-        if data_ref is None
-        else explainer.to_inputs(data_ref, "data_ref", where)
-    )
+    pool = reference_rows(explainer, data_ref, "data_ref", where)
     if num_samples is None:
         refs = [p.mean(dim=0, keepdim=True) for p in pool]
     else:

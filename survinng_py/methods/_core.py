@@ -253,6 +253,15 @@ def background(explainer: Explainer, arg: str, where: str) -> list[torch.Tensor]
     return explainer.data
 
 
+def reference_rows(explainer: Explainer, given: Any, arg: str, where: str) -> list[torch.Tensor]:
+    """The rows ``arg`` gives (checked like ``x``, at least one), else the explainer data."""
+    return (
+        background(explainer, arg, where)
+        if given is None
+        else explainer.to_inputs(given, arg, where)
+    )
+
+
 __all__ = [
     "prepare",
     "attribute",
@@ -261,6 +270,7 @@ __all__ = [
     "check_flag",
     "build_result",
     "background",
+    "reference_rows",
     "check_choice",
     "seed_label",
     "path_points",

@@ -61,13 +61,13 @@ def surv_gradshap(
     from ._core import (
         MAX_POINTS,
         attribute,
-        background,
         build_result,
         check_flag,
         make_rng,
         path_points,
         predict,
         prepare,
+        reference_rows,
         seed_label,
     )
 
@@ -79,14 +79,8 @@ def surv_gradshap(
     replace = check_flag(replace, "replace", where)
     stratified = check_flag(stratified, "stratified", where)
     times_input = check_flag(times_input, "times_input", where)
-    pool = (
-        background(explainer, "data_ref", where)
-        if data_ref is None
-        else explainer.to_inputs(data_ref, "data_ref", where, allow_empty=True)
-    )
+    pool = reference_rows(explainer, data_ref, "data_ref", where)
     pool_size = pool[0].shape[0]
-    if pool_size == 0:
-        fail("data_ref", where, "at least one row", "0 rows", as_text=True)
     if not replace and num_samples > pool_size:
         fail(
             "num_samples",

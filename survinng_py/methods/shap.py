@@ -121,9 +121,8 @@ def surv_shap(
     import numpy as np
     import torch
 
-    from .._validation import check_int, fail
-    from ._core import background as explainer_background
-    from ._core import make_rng, predict, prepare, seed_label
+    from .._validation import check_int
+    from ._core import make_rng, predict, prepare, reference_rows, seed_label
 
     where = "surv_shap()"
     inputs, ids, names = prepare(
@@ -134,14 +133,8 @@ def surv_shap(
     if num_coalitions is not None:
         num_coalitions = check_int(num_coalitions, "num_coalitions", where, maximum=MAX_COALITIONS)
     players, player_names = _players(groups, names, where)
-    pool = (
-        explainer_background(explainer, "background", where)
-        if background is None
-        else explainer.to_inputs(background, "background", where, allow_empty=True)
-    )
+    pool = reference_rows(explainer, background, "background", where)
     pool_size = pool[0].shape[0]
-    if pool_size == 0:
-        fail("background", where, "at least one row", "0 rows", as_text=True)
     rng = make_rng(seed, where)
     if num_background is not None and num_background < pool_size:
         rows = np.sort(rng.choice(pool_size, size=num_background, replace=False))
