@@ -153,7 +153,7 @@ def _named_results(value: Any) -> list[tuple[str, ResultLike]]:
             seen[name] = seen.get(name, 0) + 1
             items[k] = (name if seen[name] == 1 else f"{name} ({seen[name]})", r)
     else:
-        fail("result_or_results", _WHERE, rule, type(value).__name__)
+        fail("result_or_results", _WHERE, rule, type(value).__name__, as_text=True)
     if not items or not all(is_result(r) for _, r in items):
         fail("result_or_results", _WHERE, rule, [type(r).__name__ for _, r in items])
     return items
