@@ -197,7 +197,7 @@
 
   addView({
     id: "curve",
-    title: (r) => "Prediction: " + r.target,
+    title: (r, s) => "Prediction: " + r.target + (r.events.length > 1 ? ", " + r.events[s.e] : ""),
     applies: () => true,
     render(body, r, s) {
       const xs = r.times;
@@ -205,7 +205,7 @@
         ["cohort mean", "cohort", series(r.cohortCurve, null, s.e), "#777", "5 4"]];
       if (r.pred_ref) lines.push(["reference", "pred_ref", series(r.pred_ref, s.i, s.e), "#ff7f0e", "2 3"]);
       const c = chart(body, [xs[0], xs[xs.length - 1]], extent(lines.flatMap((l) => l[2])), { ylabel: r.target, label: "predicted curves" });
-      for (const [, key, ys, color, dash] of lines) line(c, xs, ys, { stroke: color, "stroke-dasharray": dash, "data-key": key });
+      for (const [, key, ys, color, dash] of lines) line(c, xs, ys, { stroke: color, "stroke-dasharray": dash, "data-series": key });
       marker(c, xs[s.t]);
       for (const [, , ys, color] of lines) sv("circle", { cx: c.x(xs[s.t]), cy: c.y(ys[s.t]), r: 3.5, fill: color }, c.svg);
       hover(c, xs, (k) => ["t = " + fmt(xs[k])].concat(lines.map((l) => l[0] + ": " + fmt(l[2][k]))));
