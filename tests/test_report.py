@@ -196,3 +196,15 @@ def test_an_explainer_of_another_grid_is_refused(tmp_path):
         sv.report(res, tmp_path / "r.html", explainer=other)
     with pytest.raises(sv.SurvinngError, match=r"^`explainer` of report\(\) must be an Explainer built with data, or None"):
         sv.report(res, tmp_path / "r.html", explainer="exp")
+
+
+def test_modality_results_share_their_own_features(tmp_path):
+    exp = multimodal_explainer()
+    shapley = sv.modality_shapley(exp, instance=[0, 1, 2])
+    totals = sv.modality_totals(sv.surv_intgrad(exp, instance=[0, 1, 2]))
+    page = page_payload(sv.report([shapley, totals], tmp_path / "r.html"))
+    for data, res in zip(page["results"], (shapley, totals)):
+        assert data["players"] == ["image", "table"]
+        assert data["sections"]["modalities"]["names"] == ["image", "table"]
+        assert np.array_equal(unpack(data["sections"]["modalities"]["values"]), res.values[0])
+        assert "images" not in data["sections"]

@@ -107,7 +107,8 @@
     const err = raw / mag;
     const step = mag * (err < 1.5 ? 1 : err < 3 ? 2 : err < 7 ? 5 : 10);
     const out = [];
-    for (let v = Math.ceil(a / step) * step; v <= b + step * 1e-9; v += step) out.push(+v.toPrecision(12));
+    // multiples of step (k * step, not a running sum: 0 stays exactly 0)
+    for (let k = Math.ceil(a / step); k * step <= b + step * 1e-9; k++) out.push(+(k * step).toPrecision(12));
     return out;
   }
   function extent(values, pad) {
@@ -241,7 +242,7 @@
     applies: () => true,
     render(body, r, s) {
       const t = s.t;
-      const decomposes = !!r.pred_diff;
+      const decomposes = !!(r.pred_diff && r.pred_ref);
       const values = r.players.map((_, p) => at(r.values, s.i, p, s.e, t));
       const order = values.map((_, p) => p).sort((a, b) => Math.abs(values[b]) - Math.abs(values[a]));
       const bars = order.slice(0, TOP).map((p) => [r.players[p], values[p], r.f4]);
