@@ -208,7 +208,12 @@ def _images(result: ResultLike) -> dict | None:
         n, rows, cols = values.shape[0], shape[-2], shape[-1]
         grid = values.reshape(n, -1, rows, cols, *values.shape[-2:]).sum(1)
         out.append(
-            {"input": name, "rows": rows, "cols": cols, "values": pack(grid.reshape(n, rows * cols, *grid.shape[-2:]))}
+            {
+                "input": name,
+                "rows": rows,
+                "cols": cols,
+                "values": pack(grid.reshape(n, rows * cols, *grid.shape[-2:])),
+            }
         )
     return {"inputs": out} if out else None
 
@@ -280,9 +285,7 @@ def _cohort_curve(result: ResultLike, explainer: Any) -> tuple[np.ndarray, str]:
     events = model.event_names(result.target, pred.shape[1])
     grid = np.asarray(model.time, dtype=np.float64)
     where_t = np.searchsorted(grid, result.time).clip(0, len(grid) - 1)
-    if not np.array_equal(grid[where_t], result.time) or not set(result.event_names) <= set(
-        events
-    ):
+    if not np.array_equal(grid[where_t], result.time) or not set(result.event_names) <= set(events):
         fail(
             "explainer",
             _WHERE,
@@ -335,10 +338,10 @@ def render_html(payload: dict) -> str:
     styles = "\n".join(_asset(a) for a in ASSETS if a.endswith(".css"))
     scripts = "\n".join(_asset(a) for a in ASSETS if a.endswith(".js"))
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         # the page may run only its own inline script and make no request at all
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n"
         f"<title>{html.escape(payload['title'])}</title>\n<style>\n{styles}\n</style>\n"
         "</head>\n<body>\n"

@@ -432,8 +432,7 @@ class SurvResult:
                 fail(
                     "data",
                     where,
-                    f"the explained rows, an array of shape {values.shape[:2]} (instance, "
-                    "feature)",
+                    f"the explained rows, an array of shape {values.shape[:2]} (instance, feature)",
                     f"shape {rows.shape}",
                     as_text=True,
                 )

@@ -9,14 +9,13 @@ times. A screenshot of every view is saved under the test's temporary folder (th
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_report import multimodal_explainer, tabular_explainer
 
 import survinng_py as sv
-from test_report import multimodal_explainer, tabular_explainer
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):

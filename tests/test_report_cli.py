@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from test_report import page_payload, tabular_explainer, unpack
 
 import survinng_py as sv
 from survinng_py import html_report
 from survinng_py.cli import build_parser, main
-from test_report import page_payload, tabular_explainer, unpack
 
 pytest.importorskip("onnxruntime")
 

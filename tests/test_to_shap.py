@@ -6,9 +6,9 @@ import sys
 
 import numpy as np
 import pytest
+from test_report import multimodal_explainer, tabular_explainer
 
 import survinng_py as sv
-from test_report import multimodal_explainer, tabular_explainer
 
 
 @pytest.fixture(scope="module")
