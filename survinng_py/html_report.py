@@ -29,12 +29,12 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from ._files import atomic_write, check_write_path
-from ._validation import ResultLike, check_int, fail, is_result
+from ._validation import ResultLike, check_flag, check_int, fail, is_result
 
 #: at most this many instances by default (each is a full set of curves in the file)
 DEFAULT_MAX_INSTANCES = 200
@@ -81,7 +81,7 @@ def report(
         The page title (default: the first result's label and target).
     max_instances : int
         Results with more instances are refused (each instance adds its curves to the
-        file; about 1.1 MB per 100 instances x 20 features x 100 times in float32).
+        file; about 1.3 MB per 100 instances x 20 features x 100 times in float32).
     overwrite : bool
         Replace an existing file.
 
@@ -109,9 +109,18 @@ def report(
     """
     named = _named_results(result_or_results)
     max_instances = check_int(max_instances, "max_instances", _WHERE)
+    check_flag(overwrite, "overwrite", _WHERE)
     if title is not None and not isinstance(title, str):
         fail("title", _WHERE, "a string or None", title)
     for name, result in named:
+        if len(result.instance) == 0:
+            fail(
+                "result",
+                _WHERE,
+                "a result of at least one instance",
+                f"none in {name!r}",
+                as_text=True,
+            )
         if len(result.instance) > max_instances:
             fail(
                 "result",
@@ -131,10 +140,12 @@ def report(
         "title": title if title is not None else f"{named[0][1].label} of {named[0][1].target}",
         "results": [_result_payload(name, result, explainer) for name, result in named],
     }
-    page = render_html(payload)
-    atomic_write(
-        path, lambda handle: handle.write(page.encode("utf-8")), overwrite=overwrite, where=_WHERE
-    )
+    page = render_html(payload).encode("utf-8")
+
+    def write(handle: BinaryIO) -> None:
+        handle.write(page)
+
+    atomic_write(path, write, overwrite=overwrite, where=_WHERE)
     return Path(path)
 
 
@@ -328,7 +339,7 @@ def _ids(ids: np.ndarray) -> str:
 
 # -- page -----------------------------------------------------------------------------------
 def _asset(name: str) -> str:
-    return resources.files(__package__).joinpath("_report_assets", name).read_text("utf-8")
+    return resources.files(__package__).joinpath("_report_assets").joinpath(name).read_text("utf-8")
 
 
 def render_html(payload: dict) -> str:

@@ -208,3 +208,17 @@ def test_modality_results_share_their_own_features(tmp_path):
         assert data["sections"]["modalities"]["names"] == ["image", "table"]
         assert np.array_equal(unpack(data["sections"]["modalities"]["values"]), res.values[0])
         assert "images" not in data["sections"]
+
+
+def test_empty_results_and_bad_flags_are_refused(tmp_path):
+    res = synthetic_result(3, 2, 3)
+    with pytest.raises(sv.SurvinngError) as err:
+        sv.report(res.isel(instance=[]), tmp_path / "r.html")
+    assert str(err.value) == "`result` of report() must be a result of at least one instance; got none in 'GradSHAP(t)'"
+    with pytest.raises(sv.SurvinngError) as err:
+        sv.report(res, tmp_path / "r.html", overwrite="yes")
+    assert str(err.value) == "`overwrite` of report() must be True or False; got 'yes'"
+    with pytest.raises(sv.SurvinngError) as err:
+        sv.report(res, tmp_path / "r.html", title=3)
+    assert str(err.value) == "`title` of report() must be a string or None; got 3"
+    assert list(tmp_path.iterdir()) == []
