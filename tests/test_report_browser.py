@@ -108,6 +108,9 @@ def test_loads_offline_without_console_errors(browser, pages, screenshots, name)
         "return [location.href].concat(performance.getEntriesByType('resource').map(e => e.name))"
     )
     assert all(url.startswith(("file:", "data:")) for url in requested), requested
+    assert browser.execute_script("return document.querySelectorAll('[src], [href], link, iframe').length") == 0
+    policy = browser.find_element(By.CSS_SELECTOR, "meta[http-equiv='Content-Security-Policy']")
+    assert policy.get_attribute("content").startswith("default-src 'none';")
     for section in browser.find_elements(By.CSS_SELECTOR, "main > section:not(.hidden)"):
         out = screenshots / f"{name}-{section.get_attribute('id')}.png"
         section.screenshot(str(out))

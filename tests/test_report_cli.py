@@ -69,8 +69,8 @@ def test_too_many_rows_are_refused_before_explaining(bundle, capsys):
 
 
 def test_default_max_instances_is_the_functions():
-    report = build_parser()._subparsers._group_actions[0].choices["report"]
-    assert report.get_default("max_instances") == html_report.DEFAULT_MAX_INSTANCES
+    args = build_parser().parse_args(["report", "b", "d.csv", "--method", "grad", "--out", "r.html"])
+    assert args.max_instances == html_report.DEFAULT_MAX_INSTANCES
 
 
 def test_help(capsys):
