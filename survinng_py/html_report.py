@@ -328,8 +328,12 @@ def _metadata(result: ResultLike, explainer: Any) -> list[list[str]]:
         ["package", f"survinng_py {__version__}"],
     ]
     args = {k: v for k, v in result.args.items() if k != "instance"}
-    rows += [[f"argument {k}", json.dumps(v, default=str)[:300]] for k, v in args.items()]
+    rows += [[f"argument {k}", _shortened(json.dumps(v, default=str))] for k, v in args.items()]
     return rows
+
+
+def _shortened(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _ids(ids: np.ndarray) -> str:

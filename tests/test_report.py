@@ -222,3 +222,13 @@ def test_empty_results_and_bad_flags_are_refused(tmp_path):
         sv.report(res, tmp_path / "r.html", title=3)
     assert str(err.value) == "`title` of report() must be a string or None; got 3"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_metadata_comes_from_the_results_labels(tmp_path):
+    res = synthetic_result(2, 2, 3).replace(args={"n": 50, "rows": list(range(200))})
+    meta = dict(page_payload(sv.report(res, tmp_path / "r.html"))["results"][0]["meta"])
+    assert meta["method"] == "GradSHAP(t) (Surv_GradSHAP)"
+    assert meta["package"] == f"survinng_py {sv.__version__}"
+    assert meta["time grid"] == "3 times in [0, 2]"
+    assert meta["argument n"] == "50"
+    assert len(meta["argument rows"]) == 300 and meta["argument rows"].endswith("...")
