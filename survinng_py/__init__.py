@@ -36,6 +36,7 @@ __all__ = [
     "load_model",
     "bundle_info",
     "explain_dataset",
+    "report",
 ]
 #: public name -> the submodule that defines it (other names: submodules)
 _EXPORTS = {
@@ -59,6 +60,7 @@ _EXPORTS = {
     "load_model": "bundle",
     "bundle_info": "bundle",
     "explain_dataset": "cohort",
+    "report": "html_report",
 }
 
 

@@ -2,7 +2,8 @@
 
 Commands: ``export`` (network weights or program + a JSON spec -> model bundle),
 ``info`` (what a bundle holds), ``predict`` (bundle + CSV/Parquet rows -> predictions),
-``explain`` (bundle + rows + method -> attributions in the exchange schema) and ``demo``.
+``explain`` (bundle + rows + method -> attributions in the exchange schema), ``report``
+(bundle + rows + method -> an interactive HTML report) and ``demo``.
 ``explain`` takes its methods and their option flags from the method table
 (:mod:`survinng_py.methods.registry`), so a registered method is offered at once.
 
@@ -300,6 +301,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.set_defaults(run=run_explain)
 
+    report = commands.add_parser(
+        "report",
+        help="an interactive HTML report of a method's attributions for CSV/Parquet rows",
+        description="Explain every row of DATA with a method and write one self-contained "
+        "HTML file (no network needed to read it): predicted curves, attributions over time, "
+        "a waterfall at a chosen time, cohort importance and the run's metadata.",
+        epilog=_methods_epilog(),
+    )
+    _rows_arguments(report, "output .html")
+    _method_arguments(report)
+    report.add_argument("--title", help="page title (default: the method and target)")
+    report.add_argument(
+        "--max-instances",
+        type=int,
+        default=200,  # html_report.DEFAULT_MAX_INSTANCES (not imported: --help stays fast)
+        metavar="N",
+        help="most rows of DATA (default: %(default)s; each adds its curves to the file)",
+    )
+    report.set_defaults(run=run_report)
+
     demo = commands.add_parser(
         "demo",
         help="fit DeepSurv, CoxTime and DeepHit on simulated data and explain them",
@@ -501,19 +522,7 @@ def run_explain(args) -> list[str]:
     from ._validation import fail
 
     where = f"{PROG} explain"
-    method = get_method(args.method)
-    assert method is not None  # --method offers the table's names only
-    kwargs = {"target": args.target}
-    if method.takes("progress"):
-        kwargs["progress"] = args.progress
-    for dest, value in vars(args).items():
-        if not dest.startswith(_OPTION_DEST) or value is None:
-            continue
-        flag = dest[len(_OPTION_DEST) :]
-        option = next((o for o in method.options if o.flag == flag), None)
-        if option is None:
-            fail(flag, where, f"left out for --method {method.name}", value)
-        kwargs[option.name] = value
+    method, kwargs = _method_call(args, where)
     if not Path(args.out).suffix:
         return _explain_dataset(args, method, kwargs, where)
     for flag, value in (("--workers", args.workers), ("--scheduler", args.scheduler)):
@@ -531,6 +540,63 @@ def run_explain(args) -> list[str]:
     return [
         f"wrote {out}: {result.label} of {result.target}, {args.layout} layout "
         f"(instance x feature x event x time = {shape})"
+    ]
+
+
+def _method_call(args, where: str) -> tuple[Method, dict]:
+    """The chosen method and its keyword arguments from the flags; a flag the method does
+    not take is refused."""
+    from ._validation import fail
+
+    method = get_method(args.method)
+    assert method is not None  # --method offers the table's names only
+    kwargs = {"target": args.target}
+    if method.takes("progress"):
+        kwargs["progress"] = args.progress
+    for dest, value in vars(args).items():
+        if not dest.startswith(_OPTION_DEST) or value is None:
+            continue
+        flag = dest[len(_OPTION_DEST) :]
+        option = next((o for o in method.options if o.flag == flag), None)
+        if option is None:
+            fail(flag, where, f"left out for --method {method.name}", value)
+        kwargs[option.name] = value
+    return method, kwargs
+
+
+def run_report(args) -> list[str]:
+    from ._validation import check_int, fail
+    from .html_report import report
+
+    where = f"{PROG} report"
+    method, kwargs = _method_call(args, where)
+    max_instances = check_int(args.max_instances, "--max-instances", where)
+    if Path(args.out).suffix.lower() not in (".html", ".htm"):
+        fail("--out", where, "a file ending in .html", repr(args.out), as_text=True)
+    out = _check_out(args, where)
+    explainer, rows = _bundle_and_rows(args, where)
+    if len(rows) > max_instances:  # before the explanations are computed
+        fail(
+            "DATA",
+            where,
+            f"at most --max-instances={max_instances} rows (raise it or pass fewer rows)",
+            f"{len(rows)} rows",
+            as_text=True,
+        )
+    explainer.model.check_target(args.target, where)
+    result = method.function(explainer, rows, **kwargs)
+    with _writing(out, where):
+        report(
+            result,
+            out,
+            explainer=explainer if explainer.data is not None else None,
+            title=args.title,
+            max_instances=max_instances,
+            overwrite=args.overwrite,
+        )
+    return [
+        f"wrote {out}: {result.label} of {result.target} for {len(rows)} rows "
+        f"({out.stat().st_size / 2**20:.2f} MiB)"
     ]
 
 

@@ -367,6 +367,132 @@ class SurvResult:
 
         return _plot.plot(self, type=type, **kwargs)
 
+    def to_shap(self, time: float, event: str | None = None, *, data: Any = None):
+        """The attributions at one time as a ``shap.Explanation``, for shap's plots.
+
+        Parameters
+        ----------
+        time : float
+            A time; the nearest time of the grid is taken (the earlier one on a tie).
+        event : str, optional
+            The event, required when the result has several.
+        data : array-like, optional
+            The explained rows, ``(instance, feature)`` with one column per feature of
+            all inputs in order (e.g. ``x_test[res.instance]``): shown as feature values.
+
+        Returns
+        -------
+        shap.Explanation
+            ``values`` ``(instance, feature)`` at the time; ``base_values`` the reference
+            prediction at that time (``pred_ref``: IntGrad(t), GradSHAP(t), SurvSHAP(t)),
+            ``None`` for methods without one (shap's waterfall needs it; beeswarm and bar
+            do not); ``data``; ``feature_names`` (``<input>:<feature>`` with several
+            inputs).
+
+        Raises
+        ------
+        SurvinngError
+            Without shap installed, for a time that is not a finite number, an event the
+            result does not have (or none with several events), or ``data`` of another
+            shape.
+
+        Examples
+        --------
+        With ``res`` a SurvSHAP(t) result of rows ``x`` (importing shap takes seconds):
+
+        >>> import shap  # doctest: +SKIP
+        >>> shown = res.to_shap(time=2.0, data=x[res.instance])  # doctest: +SKIP
+        >>> shap.plots.waterfall(shown[0])  # doctest: +SKIP
+        >>> shap.plots.beeswarm(shown)  # doctest: +SKIP
+        """
+        from ._validation import SurvinngError
+
+        where = "to_shap()"
+        try:
+            import shap
+        except ImportError as err:
+            raise SurvinngError("to_shap() needs shap: pip install shap") from err
+        if (
+            isinstance(time, (bool, np.bool_))
+            or not isinstance(time, (int, float, np.integer, np.floating))
+            or not np.isfinite(time)
+        ):
+            fail("time", where, "a finite number", time)
+        if event is None and len(self.event_names) > 1:
+            fail("event", where, f"one of {self.event_names} (the result has several)", event)
+        if event is not None and event not in self.event_names:
+            fail("event", where, f"one of {self.event_names}", event)
+        e = 0 if event is None else self.event_names.index(event)
+        t = int(self._nearest_times(time)[0])
+        names, values = self._flat_features()
+        rows = None
+        if data is not None:
+            rows = np.asarray(data)
+            if rows.shape != values.shape[:2]:
+                fail(
+                    "data",
+                    where,
+                    f"the explained rows, an array of shape {values.shape[:2]} (instance, feature)",
+                    f"shape {rows.shape}",
+                    as_text=True,
+                )
+        return shap.Explanation(
+            values=values[:, :, e, t],
+            base_values=None if self.pred_ref is None else self.pred_ref[:, e, t],
+            data=rows,
+            feature_names=names,
+        )
+
+    def _flat_features(self) -> tuple[list[str], np.ndarray]:
+        """Every feature of every input, ``(instance, feature, event, time)``, with names
+        prefixed by the input's where there are several inputs."""
+        several = len(self.values) > 1
+        names = [
+            f"{input_name}:{name}" if several else name
+            for input_name, features in zip(self.input_names, self.feature_names)
+            for name in features
+        ]
+        n = len(self.instance)
+        values = np.concatenate([v.reshape(n, -1, *v.shape[-2:]) for v in self.values], axis=1)
+        return names, values
+
+    def _repr_html_(self) -> str:
+        """A compact summary for notebooks: labels, shapes and the top features (mean
+        |attribution| over instances, events and times)."""
+        from html import escape
+
+        names, values = self._flat_features()
+        importance = np.abs(values.astype(np.float64)).mean(axis=(0, 2, 3))
+        top = np.argsort(-importance, kind="stable")[:5]
+        shapes = ", ".join(
+            f"{name} {tuple(shape)}" for name, shape in zip(self.input_names, self.feature_shapes)
+        )
+        rows = [
+            ("method", f"{self.label} ({self.method})"),
+            ("target", self.target),
+            ("model", self.model_class),
+            ("instances", str(len(self.instance))),
+            ("inputs", shapes),
+            ("events", ", ".join(self.event_names)),
+            ("times", f"{len(self.time)} in [{self.time.min():.4g}, {self.time.max():.4g}]"),
+            ("reference", "pred_ref, pred_diff" if self.pred_diff is not None else "none"),
+        ]
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th><td style='text-align:left'>"
+            f"{escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        ranked = "".join(
+            f"<tr><td style='text-align:left'>{escape(names[j])}</td><td>{importance[j]:.4g}"
+            "</td></tr>"
+            for j in top
+        )
+        return (
+            f"<div><strong>SurvResult</strong><table>{cells}</table>"
+            "<table><tr><th style='text-align:left'>top feature</th><th>mean |attribution|</th>"
+            f"</tr>{ranked}</table></div>"
+        )
+
     def __repr__(self) -> str:
         inputs = ", ".join(
             f"{name}{tuple(shape)}" for name, shape in zip(self.input_names, self.feature_shapes)
