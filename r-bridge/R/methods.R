@@ -85,11 +85,28 @@ surv_gradSHAP <- function(exp, target = "survival", instance = 1, times_input = 
 #' @param num_background (`integer(1)`) Background rows drawn from `background`.
 #' @param num_coalitions (`integer(1)` or `NULL`) Sampled coalitions (Kernel SHAP);
 #'   `NULL` enumerates all coalitions for up to 12 features.
+#' @param new_observation,N,output_type survex's names (`predict_parts(type =
+#'   "survshap")`) for `newdata`, `num_background` and `target` (`"survival"`, or
+#'   `"chf"` for `"cum_hazard"`); give either name, not both.
 #' @return (`survinngpy_result`) As [surv_grad()], with `pred_diff`.
 #' @export
 surv_shap <- function(exp, target = "survival", instance = 1, background = NULL,
                       num_background = 100, num_coalitions = NULL, batch_size = NULL,
-                      dtype = NULL, newdata = NULL, seed = NULL) {
+                      dtype = NULL, newdata = NULL, seed = NULL, new_observation = NULL,
+                      N = NULL, output_type = NULL) {
+  survex_name <- function(value, name, ours, given) {
+    if (given) abort_arg(name, paste0("left out when `", ours, "` is given (survex's name for it)"))
+    value
+  }
+  if (!is.null(new_observation)) {
+    newdata <- survex_name(new_observation, "new_observation", "newdata", !is.null(newdata))
+  }
+  if (!is.null(N)) num_background <- survex_name(N, "N", "num_background", !missing(num_background))
+  if (!is.null(output_type)) {
+    output_type <- check_string(output_type, "output_type", c("survival", "chf"))
+    target <- survex_name(c(survival = "survival", chf = "cum_hazard")[[output_type]],
+                          "output_type", "target", !missing(target))
+  }
   run_method(exp, "Surv_SHAP", environment())
 }
 

@@ -62,3 +62,19 @@ test_that("compare() gives the Python core's table, one row per pair, and prints
   expect_error_line(compare(shap, surv_grad(exp, instance = 1:5)), "survinngpy_error_python",
                     "must be a result with the instances of results[0]; got other instances")
 })
+
+test_that("surv_shap() takes survex's argument names for the same explanation", {
+  skip_if_no_survinng_py()
+  exp <- explain(survivalmodels_fit("deepsurv"))
+  rows <- exp$x[3:4, ]
+  ours <- surv_shap(exp, newdata = rows, num_background = 20, target = "cum_hazard", seed = 1)
+  survex <- surv_shap(exp, new_observation = rows, N = 20, output_type = "chf", seed = 1)
+  expect_identical(survex, ours)
+  expect_error_line(surv_shap(exp, newdata = rows, new_observation = rows),
+                    "survinngpy_error_argument",
+                    "`new_observation` must be left out when `newdata` is given (survex's name for it)")
+  expect_error_line(surv_shap(exp, num_background = 10, N = 20), "survinngpy_error_argument",
+                    "`N` must be left out when `num_background` is given (survex's name for it)")
+  expect_error_line(surv_shap(exp, output_type = "risk"), "survinngpy_error_argument",
+                    "`output_type` must be one of")
+})
