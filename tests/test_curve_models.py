@@ -71,6 +71,27 @@ def test_scikit_survival_estimators_on_their_grid_with_their_names(fitted, rows,
     np.testing.assert_array_equal(res.pred[:, 0], own)
     assert res.feature_names == [["age", "bmi", "dose"]] and res.model_class == "SkSurv"
     np.testing.assert_allclose(res.values[0].sum(1), res.pred_diff, rtol=0, atol=1e-12)
+    chf = sv.surv_shap(exp, instance=[1, 2, 3], target="cum_hazard", num_background=20, seed=0)
+    own = model.predict_cumulative_hazard_function(given[1:4], return_array=True)
+    np.testing.assert_array_equal(chf.pred[:, 0], own)
+    np.testing.assert_allclose(chf.values[0].sum(1), chf.pred_diff, rtol=0, atol=1e-12)
+
+
+def test_an_estimator_without_cumulative_hazards_refuses_that_target(fitted, rows):
+    class SurvivalOnly:
+        unique_times_ = fitted["cox"].unique_times_
+
+        def predict_survival_function(self, x, return_array):
+            return fitted["cox"].predict_survival_function(x, return_array=return_array)
+
+    exp = sv.explain(SurvivalOnly(), rows, model_type="sksurv", dtype="float64")
+    np.testing.assert_array_equal(
+        sv.surv_shap(exp, instance=[0], num_background=5, seed=0).pred[:, 0],
+        fitted["cox"].predict_survival_function(rows[:1], return_array=True))
+    with pytest.raises(SurvinngError) as err:
+        sv.surv_shap(exp, instance=[0], target="cum_hazard")
+    assert str(err.value) == ("`target` of surv_shap() for this SurvivalOnly model must be "
+                              "one of 'survival'; got 'cum_hazard'")
 
 
 @pytest.mark.parametrize("method", ["surv_grad", "surv_smoothgrad", "surv_intgrad",

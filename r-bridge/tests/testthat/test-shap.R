@@ -28,6 +28,10 @@ test_that("a scikit-survival estimator made in R is explained by surv_shap() on 
     expect_identical(dimnames(res$res[[1]])[[2]], c("age", "bmi"))
     total <- apply(res$res[[1]], c(1, 3), sum)
     expect_equal(total, res$pred_diff, tolerance = 1e-12, ignore_attr = TRUE)
+    chf <- surv_shap(exp, instance = 1:3, num_background = 20, seed = 1, output_type = "chf")
+    own <- from_numpy(fit$model$predict_cumulative_hazard_function(fit$df[1:3, ],
+                                                                  return_array = TRUE))
+    expect_identical(unname(chf$pred), own)
     expect_error_line(surv_grad(exp, instance = 1), "survinngpy_error_python",
                       paste0("of surv_grad() must be a model with gradients (explain this one ",
                              "with surv_shap(), which only predicts); got a SkSurv model"))
