@@ -82,3 +82,26 @@ test_that("surv_shap() takes survex's argument names for the same explanation", 
   expect_error_line(surv_shap(exp, output_type = "risk"), "survinngpy_error_argument",
                     "`output_type` must be one of")
 })
+
+test_that("surv_shap() takes groups of columns as players, as the Python core does", {
+  skip_if_no_survinng_py()
+  exp <- explain(survivalmodels_fit("deepsurv"), dtype = "double")
+  res <- surv_shap(exp, instance = 1:3, num_background = 20, seed = 1,
+                   groups = list(grp = c("grpb", "grpc")))
+  expect_identical(dimnames(res$res[[1]])[[2]], c("age", "bmi", "grp"))
+  expect_identical(unname(attr(res, "variables")), c("age", "bmi", "grp"))
+  total <- apply(res$res[[1]], c(1, 3), sum)
+  expect_equal(total, res$pred_diff, tolerance = 1e-12, ignore_attr = TRUE)
+  sv <- reticulate::import("survinng_py")
+  py <- sv$surv_shap(exp$py, instance = as.list(0:2), num_background = 20L, seed = 1L,
+                     groups = reticulate::dict(grp = list("grpb", "grpc")))
+  payload <- reticulate::import("survinng_py.r")$result_for_r(py)
+  expect_identical(unname(res$res[[1]]), survinngpy:::from_python_array(payload$res[[1]]))
+  # a one-column group is a list of one name, not a string
+  one <- surv_shap(exp, instance = 1, num_background = 20, seed = 1, groups = list(a = "age"))
+  expect_identical(dimnames(one$res[[1]])[[2]], c("a", "bmi", "grpb", "grpc"))
+  expect_error_line(surv_shap(exp, groups = list("age")), "survinngpy_error_argument",
+                    "`groups` must be a named list of column names (one character vector per group)")
+  expect_error_line(surv_shap(exp, groups = list(g = "nope")), "survinngpy_error_python",
+                    "`groups['g']` of surv_shap() must be a column name (4 columns); got 'nope'")
+})
