@@ -55,7 +55,7 @@ class CurvePredictor(torch.nn.Module):
 
     def forward(self, rows: torch.Tensor, target: str | None = None) -> torch.Tensor:
         where = f"the {target or 'survival'} curves of {self.name}"
-        predict = self.by_target.get(target, self.predict)
+        predict = self.by_target.get(target or "survival", self.predict)
         if rows.dim() != 2:
             fail(
                 "x",

@@ -76,5 +76,6 @@ class SkSurv(SurvivalCurves):
 
     def check_target(self, target: str, where: str) -> str:
         # cum_hazard only for estimators that predict it
-        own = ("survival", *self.net.by_target)
+        predictor: CurvePredictor = self.net  # type: ignore[assignment]
+        own = ("survival", *predictor.by_target)
         return check_choice(target, own, "target", f"{where} for this {self.source} model")
