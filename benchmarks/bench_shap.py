@@ -249,7 +249,7 @@ def run_model(name: str, model, data, p: int, k: int, args) -> dict:
         "survshap_coalitions": coalitions(p),
         "surv_shap_s": t_ours, "floor_s": times["floor"]["median"],
         "survshap_100": survshap_100, "ratio": survshap_100 / t_ours,
-        "cpu_ratio": survshap_cpu_100 / cpu_ours,
+        "survshap_cpu_100": survshap_cpu_100, "cpu_ratio": survshap_cpu_100 / cpu_ours,
         "max_abs_diff": float(np.abs(mine - ss).max()),
         "error_ours": max_error(mine, reference), "error_survshap": error_survshap,
         "scale": float(np.abs(mine).max()),
@@ -327,13 +327,14 @@ def verdict(rows) -> list[str]:
             lines.append(f"- {r['model']}, p = {r['p']}: no surv_shap budget on the ladder "
                          "reached survshap's error.")
             continue
-        met = r["equal_ratio"] >= TARGET_RATIO
+        # met only if both clocks say so: wall time on shared cores is noisy
+        met = min(r["equal_ratio"], r["equal_cpu_ratio"]) >= TARGET_RATIO
         lines.append(f"- {r['model']}, p = {r['p']}: {r['equal_ratio']:,.0f}x at equal "
                      f"accuracy, {r['equal_cpu_ratio']:,.0f}x in CPU time "
-                     f"({'meets' if met else '**misses**'} >= {TARGET_RATIO}x; "
+                     f"({'meets' if met else '**misses**'} >= {TARGET_RATIO}x in both; "
                      f"surv_shap {setting(r['equal_budget'], r['equal_coalitions'])}; "
                      "at equal budget the forward-pass floor allows at most "
-                     f"{r['survshap_100'] / r['floor_s']:,.0f}x).")
+                     f"{r['survshap_cpu_100'] / r['cpu_floor']:,.0f}x in CPU time).")
     return lines
 
 
