@@ -275,6 +275,8 @@ def test_foreign_onnx_files_fail_in_one_line(tmp_path, rows):
             return x + y
 
     two_out = foreign_onnx(tmp_path / "two_out.onnx", TwoOutputs())
+    fixed = tmp_path / "fixed.onnx"
+    torch.onnx.export(Curves(), torch.zeros(1, 3), str(fixed), dynamo=False)
     two_in = tmp_path / "two_in.onnx"
     torch.onnx.export(TwoInputs(), (torch.zeros(1, 3), torch.zeros(1, 3)), str(two_in),
                       dynamo=False)
@@ -299,6 +301,9 @@ def test_foreign_onnx_files_fail_in_one_line(tmp_path, rows):
          "`model` of explain() must be an ONNX file with one input, a float or double table "
          "(batch, features); got two_in.onnx takes tensor(float) of rank 2, tensor(float) of "
          "rank 2"),
+        ({"model": fixed, "time_bins": TIMES},
+         "`model` of explain() must be an ONNX file whose input has a free batch axis "
+         "(torch.onnx.export's dynamic_axes); got fixed.onnx takes batches of 1 rows only"),
     ]
     for kwargs, message in cases:
         with pytest.raises(SurvinngError) as err:

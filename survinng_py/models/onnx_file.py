@@ -162,6 +162,14 @@ class OnnxFile(SurvivalCurves):
                 f"{shown} takes {found or 'no input'}",
                 as_text=True,
             )
+        if isinstance(inputs[0].shape[0], int):
+            fail(
+                "model",
+                where,
+                "an ONNX file whose input has a free batch axis (torch.onnx.export's dynamic_axes)",
+                f"{shown} takes batches of {inputs[0].shape[0]} rows only",
+                as_text=True,
+            )
         if len(outputs) != 1:
             fail(
                 "model",
