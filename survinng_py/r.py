@@ -149,6 +149,40 @@ def result_for_r(result: SurvResult) -> dict:
     }
 
 
+def compare_for_r(results: list, names: list | None = None) -> dict:
+    """:func:`~survinng_py.compare` of results held by R, its table as named columns.
+
+    Each result is a dict of its arrays as :func:`to_raw` payloads (``values``,
+    ``pred``, ``pred_diff`` or None, ``time``; the event axis only with
+    ``competing_risks``) and its labels (``feature_names`` per input, ``event_names``,
+    ``instance``, ``method``, ``model_class``, ``target``, ``args``).
+    """
+    from .metrics import compare
+
+    def result(r: dict) -> SurvResult:
+        def array(payload):
+            a = from_raw(payload["raw"], payload["dim"])
+            return a if r["competing_risks"] else a[..., None, :]
+
+        return SurvResult(
+            values=[array(v) for v in r["values"]],
+            pred=array(r["pred"]),
+            pred_diff=None if r.get("pred_diff") is None else array(r["pred_diff"]),
+            time=from_raw(r["time"]["raw"], r["time"]["dim"]),
+            feature_names=[list(n) for n in r["feature_names"]],
+            input_names=[f"input_{k + 1}" for k in range(len(r["values"]))],
+            event_names=list(r["event_names"]),
+            instance=np.asarray(r["instance"], dtype=np.int64),
+            method=r["method"],
+            model_class=r["model_class"],
+            target=r["target"],
+            args=dict(r["args"] or {}),
+        )
+
+    table = compare(*[result(r) for r in results], names=names)
+    return {column: table[column].tolist() for column in table.columns}
+
+
 # -- extracted models: a bundle as bytes, for R's extract_model() and explain() ---------
 def bundle_for_r(explainer: Explainer) -> dict:
     """The model bundle of ``explainer`` (see :func:`~survinng_py.save_model`) as file bytes.

@@ -14,7 +14,9 @@
 #' @param model A fitted `survivalmodels` model (`deepsurv()`, `coxtime()`,
 #'   `deephit()`: a list of class `c("<type>", "pycox", "survivalmodel")` holding the
 #'   live pycox model in `$model`), the result of [extract_model()], or a reticulate
-#'   handle to a fitted pycox model.
+#'   handle to a fitted pycox model or to a fitted scikit-survival estimator (e.g.
+#'   `RandomSurvivalForest`, `CoxPHSurvivalAnalysis`; explained on its `unique_times_`
+#'   grid by [surv_shap()] only, as it has no gradients).
 #' @param data (`data.frame` or `matrix`) The rows that can be explained by `instance`
 #'   and that serve as background data (SmoothGrad noise scale, IntGrad reference,
 #'   GradSHAP pool). A data.frame is turned into the model matrix exactly as
@@ -53,6 +55,7 @@ explain.python.builtin.object <- function(model, data = NULL, dtype = "float", .
   check_live_model(model)
   names <- if (is.data.frame(data)) colnames(model_matrix(data, "data")) else colnames(data)
   if (is.null(names)) names <- paste0("X", seq_len(ncol(data)))
+  if (is_sksurv(model)) return(sksurv_explainer(model, data, names, dtype))
   pycox_explainer(model, data, names, dtype)
 }
 

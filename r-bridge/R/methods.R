@@ -85,12 +85,44 @@ surv_gradSHAP <- function(exp, target = "survival", instance = 1, times_input = 
 #' @param num_background (`integer(1)`) Background rows drawn from `background`.
 #' @param num_coalitions (`integer(1)` or `NULL`) Sampled coalitions (Kernel SHAP);
 #'   `NULL` enumerates all coalitions for up to 12 features.
+#' @param groups (named `list` of `character()` or `NULL`) Players made of several
+#'   columns, e.g. `list(grp = c("grpb", "grpc"))` for a factor's dummies; columns in no
+#'   group stay players of their own. The result has one feature per player.
+#' @param new_observation,N,output_type survex's names (`predict_parts(type =
+#'   "survshap")`) for `newdata`, `num_background` and `target` (`"survival"`, or
+#'   `"chf"` for `"cum_hazard"`); give either name, not both.
 #' @return (`survinngpy_result`) As [surv_grad()], with `pred_diff`.
 #' @export
 surv_shap <- function(exp, target = "survival", instance = 1, background = NULL,
                       num_background = 100, num_coalitions = NULL, batch_size = NULL,
-                      dtype = NULL, newdata = NULL, seed = NULL) {
-  run_method(exp, "Surv_SHAP", environment())
+                      dtype = NULL, newdata = NULL, seed = NULL, groups = NULL,
+                      new_observation = NULL, N = NULL, output_type = NULL) {
+  survex_name <- function(value, name, ours, given) {
+    if (given) abort_arg(name, paste0("left out when `", ours, "` is given (survex's name for it)"))
+    value
+  }
+  if (!is.null(new_observation)) {
+    newdata <- survex_name(new_observation, "new_observation", "newdata", !is.null(newdata))
+  }
+  if (!is.null(N)) num_background <- survex_name(N, "N", "num_background", !missing(num_background))
+  if (!is.null(output_type)) {
+    output_type <- check_string(output_type, "output_type", c("survival", "chf"))
+    target <- survex_name(c(survival = "survival", chf = "cum_hazard")[[output_type]],
+                          "output_type", "target", !missing(target))
+  }
+  run_method(exp, "Surv_SHAP", environment(), list(groups = check_groups(groups)))
+}
+
+# Players of surv_shap(): a named list of column names, as Python's dict of lists.
+check_groups <- function(groups) {
+  if (is.null(groups)) return(NULL)
+  if (!is.list(groups) || length(groups) == 0 || is.null(names(groups)) ||
+      any(!nzchar(names(groups))) ||
+      !all(vapply(groups, function(g) is.character(g) && length(g) > 0 && !anyNA(g), logical(1)))) {
+    abort_arg("groups", "a named list of column names (one character vector per group)",
+              describe(groups))
+  }
+  lapply(groups, as.list)
 }
 
 # The Python method table (survinng_py.methods.describe()): the options each method
@@ -128,7 +160,7 @@ reference_rows <- function(value, exp, arg) {
 
 # The one call path of every method: checks in R, the computation in Python, and the
 # answer converted to survinng's surv_result.
-run_method <- function(exp, method, env) {
+run_method <- function(exp, method, env, extra = list()) {
   check_explainer(exp)
   target <- check_string(env$target, "target")
   instance <- env$instance
@@ -136,7 +168,7 @@ run_method <- function(exp, method, env) {
   dtype <- if (is.null(env$dtype)) exp$dtype else check_string(env$dtype, "dtype", c("float", "double"))
   args <- method_options(method, env, exp)
   args$target <- target
-  args <- args[!vapply(args, is.null, logical(1))]
+  args <- c(args[!vapply(args, is.null, logical(1))], extra)
   if (is.null(newdata)) {
     instance <- check_instance(instance, nrow(exp$x))
     py_exp <- explainer_for_dtype(exp, dtype)
@@ -163,9 +195,10 @@ as_surv_result <- function(payload, ids, exp, dtype) {
     dimnames(a) <- c(list(NULL), if (!is.null(events)) list(events), list(time_names))
     a
   }
+  features <- unlist(payload$feature_names)  # exp$xnames, or the players of groups
   res <- lapply(payload$res, function(p) {
     a <- from_python_array(p)
-    dimnames(a) <- c(list(NULL, unlist(exp$xnames)), if (!is.null(events)) list(events),
+    dimnames(a) <- c(list(NULL, features), if (!is.null(events)) list(events),
                      list(time_names))
     a
   })
@@ -182,7 +215,9 @@ as_surv_result <- function(payload, ids, exp, dtype) {
   out$method <- payload$method
   out$method_args <- method_args
   attr(out, "labels") <- unlist(payload$labels)
-  attr(out, "variables") <- exp$variables
+  attr(out, "variables") <- if (identical(features, unname(exp$xnames))) {
+    exp$variables
+  } else stats::setNames(features, features)
   if (out$model_class %in% c("DeepSurv", "CoxTime")) attr(out, "baseline_hazard") <- exp$baseline_hazard
   structure(out, class = c("survinngpy_result", "surv_result", "list"))
 }

@@ -34,18 +34,28 @@ class CurvePredictor(torch.nn.Module):
         How the model is named in errors.
     n_events : int
         ``E``, the number of curves per row.
+    by_target : dict of str to callable, optional
+        Functions like ``predict`` for other targets (e.g. ``"cum_hazard"``), used when
+        the call names that target.
     """
 
     def __init__(
-        self, predict: Callable[[np.ndarray], Any], n_times: int, name: str, n_events: int = 1
+        self,
+        predict: Callable[[np.ndarray], Any],
+        n_times: int,
+        name: str,
+        n_events: int = 1,
+        by_target: dict[str, Callable[[np.ndarray], Any]] | None = None,
     ):
         super().__init__()
         self.predict = predict
+        self.by_target = dict(by_target or {})
         self.n_times, self.n_events = n_times, n_events
         self.name = name
 
-    def forward(self, rows: torch.Tensor) -> torch.Tensor:
-        where = f"the survival curves of {self.name}"
+    def forward(self, rows: torch.Tensor, target: str | None = None) -> torch.Tensor:
+        where = f"the {target or 'survival'} curves of {self.name}"
+        predict = self.by_target.get(target or "survival", self.predict)
         if rows.dim() != 2:
             fail(
                 "x",
@@ -55,7 +65,7 @@ class CurvePredictor(torch.nn.Module):
                 as_text=True,
             )
         try:
-            curves = np.asarray(self.predict(rows.detach().cpu().numpy().astype(np.float64)))
+            curves = np.asarray(predict(rows.detach().cpu().numpy().astype(np.float64)))
         except Exception as err:  # the foreign model's own failure, quoted in one line
             fail(
                 "model",
@@ -124,6 +134,10 @@ class SurvivalCurves(SurvivalModel):
         # depend on torch's dtype or device), never deep-copied
         kwargs["copy_network"] = False
         super().__init__(net, spec, **kwargs)
+
+    def forward(self, inputs: list[torch.Tensor], target: str) -> torch.Tensor:
+        # the predictor is asked for the target itself (a model may predict several)
+        return self.head(self.net(*inputs, target), target)
 
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
         return phi.reshape(phi.shape[0], -1, len(self.time))  # (B, E*T) -> (B, E, T)

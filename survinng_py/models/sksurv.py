@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import fail
+from .._validation import check_choice, fail
 from .curves import CurvePredictor, SurvivalCurves
 from .registry import register_family
 
@@ -14,9 +14,10 @@ from .registry import register_family
 @register_family
 class SkSurv(SurvivalCurves):
     """A fitted scikit-survival estimator (e.g. ``RandomSurvivalForest``,
-    ``CoxPHSurvivalAnalysis``): ``predict_survival_function(x, return_array=True)`` on
-    its ``unique_times_`` grid; it is only predicted. Rows reach it as a DataFrame with
-    its ``feature_names_in_`` when it was fitted on one.
+    ``CoxPHSurvivalAnalysis``) on its ``unique_times_`` grid: target ``"survival"`` is
+    its ``predict_survival_function(x, return_array=True)``, ``"cum_hazard"`` its
+    ``predict_cumulative_hazard_function``. It is only predicted. Rows reach it as a
+    DataFrame with its ``feature_names_in_`` when it was fitted on one.
 
     Examples
     --------
@@ -35,6 +36,7 @@ class SkSurv(SurvivalCurves):
     family = "sksurv"
     aliases = ("scikit_survival",)
     model_class = "SkSurv"
+    targets = ("survival", "cum_hazard")
 
     @classmethod
     def wrap(cls, model: Any, head: dict, where: str):
@@ -51,11 +53,29 @@ class SkSurv(SurvivalCurves):
         spec = cls.validate_spec({"time": np.asarray(times)}, where)
         columns = getattr(model, "feature_names_in_", None)
 
-        def predict(rows: np.ndarray) -> np.ndarray:
-            if columns is not None:
-                import pandas as pd
+        def curves(function: str):
+            def predict(rows: np.ndarray) -> np.ndarray:
+                if columns is not None:
+                    import pandas as pd
 
-                rows = pd.DataFrame(rows, columns=columns)
-            return model.predict_survival_function(rows, return_array=True)
+                    rows = pd.DataFrame(rows, columns=columns)
+                return getattr(model, function)(rows, return_array=True)
 
-        return CurvePredictor(predict, len(spec["time"]), type(model).__name__), spec
+            return predict
+
+        by_target = {}
+        if callable(getattr(model, "predict_cumulative_hazard_function", None)):
+            by_target["cum_hazard"] = curves("predict_cumulative_hazard_function")
+        predictor = CurvePredictor(
+            curves("predict_survival_function"),
+            len(spec["time"]),
+            type(model).__name__,
+            by_target=by_target,
+        )
+        return predictor, spec
+
+    def check_target(self, target: str, where: str) -> str:
+        # cum_hazard only for estimators that predict it
+        predictor: CurvePredictor = self.net  # type: ignore[assignment]
+        own = ("survival", *predictor.by_target)
+        return check_choice(target, own, "target", f"{where} for this {self.source} model")
