@@ -18,7 +18,6 @@ matplotlib.use("Agg")  # before anything imports pyplot: tests must not need a d
 import matplotlib.image
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
@@ -255,7 +254,7 @@ def test_arch_module_found_in_working_directory_without_python_m(tmp_path):
 # -- errors about the data and the model --------------------------------------------------------
 def test_extra_columns_are_named(frame):
     net = net3(1)
-    head = dict(model_type="deepsurv", baseline_hazard=([1.0, 2.0], [0.1, 0.2]))
+    head = {"model_type": "deepsurv", "baseline_hazard": ([1.0, 2.0], [0.1, 0.2])}
     with pytest.raises(SurvinngError) as err:
         sv.explain(net, frame, **head)  # still holds time and status
     assert str(err.value) == (
