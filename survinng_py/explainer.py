@@ -321,10 +321,11 @@ def _named_columns(
 ) -> list[list[str]] | None:
     """Given names that all are columns of the tables (one table per input): the columns
     to take, by name, so that a data frame may hold other columns (time, status, ...)."""
-    if feature_names is None or any(c is None for c in columns):
+    tables = [c for c in columns if c is not None]
+    if feature_names is None or len(tables) != len(columns):
         return None
     names = name_lists(feature_names, "feature_names", where)
-    if len(names) != len(columns) or any(not set(n) <= set(c) for n, c in zip(names, columns)):
+    if len(names) != len(tables) or any(not set(n) <= set(c) for n, c in zip(names, tables)):
         return None  # the names label the columns in order (checked below)
     return names
 
