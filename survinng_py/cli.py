@@ -1,8 +1,9 @@
 """Command line ``survinng-py`` (also ``python -m survinng_py``).
 
 Commands: ``export`` (network weights or program + a JSON spec -> model bundle),
-``info`` (what a bundle or a result file holds), ``predict`` (bundle + CSV/Parquet rows -> predictions),
-``explain`` (bundle + rows + method -> attributions in the exchange schema) and ``demo``.
+``info`` (what a bundle or a result file holds), ``predict`` (bundle + CSV/Parquet rows
+-> predictions), ``explain`` (bundle + rows + method -> attributions in the exchange
+schema) and ``demo``.
 ``explain`` takes its methods and their option flags from the method table
 (:mod:`survinng_py.methods.registry`), so a registered method is offered at once.
 
