@@ -6,6 +6,7 @@ model family (which explains a file), so neither imports the other.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from ._validation import first_line as _first_line
 #: key of the JSON labels in the ONNX file's metadata_props
 METADATA_KEY = "survinng_py"
 NETWORK = "network"
+#: what to run when a module of the ONNX extra is missing
+ONNX_EXTRA = 'pip install "survinng-py[onnx]"'
 #: protobuf's own limit for one message
 MAX_ONNX_BYTES = 2**31 - 1
 #: operator domains a loaded file may use: the standard ONNX operators only
@@ -28,12 +31,9 @@ def onnx_session(path: Any, where: str, threads: int | None = None, arg: str = "
     The file is read once and handed to onnxruntime as bytes, after :func:`check_onnx`:
     it can refer to no other file and call no operator outside the standard ONNX set.
     """
-    try:
-        import onnxruntime as ort
-    except ImportError as err:  # pragma: no cover - in the onnx extra
-        raise SurvinngError(
-            "running ONNX models needs onnxruntime: pip install 'survinng-py[onnx]'"
-        ) from err
+    require_onnx(where)
+    import onnxruntime as ort
+
     raw = read_file(path, MAX_ONNX_BYTES, arg=arg, where=where, what="an existing ONNX file")
     shown = Path(path).name[:60]
     check_onnx(raw, shown, arg, where)
@@ -44,6 +44,22 @@ def onnx_session(path: Any, where: str, threads: int | None = None, arg: str = "
         return ort.InferenceSession(raw, options, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime's own exception types are not importable by name
         fail(arg, where, "an ONNX model file", f"{shown} ({_first_line(err)})", as_text=True)
+
+
+def require_onnx(where: str, *, exporter: bool = False) -> None:
+    """Refuse in one line naming the extra, before any work, when onnx or onnxruntime (and
+    for torch's dynamo exporter, onnxscript) cannot be imported."""
+    needed = ("onnx", "onnxruntime", "onnxscript") if exporter else ("onnx", "onnxruntime")
+    missing = []
+    for name in needed:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        *others, last = missing
+        names = f"{', '.join(others)} and {last}" if others else last
+        raise SurvinngError(f"{where} needs {names}, not installed: {ONNX_EXTRA}")
 
 
 def check_onnx(raw: bytes, shown: str, arg: str, where: str) -> None:

@@ -50,6 +50,7 @@ import torch
 
 from . import models
 from ._files import MAX_JSON_BYTES, Folder, publish_folder, staging_folder, strict_json
+from ._onnx_files import require_onnx
 from ._report import version
 from ._torch_program import load_program
 from ._validation import SurvinngError, check_device, check_int, fail
@@ -123,7 +124,8 @@ def save_model(
     ------
     SurvinngError
         For bad arguments, a path that is taken, or a network that cannot be exported;
-        nothing is written then.
+        nothing is written then. Without the ONNX extra: one line saying
+        ``pip install "survinng-py[onnx]"``.
 
     Examples
     --------
@@ -138,6 +140,7 @@ def save_model(
     True
     """
     where = "save_model()"
+    require_onnx(where, exporter=dynamo is True)
     explainer = as_explainer(model, data, explain_kwargs, where)
     path = Path(path)
     _check_target_folder(path, overwrite, where)

@@ -1,9 +1,9 @@
 """Command line ``survinng-py`` (also ``python -m survinng_py``).
 
 Commands: ``export`` (network weights or program + a JSON spec -> model bundle),
-``info`` (what a bundle holds), ``predict`` (bundle + CSV/Parquet rows -> predictions),
-``explain`` (bundle + rows + method -> attributions in the exchange schema), ``report``
-(bundle + rows + method -> an interactive HTML report) and ``demo``.
+``info`` (what a bundle or a result file holds), ``predict`` (bundle + CSV/Parquet rows
+-> predictions), ``explain`` (bundle + rows + method -> attributions in the exchange
+schema), ``report`` (bundle + rows + method -> an interactive HTML report) and ``demo``.
 ``explain`` takes its methods and their option flags from the method table
 (:mod:`survinng_py.methods.registry`), so a registered method is offered at once.
 
@@ -36,6 +36,7 @@ import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ._tables import FORMATS as OUT_FORMATS  # suffix -> format of explain's --out
 from .methods.registry import Method, get_method, methods
 
 PROG = "survinng-py"
@@ -235,12 +236,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = commands.add_parser(
         "info",
-        help="what a bundle contains",
-        description="Check a bundle (format, sha256 of every file) and print what it contains.",
+        help="what a bundle or a result file contains",
+        description="Check a bundle (format, sha256 of every file) and print what it contains; "
+        "or read a result file in the exchange schema (written by `explain`, the demo or "
+        "survinng_py.exchange.write) and describe it.",
         epilog=EXIT_CODES,
     )
-    info.add_argument("bundle", metavar="BUNDLE")
-    info.add_argument("--json", action="store_true", help="print the whole sidecar as JSON")
+    info.add_argument(
+        "bundle", metavar="BUNDLE", help="a bundle folder, or a result file (.parquet, ...)"
+    )
+    info.add_argument(
+        "--json",
+        action="store_true",
+        help="print the whole sidecar (a result file: its metadata) as JSON",
+    )
     info.set_defaults(run=run_info)
 
     predict = commands.add_parser(
@@ -268,8 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
         "refused.",
         epilog=_methods_epilog(),
     )
-    _rows_arguments(explain, "output .parquet (or .feather, .arrows)")
+    _rows_arguments(explain, "output file (" + ", ".join(OUT_FORMATS) + ") or folder")
     _method_arguments(explain)
+    explain.add_argument(
+        "--format",
+        choices=sorted(set(OUT_FORMATS.values())),
+        help="file format of --out (default: from its suffix, " + _suffix_help() + ")",
+    )
     explain.add_argument(
         "--layout",
         choices=("long", "wide"),
@@ -325,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="fit DeepSurv, CoxTime and DeepHit on simulated data and explain them",
         description="Simulate time-dependent survival data, fit three pycox models on the CPU "
-        "and write their Grad(t)/GxI(t) attributions (parquet) and a figure (PNG).",
+        "and write their Grad(t)/GxI(t) attributions (one Parquet file each, in the exchange "
+        "schema: see `survinng-py info FILE`) and a figure (PNG).",
         epilog=EXIT_CODES,
     )
     demo.add_argument("--out", default="demo_output", help="output folder (default: %(default)s)")
@@ -400,6 +415,14 @@ def _option_help(pairs: list[tuple[Method, Any]]) -> str:
     ).replace("%", "%%")
 
 
+def _suffix_help() -> str:
+    """``.parquet/.pq parquet, ...``: each format with its suffixes."""
+    suffixes: dict[str, list[str]] = {}
+    for suffix, fmt in OUT_FORMATS.items():
+        suffixes.setdefault(fmt, []).append(suffix)
+    return ", ".join(f"{'/'.join(names)} {fmt}" for fmt, names in suffixes.items())
+
+
 def _methods_epilog() -> str:
     return (
         "methods: "
@@ -469,6 +492,8 @@ def run_export(args) -> list[str]:
 def run_info(args) -> list[str]:
     from .bundle import bundle_info
 
+    if Path(args.bundle).is_file():
+        return _result_info(args.bundle, args.json)
     manifest = bundle_info(args.bundle, f"{PROG} info")
     if args.json:
         return [json.dumps(manifest, indent=1)]
@@ -524,6 +549,8 @@ def run_explain(args) -> list[str]:
     where = f"{PROG} explain"
     method, kwargs = _method_call(args, where)
     if not Path(args.out).suffix:
+        if args.format not in (None, "parquet"):
+            fail("--format", where, "parquet for a folder as --out", args.format)
         return _explain_dataset(args, method, kwargs, where)
     for flag, value in (("--workers", args.workers), ("--scheduler", args.scheduler)):
         if value is not None:
@@ -531,11 +558,22 @@ def run_explain(args) -> list[str]:
     if args.resume:
         fail("--resume", where, "used with a folder as --out", "a file", as_text=True)
     out = _check_out(args, where)
+    if args.format is None and out.suffix.lower() not in OUT_FORMATS:
+        fail(
+            "--out",
+            where,
+            f"a file ending in {', '.join(OUT_FORMATS)} (or give --format; a name without "
+            "suffix is a folder)",
+            repr(str(out)),
+            as_text=True,
+        )
     explainer, rows = _bundle_and_rows(args, where)
     explainer.model.check_target(args.target, where)
     result = method.function(explainer, rows, **kwargs)
     with _writing(out, where):
-        exchange.write(result, out, layout=args.layout, overwrite=args.overwrite)
+        exchange.write(
+            result, out, format=args.format, layout=args.layout, overwrite=args.overwrite
+        )
     shape = " x ".join(str(s) for s in result.values[0].shape)
     return [
         f"wrote {out}: {result.label} of {result.target}, {args.layout} layout "
@@ -894,6 +932,10 @@ def _factory(spec: str, where: str):
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         fail("--arch", where, "of the form package.module:factory", spec)
+    # the console script's sys.path lacks the working directory (`python -m` has it):
+    # look there too, so both find the user's module alike
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
     try:
         factory = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as err:
@@ -929,6 +971,34 @@ def _torch_load(path: str, arg: str, where: str, *, weights_only: bool) -> Any:
             else "a file torch.load reads"
         )
         fail(arg, where, rule, f"{Path(path).name} ({first})", as_text=True)
+
+
+def _result_info(path: str, as_json: bool) -> list[str]:
+    """What a result file in the exchange schema holds (its metadata as JSON if asked)."""
+    from . import exchange
+
+    if as_json:
+        raw = (exchange.read_table(path).schema.metadata or {}).get(exchange.METADATA_KEY)
+        if raw is None:
+            from ._validation import fail
+
+            fail("BUNDLE", f"{PROG} info", "a bundle or a result file", repr(path), as_text=True)
+        return [json.dumps(json.loads(raw), indent=1)]
+    res = exchange.read(path)  # checks the labels, the grid and the digest
+    inputs = "; ".join(
+        f"{name} {shape} [{', '.join(names[:6])}{', ...' if len(names) > 6 else ''}]"
+        for name, shape, names in zip(res.input_names, res.feature_shapes, res.feature_names)
+    )
+    preds = [f for f in ("pred", "pred_ref", "pred_diff") if getattr(res, f) is not None]
+    return [
+        f"result: {res.label} of {res.target} (model {res.model_class})",
+        f"instances: {len(res.instance)} (ids {', '.join(map(str, res.instance[:6]))}"
+        f"{', ...' if len(res.instance) > 6 else ''})",
+        f"time grid: {len(res.time)} points, {res.time[0]:g} to {res.time[-1]:g}",
+        f"inputs: {inputs}",
+        f"events: {', '.join(res.event_names)}",
+        f"predictions: {', '.join(preds) or 'none'}; values {res.values[0].dtype}",
+    ]
 
 
 def _summary(path: Any, manifest: dict | None = None) -> list[str]:

@@ -19,11 +19,16 @@ FEATURES = ["x1", "x2", "x3", "x4"]
 #: x1 values of the explained test rows: the rows closest to (x1, x2 = 0, x3 = 0) are taken,
 #: so that their survival curves fall inside the follow-up and the sign change is visible
 X1_TARGETS = (0.2, 0.5, 0.8)
-PARQUET_NAME, PNG_NAME = "demo_attributions.parquet", "demo_attributions.png"
+MODELS = ("DeepSurv", "CoxTime", "DeepHit")
+PARQUET_STEM, PNG_NAME = "demo_attributions", "demo_attributions.png"
 
 
 def run_demo(out, n: int = 3000, seed: int = 42, epochs: int = 30, overwrite: bool = False) -> dict:
-    """Simulate, fit three pycox models, explain a few test rows, write a table and a figure.
+    """Simulate, fit three pycox models, explain a few test rows, write the results and a figure.
+
+    Each model's Grad(t) and GxI(t) go to their own Parquet file in the exchange schema
+    (:mod:`survinng_py.exchange`): ``demo_attributions_<model>_<method>.parquet``, read
+    back by :func:`survinng_py.exchange.read` or shown by ``survinng-py info FILE``.
 
     Parameters
     ----------
@@ -41,24 +46,30 @@ def run_demo(out, n: int = 3000, seed: int = 42, epochs: int = 30, overwrite: bo
     Returns
     -------
     dict
-        ``parquet`` and ``png`` (the written paths) and ``summary`` (lines to print).
+        ``parquet`` (the written result files, a list), ``png`` (the figure's path) and
+        ``summary`` (lines to print).
 
     Raises
     ------
     FileExistsError
         If an output file exists and ``overwrite`` is false (checked before any work).
     """
-    import pandas as pd
     import torch
 
     from . import explain, surv_grad
     from .datasets import simulate_time_dependent, split
+    from .exchange import write
 
     n = check_int(n, "n", "run_demo()", minimum=100)
     epochs = check_int(epochs, "epochs", "run_demo()")
     out = Path(out)
-    paths = {"parquet": out / PARQUET_NAME, "png": out / PNG_NAME}
-    for path in paths.values():
+    results = {
+        (model, gxi): out / f"{PARQUET_STEM}_{model.lower()}_{'gxi' if gxi else 'grad'}.parquet"
+        for model in MODELS
+        for gxi in (False, True)
+    }
+    png = out / PNG_NAME
+    for path in [*results.values(), png]:
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
 
@@ -72,36 +83,38 @@ def run_demo(out, n: int = 3000, seed: int = 42, epochs: int = 30, overwrite: bo
     # cores are busy (about 100 s instead of 20 s on two loaded cores)
     torch.set_num_threads(1)
     try:
-        frames, grads = [], {}
+        explained, grads = {}, {}
         for name, model in _fit_models(train, seed, epochs).items():
             exp = explain(model, x_test, feature_names=FEATURES)
-            for times_input in (False, True):
-                res = surv_grad(exp, instance=instances, target="survival", times_input=times_input)
-                frame = res.to_pandas("long")
-                frame.insert(0, "method", res.label)
-                frame.insert(0, "model", name)
-                frames.append(frame)
-                if not times_input:
-                    grads[name] = res
+            for gxi in (False, True):
+                explained[name, gxi] = surv_grad(
+                    exp, instance=instances, target="survival", times_input=gxi
+                )
+            grads[name] = explained[name, False]
     finally:
         torch.set_num_threads(threads)
-    table = pd.concat(frames, ignore_index=True)
-    for col in ("model", "method", "input", "feature", "event"):
-        table[col] = table[col].astype("string")  # categories differ between models
     out.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(paths["parquet"], index=False)
+    for key, path in results.items():
+        write(explained[key], path, overwrite=overwrite)
 
     shown = 0  # low x1: the early positive effect on survival is largest
     x1 = float(test["x1"].iloc[instances[shown]])
     flip = _true_flip_time(x1)
-    _figure(grads, shown, x1, flip).savefig(paths["png"], dpi=110)
+    fig = _figure(grads, shown, x1, flip)
+    try:
+        fig.savefig(png, dpi=110)
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
     summary = [
-        f"wrote {paths['parquet']} ({len(table)} rows) and {paths['png']}",
+        f"wrote {len(results)} results (Grad(t) and GxI(t) of {', '.join(MODELS)}) as "
+        f"{out / PARQUET_STEM}_<model>_<method>.parquet, and {png}",
         f"Grad(t) of S(t) w.r.t. x1, test row {instances[shown]} (x1 = {x1:.2f}); true sign "
         f"change: t = 1.65 for the hazard, t = {flip:.2f} for survival:",
     ]
     summary += [_sign_line(name, res, shown) for name, res in grads.items()]
-    return {**{k: str(v) for k, v in paths.items()}, "summary": summary}
+    return {"parquet": [str(p) for p in results.values()], "png": str(png), "summary": summary}
 
 
 def _fit_models(train, seed: int, epochs: int) -> dict:
@@ -132,7 +145,7 @@ def _fit_models(train, seed: int, epochs: int) -> dict:
         net = tt.practical.MLPVanilla(width, hidden, 1, batch_norm=True, dropout=0.1)
         deepsurv = fit(CoxPH(net, tt.optim.Adam(0.01)), y_fit, y_val, "deepsurv")
         deepsurv.compute_baseline_hazards()
-        models["DeepSurv"] = deepsurv
+        models[MODELS[0]] = deepsurv
 
         labtrans = CoxTime.label_transform()
         y_fit_ct = labtrans.fit_transform(*y_fit)
@@ -144,7 +157,7 @@ def _fit_models(train, seed: int, epochs: int) -> dict:
             "coxtime",
         )
         coxtime.compute_baseline_hazards()
-        models["CoxTime"] = coxtime
+        models[MODELS[1]] = coxtime
 
         labtrans = DeepHitSingle.label_transform(30)
         y_fit_dh = labtrans.fit_transform(*y_fit)
@@ -154,7 +167,7 @@ def _fit_models(train, seed: int, epochs: int) -> dict:
         deephit = DeepHitSingle(
             net, tt.optim.Adam(0.01), alpha=0.2, sigma=0.1, duration_index=labtrans.cuts
         )
-        models["DeepHit"] = fit(deephit, y_fit_dh, labtrans.transform(*y_val), "deephit")
+        models[MODELS[2]] = fit(deephit, y_fit_dh, labtrans.transform(*y_val), "deephit")
     return models
 
 
@@ -181,11 +194,9 @@ def _true_flip_time(x1: float) -> float:
 
 def _figure(grads: dict, shown: int, x1: float, flip: float):
     """Grad(t) of one instance, one panel per model, with the true sign change marked."""
-    from matplotlib.figure import Figure
+    from .plot import new_figure, plot_attr
 
-    from .plot import plot_attr
-
-    fig = Figure(figsize=(13, 4.2), layout="constrained")
+    fig = new_figure((13, 4.2))
     axes = fig.subplots(1, len(grads), sharey=False)
     for axis, (name, res) in zip(axes, grads.items()):
         plot_attr(res.isel(instance=shown), ax=axis)

@@ -223,8 +223,13 @@ def explain(
     tensors = None
     if data is not None:
         data = [as_frame(d) for d in data] if isinstance(data, (list, tuple)) else as_frame(data)
-        tensors = to_tensor_list(data, "data", where, dtype=torch_dtype, device=torch_device)
-        check_fits(adapter, tensors, "data", where)
+        frames = data if isinstance(data, list) else [data]
+        columns = [_columns(frame) for frame in frames]
+        by_name = _named_columns(feature_names, columns, where)
+        tensors = to_tensor_list(
+            data, "data", where, dtype=torch_dtype, device=torch_device, feature_names=by_name
+        )
+        check_fits(adapter, tensors, "data", where, columns=by_name or columns)
         n_risks = adapter.num_risks(tensors)
         if event_names is not None and len(event_names) != n_risks:
             fail("event_names", where, f"{n_risks} names (one per competing event)", event_names)
@@ -236,11 +241,19 @@ def explain(
     return Explainer(adapter, tensors, names, input_names, memory_budget)
 
 
-def check_fits(model: SurvivalModel, inputs: list[torch.Tensor], arg: str, where: str) -> None:
+def check_fits(
+    model: SurvivalModel,
+    inputs: list[torch.Tensor],
+    arg: str,
+    where: str,
+    columns: Sequence[Sequence[str] | None] | None = None,
+) -> None:
     """Run the network on one row so that a mismatch fails here, with the argument's name.
 
     Where rows with their size-1 axes dropped would fit (an array of shape ``(n, p, 1)``
-    for a network that takes ``(n, p)``), the message gives the shape the network takes.
+    for a network that takes ``(n, p)``), the message gives the shape the network takes;
+    where a table (``columns``: its column names per input) has more columns than the
+    network takes, the message says how many it takes and lists the table's columns.
     """
     try:
         _run_one_row(model, inputs)
@@ -262,11 +275,59 @@ def check_fits(model: SurvivalModel, inputs: list[torch.Tensor], arg: str, where
                 f"per-row shape {shapes[k]}",
                 as_text=True,
             )
+        _check_width(model, inputs, arg, where, columns)
         raise SurvinngError(
             f"`{arg}` of {where} does not fit the network "
             f"({len(inputs)} input(s) of per-row shape {shapes}): "
             f"{first_line(err)}"
         ) from err
+
+
+def _check_width(
+    model: SurvivalModel,
+    inputs: list[torch.Tensor],
+    arg: str,
+    where: str,
+    columns: Sequence[Sequence[str] | None] | None,
+) -> None:
+    """The table of one input that has columns the network does not take: name them all
+    (the usual slip: the data frame still holds the outcome columns)."""
+    if columns is None or len(inputs) != 1 or inputs[0].ndim != 2 or columns[0] is None:
+        return
+    x, names = inputs[0], list(columns[0])
+    # the network's width: the largest prefix of the columns it runs on (one row each;
+    # up to 64 extra columns are tried)
+    widths = range(len(names) - 1, max(0, len(names) - 65), -1)
+    width = next((w for w in widths if _fits(model, [x[:, :w]])), None)
+    if width is None:
+        return
+    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    fail(
+        arg,
+        where,
+        f"a table of the network's {width} feature column(s) (drop the other columns, or "
+        "give feature_names to choose the columns by name)",
+        f"{len(names)} columns: {shown}",
+        as_text=True,
+    )
+
+
+def _columns(frame: Any) -> list[str] | None:
+    return [str(c) for c in frame.columns] if hasattr(frame, "columns") else None
+
+
+def _named_columns(
+    feature_names: Any, columns: list[list[str] | None], where: str
+) -> list[list[str]] | None:
+    """Given names that all are columns of the tables (one table per input): the columns
+    to take, by name, so that a data frame may hold other columns (time, status, ...)."""
+    tables = [c for c in columns if c is not None]
+    if feature_names is None or len(tables) != len(columns):
+        return None
+    names = name_lists(feature_names, "feature_names", where)
+    if len(names) != len(tables) or any(not set(n) <= set(c) for n, c in zip(names, tables)):
+        return None  # the names label the columns in order (checked below)
+    return names
 
 
 def _run_one_row(model: SurvivalModel, inputs: list[torch.Tensor]) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from . import _torch_internals
-from ._onnx_files import METADATA_KEY, NETWORK, onnx_session, session_labels
+from ._onnx_files import METADATA_KEY, NETWORK, onnx_session, require_onnx, session_labels
 from ._validation import SurvinngError, check_int, fail, to_tensor_list
 from ._validation import first_line as _first_line
 from .explainer import Explainer, explain
@@ -73,6 +73,13 @@ def export_onnx(
         The written file. The input names are the explainer's ``input_names``; the
         output is named after the target; the batch axis is dynamic.
 
+    Raises
+    ------
+    SurvinngError
+        Without onnx, onnxruntime (or, for ``dynamo=True``, onnxscript): one line saying
+        ``pip install "survinng-py[onnx]"``; for bad arguments, a path that is taken, or
+        a network that cannot be exported or whose graph onnxruntime does not reproduce.
+
     Examples
     --------
     >>> import numpy as np, torch, tempfile, os, survinng_py as sv
@@ -85,6 +92,7 @@ def export_onnx(
     ((20, 1, 5), True)
     """
     where = "export_onnx()"
+    require_onnx(where, exporter=dynamo is True)
     explainer = as_explainer(model, data, explain_kwargs, where)
     path = Path(path)
     check_new_file(path, overwrite, where)
@@ -121,6 +129,12 @@ def predict_onnx(path: str | os.PathLike, x: Any, *, threads: int | None = None)
     ndarray
         onnxruntime's output (float32 for a float32 model). See :func:`export_onnx` for
         an example.
+
+    Raises
+    ------
+    SurvinngError
+        Without onnx or onnxruntime (one line saying ``pip install "survinng-py[onnx]"``),
+        for a file that is not an ONNX model of this package, or rows that do not fit it.
     """
     where = "predict_onnx()"
     if threads is not None:

@@ -1,8 +1,10 @@
 """Matplotlib plots of a :class:`~survinng_py.SurvResult`, after survinng's ``plot()``,
 plus image, sequence and modality-share plots for multimodal networks.
 
-Figures are built as :class:`matplotlib.figure.Figure` objects without pyplot, so no
-GUI backend or global figure state is touched; save them with ``fig.savefig(...)``.
+Every function returns a :class:`matplotlib.figure.Figure` made by pyplot (it becomes
+the current figure), so ``fig.savefig(...)``, ``plt.savefig(...)``, ``plt.show()`` and
+notebooks work as with any matplotlib plot; close figures you no longer need with
+``plt.close(fig)``.
 """
 
 from __future__ import annotations
@@ -942,15 +944,20 @@ def _panel_axes(
                 as_text=True,
             )
         return axes[0].figure, axes
-    from matplotlib.figure import Figure
-
     ncols = min(n_panels, 3)
     nrows = -(-n_panels // ncols)
-    fig = Figure(figsize=figsize or (4.2 * ncols, 3.4 * nrows + 0.6), layout="constrained")
+    fig = new_figure(figsize or (4.2 * ncols, 3.4 * nrows + 0.6))
     grid = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
     for spare in grid[n_panels:]:
         spare.remove()
     return fig, list(grid[:n_panels])
+
+
+def new_figure(figsize: tuple):
+    """A constrained-layout figure that pyplot knows (``plt.savefig``/``plt.show`` see it)."""
+    import matplotlib.pyplot as plt
+
+    return plt.figure(figsize=figsize, layout="constrained")
 
 
 def _finish(

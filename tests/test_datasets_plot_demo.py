@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import survinng_py as sv
-from survinng_py import SurvinngError, SurvResult
+from survinng_py import SurvinngError, SurvResult, exchange
 from survinng_py.__main__ import main
 from survinng_py.datasets import simulate_time_dependent, simulate_time_independent, split
 from survinng_py.plot import plot, plot_attr, plot_pred
@@ -211,15 +211,19 @@ def test_demo_smoke(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--n", "600", "--epochs", "2"]) == 0
     printed = capsys.readouterr().out
-    assert str(out / "demo_attributions.parquet") in printed and len(printed.splitlines()) <= 6
+    assert str(out / "demo_attributions") in printed and len(printed.splitlines()) <= 6
 
-    table = pd.read_parquet(out / "demo_attributions.parquet")
-    assert list(table.columns) == ["model", "method", "instance", "input", "feature",
-                                   "feature_index", "event", "time", "value", "pred"]
-    assert set(table.model) == {"DeepSurv", "CoxTime", "DeepHit"}
-    assert set(table.method) == {"Grad(t)", "GxI(t)"}
-    assert set(table.feature) == {"x1", "x2", "x3", "x4"}
-    assert table.value.notna().all() and table.time.between(0, 7).all()
+    # one file per model and method, each a result in the exchange schema
+    files = sorted(out.glob("demo_attributions_*.parquet"))
+    assert [f.name for f in files] == sorted(
+        f"demo_attributions_{m}_{k}.parquet"
+        for m in ("deepsurv", "coxtime", "deephit") for k in ("grad", "gxi"))
+    results = {f.stem: exchange.read(f) for f in files}
+    assert {r.label for r in results.values()} == {"Grad(t)", "GxI(t)"}
+    assert {r.model_class for r in results.values()} == {"DeepSurv", "CoxTime", "DeepHit"}
+    for res in results.values():
+        assert res.feature_names == [["x1", "x2", "x3", "x4"]]
+        assert np.isfinite(res.values[0]).all() and ((res.time >= 0) & (res.time <= 7)).all()
     assert (out / "demo_attributions.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     with pytest.raises(SystemExit) as err:

@@ -28,6 +28,7 @@
 #'   data.frame `input, feature, event, time, mean_abs`: the mean absolute attribution
 #'   over all rows) and `prediction` (a data.frame `event, time, mean_pred`).
 #' @examples
+#' # not run: needs a model bundle and a folder of Parquet files of rows
 #' \dontrun{
 #' res <- explain_dataset("model_bundle", "cohort/", "attributions", method = "gradshap",
 #'                        seed = 1, n = 10)

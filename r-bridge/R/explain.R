@@ -33,7 +33,11 @@
 #'   from model matrix columns to original variables (`variables`) and a note on where
 #'   Cox baseline hazards came from (`baseline_hazard`).
 #' @examplesIf survinng_py_available() && reticulate::py_module_available("pycox")
-#' # see vignette("survinngpy") for a complete example with a fitted model
+#' # `dat`, `x` and `model`: a small DeepSurv model fitted with pycox (a few seconds)
+#' source(system.file("examples", "deepsurv.R", package = "survinngpy"))
+#' exp <- explain(model, dat)  # the data.frame becomes the model matrix
+#' exp
+#' # see vignette("mixed-r-python") for survivalmodels fits and models fitted in Python
 #' @export
 explain <- function(model, data = NULL, ...) {
   UseMethod("explain")

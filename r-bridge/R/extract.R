@@ -37,12 +37,19 @@
 #'   `dtype`, `n_times`, `targets`, `baseline_hazard` (where Cox baseline hazards came
 #'   from), `data` and `variables` (with `include_data = TRUE`) and `versions` (of the
 #'   Python packages it was written with).
-#' @examplesIf survinng_py_available() && reticulate::py_module_available("pycox")
+#' @examplesIf survinng_py_available() && reticulate::py_module_available("pycox") && reticulate::py_module_available("onnx")
+#' # `dat`, `x` and `model`: a small DeepSurv model fitted with pycox (a few seconds)
+#' source(system.file("examples", "deepsurv.R", package = "survinngpy"))
+#' ext <- extract_model(model, data = dat, include_data = TRUE)
+#' path <- tempfile(fileext = ".rds")
+#' saveRDS(ext, path)  # plain R data: no live Python object inside
+#' exp <- explain(readRDS(path))
+#' surv_grad(exp, instance = 1)
+#' # survinng's pattern: fit in another R process and return the extracted model
 #' # ext <- callr::r(function(train) {
 #' #   fit <- survivalmodels::deepsurv(survival::Surv(time, status) ~ ., data = train)
 #' #   survinngpy::extract_model(fit)
 #' # }, args = list(train = train))
-#' # exp <- explain(ext, data = test)
 #' @export
 extract_model <- function(x, path = NULL, num_basehazard = NULL, ...) {
   UseMethod("extract_model")

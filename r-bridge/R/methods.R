@@ -39,6 +39,16 @@
 #'   for Cox models, `baseline_hazard` (where the baseline hazards came from).
 #' @references Langbein, Koenen, Wright (2025). Gradient-based Explanations for Deep
 #'   Learning Survival Models. ICML.
+#' @examplesIf survinng_py_available() && reticulate::py_module_available("pycox")
+#' # `dat`, `x` and `model`: a small DeepSurv model fitted with pycox (a few seconds)
+#' source(system.file("examples", "deepsurv.R", package = "survinngpy"))
+#' exp <- explain(model, dat)
+#' grad <- surv_grad(exp, instance = 1:2)
+#' grad
+#' gxi <- surv_grad(exp, instance = 1:2, times_input = TRUE)
+#' ig <- surv_intgrad(exp, instance = 1:2, n = 20)
+#' shap <- surv_gradSHAP(exp, instance = 1:2, n = 5, num_samples = 10, seed = 1)
+#' sg <- surv_smoothgrad(exp, instance = 1, n = 10, seed = 1)
 #' @export
 surv_grad <- function(exp, target = "survival", instance = 1, times_input = FALSE,
                       batch_size = NULL, dtype = NULL, newdata = NULL) {
@@ -92,6 +102,11 @@ surv_gradSHAP <- function(exp, target = "survival", instance = 1, times_input = 
 #'   "survshap")`) for `newdata`, `num_background` and `target` (`"survival"`, or
 #'   `"chf"` for `"cum_hazard"`); give either name, not both.
 #' @return (`survinngpy_result`) As [surv_grad()], with `pred_diff`.
+#' @examplesIf survinng_py_available() && reticulate::py_module_available("pycox")
+#' # `dat`, `x` and `model`: a small DeepSurv model fitted with pycox (a few seconds)
+#' source(system.file("examples", "deepsurv.R", package = "survinngpy"))
+#' shap <- surv_shap(explain(model, dat), instance = 1:2, seed = 1)
+#' shap
 #' @export
 surv_shap <- function(exp, target = "survival", instance = 1, background = NULL,
                       num_background = 100, num_coalitions = NULL, batch_size = NULL,
@@ -230,6 +245,12 @@ as_surv_result <- function(payload, ids, exp, dtype) {
 #'
 #' @param x (`survinngpy_result`) A result for an explainer built from a data.frame.
 #' @return (`survinngpy_result`) The same result with one feature per original variable.
+#' @examplesIf survinng_py_available() && reticulate::py_module_available("pycox")
+#' # `dat`, `x` and `model`: a small DeepSurv model fitted with pycox (a few seconds)
+#' source(system.file("examples", "deepsurv.R", package = "survinngpy"))
+#' ig <- surv_intgrad(explain(model, dat), instance = 1:2, n = 20)
+#' dimnames(ig$res[[1]])[[2]]  # stageII and stageIII, the dummies of `stage`
+#' dimnames(combine_dummies(ig)$res[[1]])[[2]]
 #' @export
 combine_dummies <- function(x) {
   if (!inherits(x, "survinngpy_result")) abort_arg("x", "a survinngpy_result", paste("an object of class", class(x)[1]))

@@ -18,10 +18,15 @@
 #' @return For one event, a matrix with one row per row of `newdata` and one column per
 #'   time point (column names: the times); with competing events, an array
 #'   `rows x times x events` (dimnames: times and event names).
-#' @examplesIf survinng_py_available() && reticulate::py_module_available("onnxruntime")
-#' # bundle <- "model_bundle"  # written by survinng_py.save_model() or survinng-py export
-#' # surv <- onnx_predict(bundle, newdata)
-#' # matplot(as.numeric(colnames(surv)), t(surv), type = "s")
+#' @examplesIf survinng_py_available() && reticulate::py_module_available("pycox") && reticulate::py_module_available("onnxruntime")
+#' # `dat`, `x` and `model`: a small DeepSurv model fitted with pycox (a few seconds)
+#' source(system.file("examples", "deepsurv.R", package = "survinngpy"))
+#' # a model bundle as survinng_py.save_model() or `survinng-py export` writes it
+#' bundle <- file.path(tempdir(), "model_bundle")
+#' sv <- reticulate::import("survinng_py")
+#' invisible(sv$save_model(explain(model, dat)$py, bundle, dynamo = FALSE, overwrite = TRUE))
+#' surv <- onnx_predict(bundle, dat[1:3, ])
+#' matplot(as.numeric(colnames(surv)), t(surv), type = "s", xlab = "time", ylab = "S(t)")
 #' @export
 onnx_predict <- function(path, newdata, target = "survival") {
   check_string(path, "path")

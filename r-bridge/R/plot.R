@@ -21,9 +21,14 @@
 #' @param num_bars (`integer(1)`) `plot_force()`: number of time points with bars (the
 #'   nearest grid points to equally spaced times).
 #' @return (`ggplot`) The plot.
-#' @examplesIf survinng_py_available() && reticulate::py_module_available("pycox")
-#' # shap <- surv_gradSHAP(explain(fit), instance = 1:2)
-#' # plot(shap); plot_contr(shap, aggregate = TRUE); plot(shap, type = "force", num_bars = 5)
+#' @examplesIf survinng_py_available() && reticulate::py_module_available("pycox") && requireNamespace("ggplot2", quietly = TRUE)
+#' # `dat`, `x` and `model`: a small DeepSurv model fitted with pycox (a few seconds)
+#' source(system.file("examples", "deepsurv.R", package = "survinngpy"))
+#' shap <- surv_gradSHAP(explain(model, dat), instance = 1:2, n = 5, num_samples = 10,
+#'                       seed = 1)
+#' plot(shap)
+#' plot_contr(shap, aggregate = TRUE)
+#' plot(shap, type = "force", num_bars = 5)
 #' @export
 plot.survinngpy_result <- function(x, ..., type = "attr") {
   check_string(type, "type", c("attr", "pred", "contr", "force"))

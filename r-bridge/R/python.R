@@ -38,6 +38,7 @@ python_requirements <- c("torch>=2.13", "numpy>=1.24", "pandas>=2.0", "tqdm>=4.6
 #' @return (`character(1)`) The environment's Python, invisibly; restart R and call
 #'   `reticulate::use_virtualenv(envname)` before using the package.
 #' @examples
+#' # not run: creates a virtual environment and installs packages from the internet
 #' \dontrun{
 #' install_survinng_py("~/src/survinng-py")
 #' }

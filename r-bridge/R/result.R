@@ -46,6 +46,11 @@ print.survinngpy_result <- function(x, ...) {
 #'   per instance, event and time.
 #' @param ... Unused.
 #' @return (`data.frame`, `data.table`) or a list of them.
+#' @examplesIf survinng_py_available() && reticulate::py_module_available("pycox")
+#' # `dat`, `x` and `model`: a small DeepSurv model fitted with pycox (a few seconds)
+#' source(system.file("examples", "deepsurv.R", package = "survinngpy"))
+#' grad <- surv_grad(explain(model, dat), instance = 1:2)
+#' head(as.data.frame(grad))
 #' @export
 as.data.frame.survinngpy_result <- function(x, row.names = NULL, optional = FALSE, ...,
                                             stacked = FALSE) {

@@ -114,11 +114,16 @@ def pycox_baseline(model: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
     """The baseline grid and hazard jumps of a fitted pycox Cox model."""
     hazards = getattr(model, "baseline_hazards_", None)
     if hazards is None:
+        # pycox keeps the training data from fit() for the baseline hazards
+        todo = (
+            "call model.compute_baseline_hazards() first"
+            if hasattr(model, "training_data")
+            else "fit the model first (model.fit), then call model.compute_baseline_hazards()"
+        )
         fail(
             "model",
             where,
-            f"a {type(model).__name__} with baseline hazards: call "
-            "model.compute_baseline_hazards() first",
+            f"a {type(model).__name__} with baseline hazards: {todo}",
             type(model).__name__,
         )
     return hazards.index.to_numpy(dtype=np.float64), hazards.to_numpy(dtype=np.float64)
