@@ -12,6 +12,7 @@ from .smoothgrad import surv_smoothgrad
 from .intgrad import surv_intgrad
 from .gradshap import surv_gradshap
 from .shap import surv_shap
+from .hessian import surv_hessian
 
 # isort: on
 from .registry import (
@@ -31,6 +32,7 @@ __all__ = [
     "surv_intgrad",
     "surv_gradshap",
     "surv_shap",
+    "surv_hessian",
     "Method",
     "Option",
     "register_method",
