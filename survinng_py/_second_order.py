@@ -6,11 +6,14 @@ returns d target(event, t) / d x_i and d^2 target(event, t) / d x_i d x_j for ev
 and time at once. It uses only the model's public contract (``forward``, and
 ``expand``/``net_forward``/``head`` for the factored form) and ``torch.func``:
 
-* **direct**: forward-over-reverse on the target, ``jvp`` of ``jacrev`` along unit tangents,
-  vectorised (``vmap``) over points and over a block of tangents;
-* **factored**, where the head takes fewer numbers per instance than it returns
-  (``MK^2 <= E*T``, e.g. DeepSurv, whose head reads one log-risk ``g``): with ``phi`` the
-  network output per instance and ``h`` the head, the chain rule of second order is
+* **forward** (forward-over-forward): one pair of Jacobian-vector products per feature
+  pair ``(i, j)``, each giving every event and time of the target; the cheapest where
+  there are fewer features than outputs (CoxTime, DeepHit);
+* **reverse** (forward-over-reverse): ``jvp`` of ``jacrev`` along unit tangents, one
+  backward pass per output and feature; for many features and few outputs;
+* **factored**, where the head takes few numbers per instance (``MK^2 <= E*T``, e.g.
+  DeepSurv, whose head reads one log-risk ``g``): with ``phi`` the network output per
+  instance and ``h`` the head, the chain rule of second order is
 
       d^2 f / dx^2 = sum_a dh/dphi_a d^2 phi_a / dx^2 + J^T (d^2 h / dphi^2) J,  J = dphi/dx,
 
@@ -18,6 +21,7 @@ and time at once. It uses only the model's public contract (``forward``, and
   ``dS/dg * Hess g + d^2S/dg^2 * grad g grad g^T``) and the head's small Hessian is
   taken once per point.
 
+All are vectorised with ``vmap`` over points and over the tangents of a block of rows.
 Points are walked in chunks sized by the explainer's memory budget; where one point's
 second derivatives do not fit, the rows ``i`` of the Hessian are taken in blocks. There is
 no Python loop over time points or feature pairs. Rows are independent (the network is in
@@ -29,6 +33,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 from torch.func import jacfwd, jacrev, jvp, vmap
@@ -40,12 +45,23 @@ from .models.base import SurvivalModel
 PointsFn = Callable[[torch.Tensor, torch.Tensor], list[torch.Tensor]]
 
 
-def factored(model: SurvivalModel, inputs: list[torch.Tensor], n_out: int) -> bool:
-    """Whether the head's Hessian (``n_out x MK x MK`` per point) is no larger than the
-    target's Jacobian would be if formed per head input: then the chain rule is cheaper."""
+Mode = Literal["factored", "forward", "reverse"]
+
+
+def choose_mode(model: SurvivalModel, inputs: list[torch.Tensor], k: int, n_out: int) -> Mode:
+    """The cheapest way to the second derivatives, by the work per point:
+
+    * ``"factored"`` where the head's Hessian (``n_out x MK x MK``) is no larger than the
+      target's Jacobian per head input would be (DeepSurv: ``MK = 1``);
+    * ``"forward"`` (forward-over-forward: one forward pass per feature pair, each giving
+      every time point) where there are fewer features than outputs, ``p <= n_out``;
+    * ``"reverse"`` (forward-over-reverse: one backward pass per output and feature)
+      otherwise."""
     with torch.no_grad():
         mk = model.net_forward(model.expand([x[:1] for x in inputs])).numel()
-    return mk * mk <= n_out
+    if mk * mk <= n_out:
+        return "factored"
+    return "forward" if inputs[k][0].numel() <= n_out else "reverse"
 
 
 def derivatives(
@@ -54,18 +70,22 @@ def derivatives(
     k: int,
     target: str,
     rows: torch.Tensor,
-    use_factors: bool,
+    mode: Mode,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradient ``(N, p, E, T)`` and Hessian rows ``rows`` ``(N, len(rows), p, E, T)`` of the
     target w.r.t. the (flattened) input ``k`` at ``points``."""
     shape = points[k].shape[1:]
     p = math.prod(shape)
-    basis = torch.eye(p, dtype=points[k].dtype, device=points[k].device).index_select(0, rows)
+    eye = torch.eye(p, dtype=points[k].dtype, device=points[k].device)
+    basis = eye.index_select(0, rows)
 
     def with_input(xk: torch.Tensor, others: tuple) -> list[torch.Tensor]:
         xs = [o.unsqueeze(0) for o in others]
         xs.insert(k, xk.reshape(1, *shape))
         return xs
+
+    def target_fn(z, rest):
+        return model.forward(with_input(z, rest), target)[0]
 
     def grad_and_rows(fn, xk, others):
         """fn's Jacobian w.r.t. xk, (*out, p), and its rows' derivatives, (blk, *out, p)."""
@@ -76,11 +96,20 @@ def derivatives(
         grads, second = vmap(along)(basis)
         return grads[0], second
 
-    def one_point(xk, *others):
-        if not use_factors:
-            def target_fn(z, rest):
-                return model.forward(with_input(z, rest), target)[0]
+    def forward_pairs(xk, others):
+        """Forward over forward, one pair (i in rows, j) per tangent pair: the gradient from
+        the inner products along e_j, the Hessian rows from the outer ones along e_i."""
 
+        def pair(u, v):
+            return jvp(lambda z: jvp(lambda w: target_fn(w, others), (z,), (v,))[1], (xk,), (u,))
+
+        first, second = vmap(vmap(pair, (None, 0)), (0, None))(basis, eye)  # (blk, p, *out)
+        return first[0].movedim(0, -1), second.movedim(1, -1)
+
+    def one_point(xk, *others):
+        if mode == "forward":
+            return forward_pairs(xk, others)
+        if mode == "reverse":
             return grad_and_rows(target_fn, xk, others)
 
         def phi_fn(z, rest):
@@ -144,7 +173,7 @@ def accumulate(
     p = inputs[k][0].numel()
     with torch.no_grad():
         out_shape = model.forward([x[:1] for x in inputs], target).shape[1:]
-    use_factors = factored(model, inputs, math.prod(out_shape))
+    mode = choose_mode(model, inputs, k, math.prod(out_shape))
     chunk, block = block_sizes(model, inputs, target, p, memory_budget)
     if batch_size is not None:
         chunk = batch_size
@@ -159,7 +188,7 @@ def accumulate(
         w_h = hess_weight(reps).reshape(-1, 1, 1, *[1] * len(out_shape))
         for first in range(0, p, block):
             rows = torch.arange(first, min(p, first + block), device=device)
-            g, h = derivatives(model, points, k, target, rows, use_factors)
+            g, h = derivatives(model, points, k, target, rows, mode)
             hess[:, first : first + len(rows)].index_add_(0, owner, h * w_h)
             if grad is not None and first == 0:
                 w_g = grad_weight(reps).reshape(-1, 1, *[1] * len(out_shape))

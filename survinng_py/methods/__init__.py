@@ -13,6 +13,7 @@ from .intgrad import surv_intgrad
 from .gradshap import surv_gradshap
 from .shap import surv_shap
 from .hessian import surv_hessian
+from .inthess import surv_inthess
 
 # isort: on
 from .registry import (
@@ -33,6 +34,7 @@ __all__ = [
     "surv_gradshap",
     "surv_shap",
     "surv_hessian",
+    "surv_inthess",
     "Method",
     "Option",
     "register_method",

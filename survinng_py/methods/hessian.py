@@ -30,8 +30,9 @@ def surv_hessian(
     For a model with several inputs, the pairs are the features of one input (``input``);
     the other inputs are held at the explained rows. An input with several feature axes
     (an image) is flattened. Every (event, time) of the target is differentiated at once,
-    with forward-over-reverse automatic differentiation, or, where the survival head reads
-    few numbers (DeepSurv: one log-risk ``g``), through the head's own second-order chain
+    by nested automatic differentiation (forward over forward, one pass per feature pair,
+    or forward over reverse, whichever is cheaper) or, where the survival head reads few
+    numbers (DeepSurv: one log-risk ``g``), through the head's own second-order chain
     rule ``S'(g) Hess g + S''(g) grad g grad g^T``.
 
     Parameters
