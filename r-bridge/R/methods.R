@@ -163,9 +163,11 @@ as_surv_result <- function(payload, ids, exp, dtype) {
     dimnames(a) <- c(list(NULL), if (!is.null(events)) list(events), list(time_names))
     a
   }
+  # second-order results pair the features: two feature axes
+  feature_axes <- rep(list(unlist(exp$xnames)), if (is.null(payload$feature_pairs)) 1 else 2)
   res <- lapply(payload$res, function(p) {
     a <- from_python_array(p)
-    dimnames(a) <- c(list(NULL, unlist(exp$xnames)), if (!is.null(events)) list(events),
+    dimnames(a) <- c(list(NULL), feature_axes, if (!is.null(events)) list(events),
                      list(time_names))
     a
   })

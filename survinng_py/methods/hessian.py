@@ -10,8 +10,6 @@ if TYPE_CHECKING:
     from ..explainer import Explainer
     from ..result import SurvResult
 
-#: help text of the ``input`` option, shared with Integrated Hessians(t)
-INPUT_HELP = "the network input whose features are paired (index or name; default the first)"
 
 
 def surv_hessian(
@@ -132,7 +130,6 @@ METHOD = register_method(
     r_function="surv_hessian",
     options={
         "times_input": "multiply entry (i, j) by x_i x_j",
-        "input": INPUT_HELP,
         "batch_size": BATCH_SIZE_HELP,
     },
 )

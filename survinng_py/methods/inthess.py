@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .hessian import INPUT_HELP
 from .registry import BATCH_SIZE_HELP, register_method
 
 if TYPE_CHECKING:
@@ -196,7 +195,6 @@ METHOD = register_method(
     options={
         "n": "steps per path integral (the double sum has n^2 terms)",
         "x_ref": "reference: one row, or one per instance (default: the data's mean)",
-        "input": INPUT_HELP,
         "batch_size": BATCH_SIZE_HELP,
     },
 )

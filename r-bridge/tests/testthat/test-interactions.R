@@ -1,0 +1,28 @@
+# Hessian(t) and Integrated Hessians(t) through the bridge: the same numbers as Python,
+# with the two feature axes named.
+python_pairs <- function(exp, fn, instance, ...) {
+  sv <- reticulate::import("survinng_py")
+  res <- sv[[fn]](exp$py, instance = as.list(as.integer(instance - 1)), ...)
+  payload <- reticulate::import("survinng_py.r")$result_for_r(res)
+  list(res = survinngpy:::from_python_array(payload$res[[1]]),
+       pred_diff = if (!is.null(payload$pred_diff)) survinngpy:::from_python_array(payload$pred_diff))
+}
+
+for (kind in c("deepsurv", "coxtime", "deephit_cr")) {
+  test_that(paste("surv_hessian() and surv_inthess() equal the Python results:", kind), {
+    skip_if_no_survinng_py()
+    exp <- explain(survivalmodels_fit(kind))
+    target <- if (kind == "deephit_cr") "cif" else "survival"
+    hess <- surv_hessian(exp, target = target, instance = c(4, 1), times_input = TRUE)
+    py <- python_pairs(exp, "surv_hessian", c(4, 1), target = target, times_input = TRUE)
+    expect_identical(unname(hess$res[[1]]), py$res)
+    expect_identical(dimnames(hess$res[[1]])[2:3], list(exp$xnames, exp$xnames))
+    expect_identical(hess$res[[1]], aperm(hess$res[[1]], c(1, 3, 2, seq_along(dim(py$res))[-(1:3)])))
+    ih <- surv_inthess(exp, target = target, instance = c(4, 1), n = 3L)
+    py <- python_pairs(exp, "surv_inthess", c(4, 1), target = target, n = 3L)
+    expect_identical(unname(ih$res[[1]]), py$res)
+    expect_identical(unname(ih$pred_diff), py$pred_diff)
+    expect_identical(ih$method, "Surv_IntHessian")
+    expect_identical(ih$method_args$n, 3L)
+  })
+}
