@@ -26,3 +26,24 @@ for (kind in c("deepsurv", "coxtime", "deephit_cr")) {
     expect_identical(ih$method_args$n, 3L)
   })
 }
+
+test_that("interaction plots draw the result's matrix and its largest pairs", {
+  skip_if_no_survinng_py()
+  skip_if_not_installed("ggplot2")
+  exp <- explain(survivalmodels_fit("deephit_cr"))
+  ih <- surv_inthess(exp, target = "cif", instance = c(3, 6), n = 3L)
+  a <- ih$res[[1]]
+  heat <- plot_interactions(ih, times = ih$time[c(2, 5)], instance = 2, event = 2)
+  expect_s3_class(heat, "ggplot")
+  cells <- heat$data[heat$data$time == levels(heat$data$time)[2], ]
+  expect_identical(cells$value, as.vector(a[2, , , 2, 5]))
+  pairs <- plot_pairs(ih, top_k = 2, instance = 1, event = 1)
+  m <- a[1, , , 1, ]
+  upper <- which(upper.tri(m[, , 1]), arr.ind = TRUE)
+  peak <- apply(upper, 1, function(ij) max(abs(m[ij[1], ij[2], ])))
+  top <- upper[which.max(peak), ]
+  expect_identical(levels(pairs$data$pair)[1], paste0(exp$xnames[top[1]], ":", exp$xnames[top[2]]))
+  expect_identical(pairs$data$value[seq_along(ih$time)], unname(m[top[1], top[2], ]))
+  expect_error(plot_pairs(surv_grad(exp, instance = 1)), "surv_hessian() or surv_inthess()",
+               fixed = TRUE)
+})
