@@ -986,13 +986,15 @@ def plot_interactions(
     times: Any = None,
     instance: int = 0,
     event: int | str = 0,
+    main_effects: bool = False,
     ax: Any = None,
 ):
     """Heatmaps of the (feature, feature) matrix of a second-order result at chosen times.
 
     One panel per time (the grid point nearest to each of ``times``), on one diverging
     colour scale centred at 0 and shared by the panels, so that the strongest pairs
-    stand out at a glance; values are written in the cells for up to 8 features.
+    stand out at a glance; values are written in the cells for up to 8 features. The
+    diagonal (main effects, often much larger) is left blank unless ``main_effects``.
 
     Parameters
     ----------
@@ -1004,6 +1006,8 @@ def plot_interactions(
         Position of the instance.
     event : int or str
         Position or name of the event.
+    main_effects : bool
+        Draw the diagonal too (it then shares the colour scale).
     ax : matplotlib Axes or sequence of Axes, optional
         Draw into these, one per time, instead of a new figure.
 
@@ -1032,17 +1036,23 @@ def plot_interactions(
     matrix, names = _pair_matrix(result, where)
     i = _position(instance, len(result.instance), "instance", where)
     e = _event_position(result, event, where)
+    main_effects = check_flag(main_effects, "main_effects", where)
     picks = _nearest(result.time, _check_times(result.time, times, where))
-    fig, axes = _panel_axes(ax, len(picks), where, unit="time")
+    p = len(names)
+    fig, axes = _panel_axes(
+        ax, len(picks), where, figsize=(3.2 * min(len(picks), 3) + 1.2, 3.6 + 0.25 * p), unit="time"
+    )
     cells = matrix[i, :, :, e][..., picks].astype(np.float64)  # (p, p, times)
-    scale = float(np.abs(cells).max()) or 1.0
+    if not main_effects:
+        cells[np.arange(p), np.arange(p)] = np.nan
+    scale = float(np.nanmax(np.abs(cells), initial=0.0)) or 1.0
     image = None
     for axis, (m, t) in zip(axes, enumerate(picks)):
         image = axis.imshow(cells[..., m], cmap="RdBu_r", vmin=-scale, vmax=scale)
         axis.set_xticks(range(len(names)), names, rotation=90)
         axis.set_yticks(range(len(names)), names)
         if len(names) <= 8:
-            for r, c in np.ndindex(len(names), len(names)):
+            for r, c in zip(*np.nonzero(np.isfinite(cells[..., m]))):
                 axis.text(c, r, f"{cells[r, c, m]:.2g}", ha="center", va="center", fontsize=6)
         title = _title(result.instance[i], result.event_names[e], len(result.event_names))
         axis.set_title(f"{title} | t = {result.time[t]:.4g}")

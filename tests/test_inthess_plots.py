@@ -20,12 +20,22 @@ def result():
 
 
 def test_heatmap_cells_are_the_matrix_at_the_nearest_times(result):
-    fig = plot_interactions(result, times=[0.9, 4.2], instance=1, event="b")
+    fig = plot_interactions(result, times=[0.9, 4.2], instance=1, event="b", main_effects=True)
     for axis, t in zip(fig.axes[:2], (1, 4)):  # grid 0, 1, ..., 5
         np.testing.assert_array_equal(axis.images[0].get_array(), result.values[0][1, :, :, 1, t])
     assert [tick.get_text() for tick in fig.axes[0].get_yticklabels()] == ["w", "x", "y", "z"]
     scale = np.abs(result.values[0][1, :, :, 1][..., [1, 4]]).max()
     assert fig.axes[0].images[0].get_clim() == (-scale, scale)
+
+
+def test_heatmap_leaves_the_diagonal_blank_by_default(result):
+    fig = plot_interactions(result, times=[2.0], instance=0)
+    cells = np.ma.filled(fig.axes[0].images[0].get_array(), np.nan)
+    want = result.values[0][0, :, :, 0, 2].copy()
+    np.fill_diagonal(want, np.nan)
+    np.testing.assert_array_equal(cells, want)
+    off = np.abs(want[~np.isnan(want)]).max()
+    assert fig.axes[0].images[0].get_clim() == (-off, off)
 
 
 def test_top_pairs_are_the_largest_off_diagonal_curves(result):
