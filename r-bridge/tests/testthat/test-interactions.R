@@ -47,3 +47,16 @@ test_that("interaction plots draw the result's matrix and its largest pairs", {
   expect_error(plot_pairs(surv_grad(exp, instance = 1)), "surv_hessian() or surv_inthess()",
                fixed = TRUE)
 })
+
+test_that("as.data.frame() of a pair result has one row per (id, pair, [event,] time)", {
+  skip_if_no_survinng_py()
+  exp <- explain(survivalmodels_fit("deephit_cr"))
+  hess <- surv_hessian(exp, target = "cif", instance = c(2, 7))
+  df <- as.data.frame(hess)
+  a <- hess$res[[1]]
+  expect_identical(nrow(df), length(a))
+  row <- df[df$id == 7 & df$feature_i == "age" & df$feature_j == "bmi" & df$event == "Event 2", ]
+  expect_identical(row$value, unname(a[2, "age", "bmi", "Event 2", ]))
+  expect_identical(as.character(row$feature[1]), "age:bmi")
+  expect_identical(row$pred, unname(hess$pred[2, "Event 2", ]))
+})
