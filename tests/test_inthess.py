@@ -171,3 +171,24 @@ def test_bad_arguments(data, coxph, kwargs, message):
     with pytest.raises(sv.SurvinngError) as err:
         sv.surv_inthess(exp, instance=[0, 1], **kwargs)
     assert str(err.value).startswith(message)
+
+
+def test_two_input_module_moves_only_the_chosen_input(two_input):
+    """The other input stays at the row along the path: rows of Gamma sum to IntGrad(t)
+    with a reference that differs from x only in the chosen input."""
+    net, (image, table), bins = two_input
+    exp = sv.explain(net, [image, table], model_type="deephit", time_bins=bins, dtype="float64",
+                     event_names=["event_1", "event_2", "event_3"])
+    rows = [image[:2].astype("float64"), table[:2].astype("float64")]
+    ref_table = table[5:6].astype("float64")
+    gaps = []
+    for n in (4, 8):
+        ih = sv.surv_inthess(exp, rows, n=n, input=1, target="cif",
+                             x_ref=[image[:1].astype("float64"), ref_table])
+        ig = sv.surv_intgrad(exp, rows, n=n, target="cif",
+                             x_ref=[rows[0], np.repeat(ref_table, 2, axis=0)])
+        np.testing.assert_allclose(ig.values[0], 0, atol=1e-15)  # the image does not move
+        np.testing.assert_array_equal(ih.pred_diff, ig.pred_diff)
+        gaps.append(np.abs(ih.values[0].sum(axis=2) - ig.values[1]).max())
+    assert gaps[1] < 0.6 * gaps[0]
+    assert ih.input_names == ["input_2"] and ih.values[0].shape[1:3] == (4, 4)
