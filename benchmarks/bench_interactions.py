@@ -17,6 +17,7 @@ with ``surv_hessian``'s (largest absolute difference).
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -24,10 +25,19 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (add_run_options, environment_block, fmt_s, median_times, publish,  # noqa: E402
-                     set_threads, table, timed, wants_write)
+from _common import (
+    add_run_options,
+    environment_block,
+    fmt_s,
+    median_times,
+    publish,
+    set_threads,
+    table,
+    timed,
+    wants_write,
+)
 
-import survinng_py as sv  # noqa: E402
+import survinng_py as sv
 
 SECTION = "bench_interactions"
 T = 100
@@ -77,13 +87,14 @@ def main(argv=None) -> None:
             exp = explainer(model, p, n_rows, args.seed)
             everything = range(n_rows)
             times = median_times({
-                "grad": lambda: sv.surv_grad(exp, instance=everything),
-                "hessian": lambda: sv.surv_hessian(exp, instance=everything),
-                "intgrad": lambda: sv.surv_intgrad(exp, instance=everything, n=10),
-                "inthess": lambda: sv.surv_inthess(exp, instance=everything, n=10),
+                name: functools.partial(method, exp, instance=everything, **kwargs)
+                for name, method, kwargs in (("grad", sv.surv_grad, {}),
+                                             ("hessian", sv.surv_hessian, {}),
+                                             ("intgrad", sv.surv_intgrad, {"n": 10}),
+                                             ("inthess", sv.surv_inthess, {"n": 10}))
             }, repeats)
             picks = np.linspace(0, T - 1, LOOP_TIMES).astype(int)
-            looped, seconds = timed(lambda: loop_hessian(exp, picks))
+            looped, seconds = timed(functools.partial(loop_hessian, exp, picks))
             hess = sv.surv_hessian(exp, instance=everything).values[0][:, :, :, 0][..., picks]
             gap = float(np.abs(looped - hess).max() / max(np.abs(hess).max(), 1e-30))
             loop_s = seconds * T / LOOP_TIMES

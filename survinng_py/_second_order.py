@@ -179,7 +179,9 @@ def accumulate(
         chunk = batch_size
     dtype, device = inputs[0].dtype, inputs[0].device
     hess = torch.zeros((n, p, p, *out_shape), dtype=dtype, device=device)
-    grad = None if grad_weight is None else torch.zeros((n, p, *out_shape), dtype=dtype, device=device)
+    grad = (
+        None if grad_weight is None else torch.zeros((n, p, *out_shape), dtype=dtype, device=device)
+    )
     total = n * n_reps
     for start in range(0, total, chunk):
         flat = torch.arange(start, min(total, start + chunk), device=device)

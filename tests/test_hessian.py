@@ -4,11 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import assert_close_rel
 
 import survinng_py as sv
 from survinng_py import _second_order
-
-from helpers import assert_close_rel
 
 FAMILIES = ["coxph", "coxtime", "deephit_single", "deephit_cr"]
 TARGETS = {"coxph": "cum_hazard", "coxtime": "survival", "deephit_single": "pmf",

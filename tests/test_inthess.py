@@ -4,11 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import assert_close_rel
 from scipy import integrate
 
 import survinng_py as sv
-
-from helpers import assert_close_rel
 
 H0 = np.array([0.2, 0.5, 1.1])  # cumulative baseline hazard of the analytic Cox models
 TIMES = [1.0, 2.0, 3.0]

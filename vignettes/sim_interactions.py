@@ -29,14 +29,24 @@ first among the 6 pairs (mean |Gamma_ij(t)| over rows and times before t0), its 
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
+from _common import (
+    VALIDATION_FRACTION,
+    figure_links,
+    fit_early_stopping,
+    parse_args,
+    progress,
+    run_info,
+    save,
+    single_thread,
+    table,
+    write_section,
+)
 
 import survinng_py as sv
-from _common import (VALIDATION_FRACTION, figure_links, fit_early_stopping, parse_args,
-                     progress, run_info, save, single_thread, table, write_section)
 
 NAME = "sim_interactions"
 FEATURES = ["treat", "age", "x3", "x4"]

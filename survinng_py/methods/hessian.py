@@ -11,7 +11,6 @@ if TYPE_CHECKING:
     from ..result import SurvResult
 
 
-
 def surv_hessian(
     explainer: Explainer,
     x: Any = None,
