@@ -124,3 +124,12 @@ def test_two_input_module_pairs_one_input(two_input):
     with pytest.raises(sv.SurvinngError, match=r"^`input` of surv_hessian\(\) must be an input "
                        r"index below 2 or one of \['img', 'tab'\]; got 2$"):
         sv.surv_hessian(exp, rows, input=2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_matches_cpu(coxtime, data):
+    cpu = sv.explain(coxtime, data[0][:30], dtype="float64")
+    gpu = sv.explain(coxtime, data[0][:30], dtype="float64", device="cuda")
+    for fn, kwargs in ((sv.surv_hessian, {}), (sv.surv_inthess, {"n": 3})):
+        a, b = (fn(e, instance=[0, 4], **kwargs) for e in (cpu, gpu))
+        np.testing.assert_allclose(b.values[0], a.values[0], rtol=1e-9, atol=1e-12)
