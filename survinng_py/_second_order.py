@@ -142,11 +142,13 @@ def block_sizes(
 ) -> tuple[int, int]:
     """(points per chunk, Hessian rows per block) within ``memory_budget`` bytes.
 
-    A point with a block of ``b`` rows costs about ``2 b`` first-order points (a tangent
-    and its primal through every operation), sized by :func:`engine.rows_per_batch`."""
+    A point with a block of ``b`` rows costs about ``4 b`` first-order points, sized by
+    :func:`engine.rows_per_batch`: a first-order point carries about ``p`` tangents through
+    the network, a block ``b p`` pairs of them, each with a primal, two tangents and their
+    product."""
     first_order = engine.rows_per_batch(model, inputs, target, memory_budget)
-    rows = max(1, min(p, first_order // 2))
-    return max(1, first_order // (2 * rows)), rows
+    rows = max(1, min(p, first_order // 4))
+    return max(1, first_order // (4 * rows)), rows
 
 
 def accumulate(
