@@ -22,7 +22,9 @@ from ._files import strict_json
 from ._tables import arrow
 from ._validation import PRED_FIELDS, ResultLike, fail, first_line, is_result
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+#: versions this reader reads: 2 has no feature pairs (no key ``feature_pairs``)
+READ_VERSIONS = (2, 3)
 METADATA_KEY = b"survinng_py"
 #: the metadata holds every instance id: 32 MiB is room for about two million
 METADATA_MAX_BYTES = 32 * 2**20
@@ -47,8 +49,10 @@ _KEYS = (
     "value_dtype",
     "pred_fields",
     "digest",
+    "feature_pairs",
 )
-_LONG_KEYS = ("instance", "input", "feature", "feature_index", "event", "time")
+#: the keys of each version read
+_VERSION_KEYS = {2: _KEYS[:-1], 3: _KEYS}
 _WIDE_KEYS = ("instance", "event", "time")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _ROWS_PER_BATCH = 1 << 20
@@ -120,25 +124,27 @@ def _parse_metadata(raw: bytes, *, arg: str, where: str, noun: str) -> dict:
         )
     if (
         type(meta.get("format_version")) is not int
-        or meta["format_version"] != FORMAT_VERSION
+        or meta["format_version"] not in READ_VERSIONS
         or meta.get("kind") != "attributions"
     ):
         fail(
             arg,
             where,
-            f"a {noun} of survinng_py attribution format version {FORMAT_VERSION}",
+            f"a {noun} of survinng_py attribution format version "
+            + " or ".join(map(str, READ_VERSIONS)),
             f"kind {_shown(meta.get('kind'))}, version {_shown(meta.get('format_version'))}",
             as_text=True,
         )
-    missing = [key for key in _KEYS if key not in meta]
+    keys = _VERSION_KEYS[meta["format_version"]]
+    missing = [key for key in keys if key not in meta]
     if missing:
         fail(arg, where, f"{subject} the key {missing[0]!r}", "no such key", as_text=True)
-    unknown = [key for key in meta if key not in _KEYS]
+    unknown = [key for key in meta if key not in keys]
     if unknown:
         fail(
             arg,
             where,
-            f"{subject} only the keys of format version {FORMAT_VERSION}",
+            f"{subject} only the keys of format version {meta['format_version']}",
             f"unknown key {_shown(unknown[0])}",
             as_text=True,
         )
@@ -215,6 +221,25 @@ def _parse_metadata(raw: bytes, *, arg: str, where: str, noun: str) -> dict:
         )
     if not _unique_texts(meta["event_names"]):
         bad("event_names", "a non-empty list of unique strings", meta["event_names"])
+    pairs = meta.get("feature_pairs")
+    if pairs is not None and not (
+        isinstance(pairs, list)
+        and len(pairs) == len(inputs)
+        and all(
+            isinstance(per_input, list)
+            and len(per_input) == len(n)
+            and all(
+                isinstance(pair, list) and len(pair) == 2 and all(map(_is_text, pair))
+                for pair in per_input
+            )
+            for per_input, n in zip(pairs, names)
+        )
+    ):
+        bad(
+            "feature_pairs",
+            "null or, per input, one [name, name] pair per feature name",
+            pairs,
+        )
     if meta["layout"] == "wide":
         counts = Counter([*_WIDE_KEYS, *_wide_columns(inputs, names), *fields])
         repeated = [c for c, count in counts.items() if count > 1]
@@ -267,6 +292,7 @@ def _schema(meta: dict, raw: bytes | None = None):
             ("input", label),
             ("feature", label),
             ("feature_index", pa.int32()),
+            *([("feature_i", label), ("feature_j", label)] if meta.get("feature_pairs") else []),
             ("event", label),
             ("time", pa.float64()),
             ("value", value_type),
@@ -350,6 +376,7 @@ def prepare_table(result: ResultLike, layout: Any, where: str) -> tuple[Any, dic
         "event_names": result.event_names,
         "value_dtype": result.values[0].dtype.name,
         "pred_fields": [f for f in PRED_FIELDS if getattr(result, f) is not None],
+        "feature_pairs": result.feature_pairs,
     }
     try:
         meta["digest"] = _digest(meta, _arrays(result))
@@ -420,8 +447,12 @@ def _batches(result: ResultLike, meta: dict, schema) -> Iterator:
     vocabulary = list(dict.fromkeys(name for names in result.feature_names for name in names))
     names = pa.array(vocabulary, pa.string())
     position = {name: i for i, name in enumerate(vocabulary)}
+    pairs = meta.get("feature_pairs")
+    members = _pair_vocabulary(pairs)
+    member_names = pa.array(members, pa.string())
     for k, values in enumerate(result.values):
         codes = np.array([position[name] for name in result.feature_names[k]], dtype=np.int32)
+        pair_codes = _pair_codes(pairs, k, members)
         n_f = len(result.feature_names[k])
         per_instance = n_f * n_e * n_t
         step = max(1, _ROWS_PER_BATCH // max(1, per_instance))
@@ -434,6 +465,10 @@ def _batches(result: ResultLike, meta: dict, schema) -> Iterator:
                 pa.DictionaryArray.from_arrays(pa.array(np.full(rows, k, np.int32)), inputs),
                 pa.DictionaryArray.from_arrays(pa.array(codes[feature_idx]), names),
                 pa.array(feature_idx),
+                *(
+                    pa.DictionaryArray.from_arrays(pa.array(side[feature_idx]), member_names)
+                    for side in pair_codes
+                ),
                 event_codes((b - a) * n_f),
                 pa.array(np.tile(result.time, (b - a) * n_f * n_e)),
                 pa.array(values[a:b].reshape(rows)),
@@ -443,6 +478,21 @@ def _batches(result: ResultLike, meta: dict, schema) -> Iterator:
                 for p in preds
             ]
             yield pa.RecordBatch.from_arrays(cols, schema=schema)
+
+
+def _pair_vocabulary(pairs: list | None) -> list[str]:
+    """The feature names that appear in the pairs, in order of first appearance."""
+    return list(dict.fromkeys(n for per in pairs or [] for pair in per for n in pair))
+
+
+def _pair_codes(pairs: list | None, k: int, members: list[str]) -> list[np.ndarray]:
+    """Per feature of input ``k``, the positions in ``members`` of its pair's names: the
+    ``feature_i`` and ``feature_j`` codes (none without pairs)."""
+    if not pairs:
+        return []
+    position = {name: i for i, name in enumerate(members)}
+    codes = np.array([[position[a], position[b]] for a, b in pairs[k]], np.int32)
+    return [codes[:, 0].copy(), codes[:, 1].copy()]
 
 
 def build_table(result: ResultLike, layout: Any, where: str):
@@ -564,6 +614,7 @@ def fields_from_batches(
         "model_class": meta["model_class"],
         "target": meta["target"],
         "args": meta["args"],
+        "feature_pairs": meta.get("feature_pairs"),
         **preds,
     }
 
@@ -677,6 +728,7 @@ class _Grid:
         outside = (f < 0) | (f >= self.sizes[k])
         if outside.any():
             self._refuse(f"feature_index {f[outside][0]} outside its input")
+        self._pairs(batch, k, f)
         label = self._labels(batch.column("feature"), self.vocabulary, "feature")
         expected = self.feature_entry[self.first_feature[k] + f]
         wrong = np.flatnonzero(expected != label)
@@ -688,6 +740,27 @@ class _Grid:
                 f"{self.vocabulary[expected[r]]!r}"
             )
         return f
+
+    def _pairs(self, batch, k: np.ndarray, f: np.ndarray) -> None:
+        """The ``feature_i``, ``feature_j`` labels of each row agree with the metadata's pair
+        of its feature."""
+        pairs = self.meta.get("feature_pairs")
+        if not pairs:
+            return
+        members = _pair_vocabulary(pairs)
+        for side, key in enumerate(("feature_i", "feature_j")):
+            expected = np.zeros(len(f), np.int64)
+            for j in range(len(pairs)):
+                rows = k == j
+                expected[rows] = _pair_codes(pairs, j, members)[side][f[rows]]
+            label = self._labels(batch.column(key), members, key)
+            wrong = np.flatnonzero(expected != label)
+            if wrong.size:
+                r = wrong[0]
+                self._refuse(
+                    f"{key} {members[label[r]]!r} at feature_index {f[r]}, where its "
+                    f"metadata has {members[expected[r]]!r}"
+                )
 
     def _labels(self, column, names: list[str], key: str) -> np.ndarray:
         """Positions in ``names`` of a dictionary column's labels."""

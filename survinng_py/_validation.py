@@ -37,6 +37,7 @@ RESULT_FIELDS = (
     "model_class",
     "target",
     "args",
+    "feature_pairs",
 )
 
 
@@ -86,6 +87,7 @@ class ResultLike(Protocol):
     model_class: str
     target: str
     args: dict[str, Any]
+    feature_pairs: list[list[list[str]]] | None
 
     @property
     def label(self) -> str: ...

@@ -13,6 +13,9 @@ instance        int32                       row id of the explained point
 input           dictionary<int32, string>   network input name
 feature         dictionary<int32, string>   feature name (``X1:Y2:Z3`` for tensors)
 feature_index   int32                       flat (row-major) index within the input
+feature_i       dictionary<int32, string>   first feature of the pair (second-order
+                                            results only: Hessian(t), IntHess(t))
+feature_j       dictionary<int32, string>   second feature of the pair (idem)
 event           dictionary<int32, string>   event name
 time            float64                     time point (original scale)
 value           float32 or float64          attribution, as computed
@@ -28,6 +31,10 @@ Reading places every number by its key columns, whatever the row order (a file s
 again by another tool reads back the same), and refuses a table whose keys do not form
 exactly the grid its metadata describes. The metadata carries a SHA-256 digest of the
 labels and numbers, so a file changed after writing is refused rather than read wrong.
+
+Format versions: 3 adds the feature pairs of second-order results (metadata key
+``feature_pairs`` and the ``feature_i``, ``feature_j`` columns); files of version 2 are
+still read, as results without pairs.
 
 Predictions (:func:`predictions_table`) are ``instance, event, time, <target>``; input
 data (:func:`data_table`) one named column per feature.
@@ -45,6 +52,7 @@ import numpy as np
 from ._arrow import (
     FORMAT_VERSION,
     METADATA_KEY,
+    READ_VERSIONS,
     _batches,
     check_layout,
     fields_from_batches,
@@ -67,6 +75,7 @@ __all__ = [
     "data_table",
     "FORMATS",
     "FORMAT_VERSION",
+    "READ_VERSIONS",
     "METADATA_KEY",
 ]
 

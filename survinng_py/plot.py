@@ -985,3 +985,174 @@ def _finish(
         ncols=min(len(labels), 6) if below else 1,
         fontsize="small",
     )
+
+
+# -- second-order results: feature interactions ------------------------------------------------
+def plot_interactions(
+    result: ResultLike,
+    times: Any = None,
+    instance: int = 0,
+    event: int | str = 0,
+    main_effects: bool = False,
+    ax: Any = None,
+):
+    """Heatmaps of the (feature, feature) matrix of a second-order result at chosen times.
+
+    One panel per time (the grid point nearest to each of ``times``), on one diverging
+    colour scale centred at 0 and shared by the panels, so that the strongest pairs
+    stand out at a glance; values are written in the cells for up to 8 features. The
+    diagonal (main effects, often much larger) is left blank unless ``main_effects``.
+
+    Parameters
+    ----------
+    result : SurvResult
+        From :func:`~survinng_py.surv_hessian` or :func:`~survinng_py.surv_inthess`.
+    times : sequence of float, optional
+        Times to show (default: 1/4, 1/2 and 3/4 of the time range).
+    instance : int
+        Position of the instance.
+    event : int or str
+        Position or name of the event.
+    main_effects : bool
+        Draw the diagonal too (it then shares the colour scale).
+    ax : matplotlib Axes or sequence of Axes, optional
+        Draw into these, one per time, instead of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    SurvinngError
+        For a first-order result or a bad selector.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> torch.manual_seed(0) and None
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 10))
+    >>> exp = sv.explain(net, np.random.default_rng(0).normal(size=(20, 3)),
+    ...                  model_type="deephit", time_bins=np.linspace(0, 5, 10))
+    >>> from survinng_py.plot import plot_interactions
+    >>> fig = plot_interactions(sv.surv_inthess(exp, instance=[1], n=4), times=[1.0, 4.0])
+    >>> [ax.get_title() for ax in fig.axes[:2]]
+    ['Instance ID: 1 | t = 1.111', 'Instance ID: 1 | t = 3.889']
+    """
+    where = "plot_interactions()"
+    matrix, names = _pair_matrix(result, where)
+    i = _position(instance, len(result.instance), "instance", where)
+    e = _event_position(result, event, where)
+    main_effects = check_flag(main_effects, "main_effects", where)
+    picks = _nearest(result.time, _check_times(result.time, times, where))
+    p = len(names)
+    fig, axes = _panel_axes(
+        ax, len(picks), where, figsize=(3.2 * min(len(picks), 3) + 1.2, 3.6 + 0.25 * p), unit="time"
+    )
+    cells = matrix[i, :, :, e][..., picks].astype(np.float64)  # (p, p, times)
+    if not main_effects:
+        cells[np.arange(p), np.arange(p)] = np.nan
+    scale = float(np.nanmax(np.abs(cells), initial=0.0)) or 1.0
+    image = None
+    for axis, (m, t) in zip(axes, enumerate(picks)):
+        image = axis.imshow(cells[..., m], cmap="RdBu_r", vmin=-scale, vmax=scale)
+        axis.set_xticks(range(len(names)), names, rotation=90)
+        axis.set_yticks(range(len(names)), names)
+        if len(names) <= 8:
+            for r, c in zip(*np.nonzero(np.isfinite(cells[..., m]))):
+                axis.text(c, r, f"{cells[r, c, m]:.2g}", ha="center", va="center", fontsize=6)
+        title = _title(result.instance[i], result.event_names[e], len(result.event_names))
+        axis.set_title(f"{title} | t = {result.time[t]:.4g}")
+    fig.colorbar(image, ax=axes, label=f"{result.label} of {result.target}", shrink=0.8)
+    return fig
+
+
+def plot_pairs(
+    result: ResultLike,
+    top_k: int = 5,
+    instance: int = 0,
+    event: int | str = 0,
+    main_effects: bool = False,
+    ax: Any = None,
+):
+    """The ``top_k`` feature pairs of a second-order result over time.
+
+    Pairs ``i < j`` are ranked by their largest absolute entry over time; each is one
+    curve of entry ``(i, j)`` (for Integrated Hessians the pair's whole interaction is
+    ``Gamma_ij + Gamma_ji``, twice the curve). With ``main_effects`` the diagonal
+    entries compete too.
+
+    Parameters
+    ----------
+    result : SurvResult
+        From :func:`~survinng_py.surv_hessian` or :func:`~survinng_py.surv_inthess`.
+    top_k : int
+        Number of pairs drawn.
+    instance : int
+        Position of the instance.
+    event : int or str
+        Position or name of the event.
+    main_effects : bool
+        Rank the diagonal (one feature with itself) along with the pairs.
+    ax : matplotlib Axes, optional
+        Draw into it instead of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    SurvinngError
+        For a first-order result or a bad selector.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> torch.manual_seed(0) and None
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 10))
+    >>> exp = sv.explain(net, np.random.default_rng(0).normal(size=(20, 3)),
+    ...                  model_type="deephit", time_bins=np.linspace(0, 5, 10))
+    >>> from survinng_py.plot import plot_pairs
+    >>> fig = plot_pairs(sv.surv_hessian(exp, instance=[0]), top_k=2)
+    >>> len(fig.axes[0].lines)
+    3
+    """
+    where = "plot_pairs()"
+    matrix, names = _pair_matrix(result, where)
+    top_k = check_int(top_k, "top_k", where)
+    main_effects = check_flag(main_effects, "main_effects", where)
+    i = _position(instance, len(result.instance), "instance", where)
+    e = _event_position(result, event, where)
+    rows, cols = np.triu_indices(len(names), k=0 if main_effects else 1)
+    curves = matrix[i, rows, cols, e].astype(np.float64)  # (pairs, time)
+    order = np.argsort(-np.abs(curves).max(axis=1), kind="stable")[:top_k]
+    fig, (axis,) = _panel_axes(ax, 1, where, unit="plot")
+    for rank, pair in enumerate(order):
+        label = f"{names[rows[pair]]}:{names[cols[pair]]}"
+        axis.plot(result.time, curves[pair], color=f"C{rank % 10}", label=label)
+    axis.axhline(0, color="black", linewidth=0.6)
+    axis.set_title(_title(result.instance[i], result.event_names[e], len(result.event_names)))
+    axis.set_xlabel("Time")
+    axis.set_ylabel(f"{result.label} of {result.target}")
+    axis.legend(title="Pair", fontsize="small")
+    return fig
+
+
+def _pair_matrix(result: ResultLike, where: str) -> tuple[np.ndarray, list[str]]:
+    """The ``(instance, p, p, event, time)`` values of a second-order result and the names
+    of its ``p`` features."""
+    _check_result(result, where)
+    pairs = getattr(result, "feature_pairs", None)
+    values = result.values[0]
+    if not pairs or values.ndim != 5 or values.shape[1] != values.shape[2]:
+        fail(
+            "result",
+            where,
+            "a second-order result with a (feature, feature) matrix (surv_hessian(), "
+            "surv_inthess())",
+            f"{result.label} with feature shape {values.shape[1:-2]}",
+            as_text=True,
+        )
+    p = values.shape[1]
+    return values, [pairs[0][j * p + j][0] for j in range(p)]

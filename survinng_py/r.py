@@ -133,6 +133,7 @@ def result_for_r(result: SurvResult) -> dict:
         "res": [r_array(v) for v in result.values],
         "feature_names": result.feature_names,
         "feature_shapes": [list(s) for s in result.feature_shapes],
+        "feature_pairs": result.feature_pairs,
         "event_names": result.event_names,
         "competing_risks": not drop_event,
         "time": to_raw(result.time),

@@ -32,6 +32,10 @@ class SurvResult:
     method, model_class, target : str
     args : dict
         Every argument of the call that produced the result.
+    feature_pairs : list of list of [str, str], or None
+        For second-order results (Hessian(t), Integrated Hessians(t)): per input, the
+        pair of feature names of each of its (flattened) features, whose names read
+        ``"a:b"``; ``None`` for first-order results.
     """
 
     def __init__(
@@ -52,6 +56,7 @@ class SurvResult:
         pred_diff: np.ndarray | None = None,
         pred_diff_q1: np.ndarray | None = None,
         pred_diff_q3: np.ndarray | None = None,
+        feature_pairs: Sequence[Sequence[Sequence[str]]] | None = None,
     ):
         self.values = [np.asarray(v) for v in values]
         self.pred = np.asarray(pred)
@@ -64,6 +69,11 @@ class SurvResult:
         self.instance = np.asarray(instance, dtype=np.int64)
         self.method, self.model_class, self.target = method, model_class, target
         self.args = dict(args)
+        self.feature_pairs = (
+            None
+            if feature_pairs is None
+            else [[[str(a), str(b)] for a, b in pairs] for pairs in feature_pairs]
+        )
 
     # -- shape and labels -----------------------------------------------------------
     @property
@@ -106,7 +116,8 @@ class SurvResult:
         **fields
             Any of ``values``, ``pred``, ``pred_ref``, ``pred_diff``, ``pred_diff_q1``,
             ``pred_diff_q3``, ``time``, ``feature_names``, ``input_names``,
-            ``event_names``, ``instance``, ``method``, ``model_class``, ``target``, ``args``.
+            ``event_names``, ``instance``, ``method``, ``model_class``, ``target``, ``args``,
+            ``feature_pairs``.
 
         Returns
         -------
@@ -179,6 +190,7 @@ class SurvResult:
                 fail("input", "isel()", "at least one input", input)
         values = [self.values[j][i][..., e, :][..., t] for j in k]
         names = [self.feature_names[j] for j in k]
+        pairs = None if self.feature_pairs is None else [self.feature_pairs[j] for j in k]
         if feature is not None:
             if len(values) != 1:
                 fail(
@@ -191,6 +203,7 @@ class SurvResult:
             f = _positions(feature, len(names[0]), "feature", "isel()")
             values = [values[0].reshape(len(i), -1, len(e), len(t))[:, f]]
             names = [[names[0][j] for j in f]]
+            pairs = None if pairs is None else [[pairs[0][j] for j in f]]
 
         def cut(a):
             return None if a is None else a[i][:, e][:, :, t]
@@ -202,6 +215,7 @@ class SurvResult:
             input_names=[self.input_names[j] for j in k],
             event_names=[self.event_names[j] for j in e],
             instance=self.instance[i],
+            feature_pairs=pairs,
             **{f: cut(getattr(self, f)) for f in PRED_FIELDS},
         )
 
@@ -323,6 +337,7 @@ class SurvResult:
                 "model_class",
                 "target",
                 "args",
+                "feature_pairs",
             )
         )
 

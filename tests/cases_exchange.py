@@ -227,7 +227,7 @@ CASES = [
     Case("files", "result-meta-deep", _edited(_set("args", {"a": _nested(40)})),
          "nested at most 32 levels deep", "metadata nested 40 levels deep"),
     Case("files", "result-meta-future-version", _edited(_set("format_version", 99)),
-         "of survinng_py attribution format version 2; got kind 'attributions', version 99",
+         "of survinng_py attribution format version 2 or 3; got kind 'attributions', version 99",
          "a file of a later format version"),
     Case("files", "result-meta-missing-key", _edited(lambda m: m.pop("digest")),
          f"{META} the key 'digest'; got no such key", "metadata without its digest"),

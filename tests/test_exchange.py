@@ -143,7 +143,7 @@ def test_foreign_truncated_and_versioned_files_are_refused(results, tmp_path):
     meta["format_version"] = 99
     future = table.replace_schema_metadata({b"survinng_py": json.dumps(meta).encode()})
     with pytest.raises(sv.SurvinngError, match="must be a table of survinng_py attribution format "
-                                               "version 2; got kind 'attributions', version 99"):
+                                               "version 2 or 3; got kind 'attributions', version 99"):
         sv.SurvResult.from_arrow(future)
     retyped = table.set_column(6, "value", table.column("value").cast(pa.float64()))
     with pytest.raises(sv.SurvinngError, match="must be a table with the columns its survinng_py "

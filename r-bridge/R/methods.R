@@ -210,10 +210,14 @@ as_surv_result <- function(payload, ids, exp, dtype) {
     dimnames(a) <- c(list(NULL), if (!is.null(events)) list(events), list(time_names))
     a
   }
-  features <- unlist(payload$feature_names)  # exp$xnames, or the players of groups
+  # exp$xnames, or the players of groups; second-order results pair them: two axes
+  pairs <- payload$feature_pairs
+  features <- if (is.null(pairs)) unlist(payload$feature_names) else
+    unique(vapply(pairs[[1]], function(pair) pair[[1]], ""))
+  feature_axes <- rep(list(features), if (is.null(pairs)) 1 else 2)
   res <- lapply(payload$res, function(p) {
     a <- from_python_array(p)
-    dimnames(a) <- c(list(NULL, features), if (!is.null(events)) list(events),
+    dimnames(a) <- c(list(NULL), feature_axes, if (!is.null(events)) list(events),
                      list(time_names))
     a
   })

@@ -78,17 +78,29 @@ as.data.table.survinngpy_result <- function(x, keep.rownames = FALSE, ..., stack
 long_frame <- function(x, a, stacked) {
   d <- dim(a)
   has_event <- x$competing_risks
+  pairs <- length(d) == 4 + has_event  # second-order results: two feature axes
   axes <- list(id = x$method_args$instance, feature = seq_len(d[2]))
-  if (has_event) axes$event <- seq_len(d[3])
+  if (pairs) axes$feature_j <- seq_len(d[3])
+  event_axis <- 3 + pairs
+  if (has_event) axes$event <- seq_len(d[event_axis])
   axes$time <- seq_along(x$time)
   grid <- expand.grid(axes, KEEP.OUT.ATTRS = FALSE)  # first axis fastest, as R arrays
   pred_index <- as.matrix(grid[, c("id", if (has_event) "event", "time")])
   pred_index[, 1] <- rep(seq_len(d[1]), length.out = nrow(grid))
   df <- data.frame(id = grid$id)
-  if (has_event) df$event <- factor(dimnames(a)[[3]][grid$event], levels = dimnames(a)[[3]])
+  events <- dimnames(a)[[event_axis]]
+  if (has_event) df$event <- factor(events[grid$event], levels = events)
   df$time <- x$time[grid$time]
   feature_names <- dimnames(a)[[2]] %||% paste0("X", seq_len(d[2]))
-  df$feature <- factor(feature_names[grid$feature], levels = feature_names)
+  if (pairs) {  # "a:b" labels in row-major order, and each side of the pair
+    labels <- paste0(rep(feature_names, each = d[2]), ":", rep(feature_names, times = d[2]))
+    df$feature <- factor(paste0(feature_names[grid$feature], ":", feature_names[grid$feature_j]),
+                         levels = labels)
+    df$feature_i <- factor(feature_names[grid$feature], levels = feature_names)
+    df$feature_j <- factor(feature_names[grid$feature_j], levels = feature_names)
+  } else {
+    df$feature <- factor(feature_names[grid$feature], levels = feature_names)
+  }
   df$value <- as.vector(a)
   for (field in c("pred", "pred_diff", "pred_diff_q1", "pred_diff_q3")) {
     if (!is.null(x[[field]])) df[[field]] <- x[[field]][pred_index]

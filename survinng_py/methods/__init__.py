@@ -12,6 +12,8 @@ from .smoothgrad import surv_smoothgrad
 from .intgrad import surv_intgrad
 from .gradshap import surv_gradshap
 from .shap import surv_shap
+from .hessian import surv_hessian
+from .inthess import surv_inthess
 
 # isort: on
 from .registry import (
@@ -31,6 +33,8 @@ __all__ = [
     "surv_intgrad",
     "surv_gradshap",
     "surv_shap",
+    "surv_hessian",
+    "surv_inthess",
     "Method",
     "Option",
     "register_method",

@@ -6,7 +6,8 @@ test_that("every method of the table has its R wrapper with the table's options 
   wrapped <- Filter(function(m) !is.null(m$r_function) &&
                       exists(m$r_function, envir = asNamespace("survinngpy")), table)
   expect_setequal(vapply(wrapped, `[[`, "", "r_function"),
-                  c("surv_grad", "surv_smoothgrad", "surv_intgrad", "surv_gradSHAP", "surv_shap"))
+                  c("surv_grad", "surv_smoothgrad", "surv_intgrad", "surv_gradSHAP", "surv_shap",
+                    "surv_hessian", "surv_inthess"))
   for (method in wrapped) {
     formals <- formals(get(method$r_function, envir = asNamespace("survinngpy")))
     for (option in method$options) {
