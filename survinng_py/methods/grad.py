@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .registry import BATCH_SIZE_HELP, register_method
+from .registry import BATCH_SIZE_HELP, GIVEN_HELP, INCLUDE_TIME_HELP, register_method
 
 if TYPE_CHECKING:
     from ..explainer import Explainer
@@ -17,6 +17,8 @@ def surv_grad(
     *,
     instance: Any = None,
     target: str = "survival",
+    given: float | None = None,
+    include_time: bool = False,
     times_input: bool = False,
     batch_size: int | None = None,
     progress: bool | None = None,
@@ -59,9 +61,10 @@ def surv_grad(
     >>> res.label, res.values[0].shape
     ('GxI(t)', (1, 2, 1, 3))
     """
-    from ._core import attribute, build_result, check_flag, prepare
+    from ._core import attribute, build_result, check_flag, for_target, prepare
 
     where = "surv_grad()"
+    explainer = for_target(explainer, target, where, given=given, include_time=include_time)
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)
     times_input = check_flag(times_input, "times_input", where)
 
@@ -102,6 +105,8 @@ METHOD = register_method(
     r_function="surv_grad",
     options={
         "times_input": "multiply the gradient by the input (GxI(t))",
+        "given": GIVEN_HELP,
+        "include_time": INCLUDE_TIME_HELP,
         "batch_size": BATCH_SIZE_HELP,
     },
 )
