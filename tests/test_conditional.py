@@ -184,3 +184,17 @@ def test_bad_given_is_one_line(kwargs, message):
     with pytest.raises(sv.SurvinngError) as err:
         sv.surv_grad(exp, instance=0, **kwargs)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_survshap_explains_the_conditional_target_of_a_model_it_only_predicts():
+    grid = np.array([1.0, 2.0, 3.0, 4.0])
+
+    def weibull(x):
+        return np.exp(-((0.2 * grid * np.exp(0.5 * x[:, :1] - 0.3 * x[:, 1:2])) ** 1.5))
+
+    exp = sv.explain(weibull, DATA, model_type="callable", time_bins=grid, dtype="float64")
+    res = sv.surv_shap(exp, instance=[0, 1], target="conditional_survival", given=2.5)
+    surv = weibull(DATA[:2])
+    np.testing.assert_allclose(res.pred[:, 0], surv[:, 2:] / surv[:, 1:2], rtol=1e-12)
+    np.testing.assert_allclose(res.values[0].sum(axis=1), res.pred_diff, atol=1e-12)
+    assert res.args["given"] == 2.5 and list(res.time) == [3.0, 4.0]
