@@ -198,3 +198,24 @@ def test_survshap_explains_the_conditional_target_of_a_model_it_only_predicts():
     np.testing.assert_allclose(res.pred[:, 0], surv[:, 2:] / surv[:, 1:2], rtol=1e-12)
     np.testing.assert_allclose(res.values[0].sum(axis=1), res.pred_diff, atol=1e-12)
     assert res.args["given"] == 2.5 and list(res.time) == [3.0, 4.0]
+
+
+def test_an_onnx_file_gives_the_conditional_targets_of_the_target_it_holds(tmp_path):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 4))
+    bins = np.arange(1.0, 5.0)
+    for target in ("survival", "cif"):
+        sv.export_onnx(net, tmp_path / f"{target}.onnx", target=target, data=DATA,
+                       model_type="deephit", time_bins=bins, dynamo=False)
+    exp = sv.explain(str(tmp_path / "survival.onnx"), DATA, model_type="onnx")
+    res = sv.surv_shap(exp, instance=[0], target="conditional_survival", given=2.0)
+    plain = sv.surv_shap(exp, instance=[0]).pred
+    np.testing.assert_allclose(res.pred, plain[..., 1:] / plain[..., 1:2], rtol=1e-6)
+    # a file of CIFs holds no survival for the denominator S(s)
+    exp = sv.explain(str(tmp_path / "cif.onnx"), DATA, model_type="onnx")
+    with pytest.raises(sv.SurvinngError) as err:
+        sv.surv_shap(exp, instance=[0], target="conditional_cif", given=2.0)
+    assert str(err.value) == (
+        "`target` of surv_shap() for a OnnxFile model must be one of 'cif'; "
+        "got 'conditional_cif'"
+    )

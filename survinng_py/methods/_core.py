@@ -60,7 +60,7 @@ def for_target(
         )
     if conditional:
         if target not in model.conditional_targets:
-            choices = (*model.targets, *model.conditional_targets)
+            choices = (*filter(model.accepts, model.targets), *model.conditional_targets)
             check_choice(target, choices, "target", f"{where} for a {model.model_class} model")
         if given is None:
             fail("given", where, f"a time s for target {target!r} (explained given T > s)", None)

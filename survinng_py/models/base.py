@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_int, fail
+from .._validation import SurvinngError, check_choice, check_int, fail
 
 #: most points a time grid made of ``sub`` steps per interval may have (pycox's
 #: ``interpolate(sub)`` and PCHazard's ``sub``): the head's buffers and every result
@@ -239,8 +239,22 @@ class SurvivalModel:
     # -- derived adapters ---------------------------------------------------------------
     @property
     def conditional_targets(self) -> tuple[str, ...]:
-        """The targets of :data:`CONDITIONAL_TARGETS` this model's own targets give."""
-        return tuple(k for k, base in CONDITIONAL_TARGETS.items() if base in self.targets)
+        """The targets of :data:`CONDITIONAL_TARGETS` this model gives: those whose base
+        target and ``"survival"`` (the denominator) pass :meth:`check_target` (a model
+        may accept fewer targets than its family declares, e.g. an ONNX file)."""
+        return tuple(
+            name
+            for name, base in CONDITIONAL_TARGETS.items()
+            if self.accepts(base) and self.accepts("survival")
+        )
+
+    def accepts(self, target: str) -> bool:
+        """Whether :meth:`check_target` accepts ``target``."""
+        try:
+            self.check_target(target, "")
+        except SurvinngError:
+            return False
+        return True
 
     def with_time_input(self, where: str) -> SurvivalModel:
         """This model with one more input, a time handle ``(B, 1)`` after the network's
