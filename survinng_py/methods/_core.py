@@ -126,12 +126,16 @@ class TimeInputExplainer(Explainer):
         single tabular input as its last feature (else it stays an input of its own),
         multiplied by the network's time at each grid point where ``times_input`` is set."""
         *values, time = values
+        network_time = self.model.time_input_values
+        assert network_time is not None  # with_time_input() made the model
         if times_input:
-            time = time * self.model.time_input_values.astype(time.dtype)
+            time = time * network_time.astype(time.dtype)
         if len(values) == 1 and values[0].ndim == 4:  # (instance, feature, event, time)
-            return [np.concatenate([values[0], time], axis=1)], [[*names[0], TIME_FEATURE]], [
-                _input_names(self.base, 1)[0]
-            ]
+            return (
+                [np.concatenate([values[0], time], axis=1)],
+                [[*names[0], TIME_FEATURE]],
+                [_input_names(self.base, 1)[0]],
+            )
         return [*values, time], names, _input_names(self, len(values) + 1)
 
 
@@ -343,9 +347,7 @@ def build_result(
     if isinstance(model, Conditional):
         args = {**args, "given": model.given}
     if isinstance(explainer, TimeInputExplainer):
-        values, names, input_names = explainer.report(
-            values, names, bool(args.get("times_input"))
-        )
+        values, names, input_names = explainer.report(values, names, bool(args.get("times_input")))
         args = {**args, "include_time": True}
     return SurvResult(
         values,

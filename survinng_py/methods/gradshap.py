@@ -61,11 +61,11 @@ def surv_gradshap(
 
     from .._validation import check_int, fail
     from ._core import (
-        for_target,
         MAX_POINTS,
         attribute,
         build_result,
         check_flag,
+        for_target,
         make_rng,
         path_points,
         predict,

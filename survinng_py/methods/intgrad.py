@@ -47,12 +47,12 @@ def surv_intgrad(
 
     from .._validation import check_int, fail
     from ._core import (
-        for_target,
         MAX_POINTS,
         attribute,
         background,
         build_result,
         check_flag,
+        for_target,
         path_points,
         predict,
         prepare,

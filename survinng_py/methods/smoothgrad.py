@@ -50,12 +50,12 @@ def surv_smoothgrad(
 
     from .._validation import check_float, check_int, fail
     from ._core import (
-        for_target,
         MAX_POINTS,
         attribute,
         background,
         build_result,
         check_flag,
+        for_target,
         make_rng,
         predict,
         prepare,

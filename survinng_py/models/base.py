@@ -336,7 +336,11 @@ class Conditional(SurvivalModel):
         self._first = int(np.searchsorted(grid, self.given, side="left"))  # first t >= s
         self._at = int(np.searchsorted(grid, self.given, side="right")) - 1  # last t <= s
         self._attach(
-            inner.net, grid[self._first :], inner.dtype, inner.device, inner.source,
+            inner.net,
+            grid[self._first :],
+            inner.dtype,
+            inner.device,
+            inner.source,
             inner._event_names,
         )
         if inner.time_input_values is not None:
@@ -373,7 +377,7 @@ def check_given(given: Any, grid: np.ndarray, where: str) -> float:
     if (
         isinstance(given, (bool, np.bool_))
         or not isinstance(given, numbers.Real)
-        or not low <= given <= high  # also refuses NaN
+        or not low <= float(given) <= high  # also refuses NaN
     ):
         fail(
             "given",
