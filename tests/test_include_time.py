@@ -174,3 +174,43 @@ def test_include_time_must_be_a_flag():
     exp, _ = _bare_coxtime()
     with pytest.raises(sv.SurvinngError, match="`include_time` of surv_grad"):
         sv.surv_grad(exp, instance=0, include_time="yes")
+
+
+def test_a_network_with_two_inputs_gets_the_time_as_an_input_of_its_own():
+    torch.manual_seed(3)
+    image_part = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    head = torch.nn.Sequential(torch.nn.Linear(3 + 2 + 1, 6), torch.nn.Tanh(),
+                               torch.nn.Linear(6, 1))
+
+    class TwoInputs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.image_part, self.head = image_part, head
+
+        def forward(self, image, table, t):
+            return self.head(torch.cat([self.image_part(image), table, t], dim=1))
+
+    rng = np.random.default_rng(4)
+    data = [rng.normal(size=(10, 1, 2, 2)), rng.normal(size=(10, 2))]
+    tau, h0 = np.array([0.5, 1.0, 2.0]), np.array([0.2, 0.1, 0.3])
+    net = TwoInputs()
+    exp = sv.explain(net, data, model_type="coxtime", baseline_hazard=(tau, h0),
+                     dtype="float64")
+    net64 = copy.deepcopy(net).double()
+    res = sv.surv_grad(exp, instance=[0, 1, 2], include_time=True)
+    assert res.input_names == ["input_1", "input_2", "time"]
+    assert res.feature_names[-1] == ["time"] and res.values[2].shape == (3, 1, 1, 3)
+
+    def survival(delta):  # the CoxTime head by hand, every network time shifted by delta
+        with torch.no_grad():
+            return _survival(delta)
+
+    def _survival(delta):
+        rows = [torch.as_tensor(d[:3]) for d in data]
+        g = torch.stack([net64(*rows, torch.full((3, 1), t + delta, dtype=torch.float64))
+                         for t in tau], 1)
+        return torch.exp(-torch.cumsum(torch.as_tensor(h0) * torch.exp(g[..., 0]), 1)).numpy()
+
+    h = 1e-6
+    fd = (survival(h) - survival(-h)) / (2 * h)
+    assert_close_rel(res.values[2][:, 0, 0], fd)
