@@ -214,3 +214,19 @@ def test_a_network_with_two_inputs_gets_the_time_as_an_input_of_its_own():
     h = 1e-6
     fd = (survival(h) - survival(-h)) / (2 * h)
     assert_close_rel(res.values[2][:, 0, 0], fd)
+
+
+def test_results_with_time_and_given_round_trip_through_arrow(tmp_path):
+    from survinng_py import exchange
+
+    exp, _ = _bare_coxtime()
+    res = sv.surv_intgrad(exp, instance=[0, 1], include_time=True, n=3,
+                          target="conditional_survival", given=10.0)
+    exchange.write(res, tmp_path / "long.parquet", layout="long")
+    back = exchange.read(tmp_path / "long.parquet")
+    np.testing.assert_array_equal(back.values[0], res.values[0])
+    np.testing.assert_array_equal(back.time, res.time)
+    assert back.feature_names == res.feature_names and back.args == res.args
+    # the wide layout has a column per feature beside its "time" column: refused, not mixed
+    with pytest.raises(sv.SurvinngError, match="got column 'time' twice"):
+        exchange.write(res, tmp_path / "wide.parquet", layout="wide")
