@@ -162,12 +162,16 @@ def test_a_feature_named_time_is_refused():
     frame = pd.DataFrame(data, columns=["age", "time", "dose"])
     exp = sv.explain(exp.model.net, frame, model_type="coxtime",
                      baseline_hazard=([0.5, 1.0], [0.1, 0.2]))
+    message = ("`include_time` of surv_grad() must be used with no feature named 'time' (the "
+               "time input's name); got a feature 'time'")
     with pytest.raises(sv.SurvinngError) as err:
         sv.surv_grad(exp, instance=0, include_time=True)
-    assert str(err.value) == (
-        "`include_time` of surv_grad() must be used with no feature named 'time' (the time "
-        "input's name); got a feature 'time'"
-    )
+    assert str(err.value) == message
+    # without data, the names come from the rows explained
+    exp = sv.explain(exp.model.net, model_type="coxtime", baseline_hazard=([0.5, 1.0], [0.1, 0.2]))
+    with pytest.raises(sv.SurvinngError) as err:
+        sv.surv_grad(exp, frame[:2], include_time=True)
+    assert str(err.value) == message
 
 
 def test_include_time_must_be_a_flag():

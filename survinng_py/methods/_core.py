@@ -79,25 +79,18 @@ def for_target(
 
 class TimeInputExplainer(Explainer):
     """An explainer whose rows carry one more input: the model's time handle ``(B, 1)``,
-    1 for every row (instances, references, background), named ``"time"``.
+    named ``"time"``.
 
-    Its value is 1 for every row, so methods with a reference give the time no
-    attribution with ``times_input`` (the time does not move along the path, as in
-    survinng); :func:`build_result` multiplies the time's attribution by the time the
-    network sees at each grid point where ``times_input`` is set (survinng's GxI(t)).
+    The handle is 1 for every row (instances, references, background), so methods with
+    a reference give the time no attribution with ``times_input`` (the time does not
+    move along the path, as in survinng); :func:`build_result` multiplies the time's
+    attribution by the time the network sees at each grid point where ``times_input``
+    is set (survinng's GxI(t)).
     """
 
     def __init__(self, base: Explainer, model: Any, where: str):
-        if base.feature_names is not None and any(
-            TIME_FEATURE in names for names in base.feature_names
-        ):
-            fail(
-                "include_time",
-                where,
-                f"used with no feature named {TIME_FEATURE!r} (the time input's name)",
-                f"a feature {TIME_FEATURE!r}",
-                as_text=True,
-            )
+        if base.feature_names is not None:
+            _check_no_time_feature(base.feature_names, where)
         super().__init__(
             model,
             None if base.data is None else self._with_handle(base.data),
@@ -112,6 +105,7 @@ class TimeInputExplainer(Explainer):
 
     def points(self, x: Any, instance: Any, where: str):
         inputs, ids, names = self.base.points(x, instance, where)
+        _check_no_time_feature(names, where)  # names of new rows' columns
         return self._with_handle(inputs), ids, [*names, [TIME_FEATURE]]
 
     def to_inputs(
@@ -137,6 +131,17 @@ class TimeInputExplainer(Explainer):
                 [_input_names(self.base, 1)[0]],
             )
         return [*values, time], names, _input_names(self, len(values) + 1)
+
+
+def _check_no_time_feature(names: list[list[str]], where: str) -> None:
+    if any(TIME_FEATURE in input_names for input_names in names):
+        fail(
+            "include_time",
+            where,
+            f"used with no feature named {TIME_FEATURE!r} (the time input's name)",
+            f"a feature {TIME_FEATURE!r}",
+            as_text=True,
+        )
 
 
 def _check_explainer(explainer: Any, where: str) -> None:
