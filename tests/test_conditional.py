@@ -61,6 +61,8 @@ def test_grad_equals_finite_differences_of_pycox_ratio(fitted, target):
         assert_close_rel(res.values[0], fd[0])
         assert_close_rel(res.pred, want, rel=1e-6)
         assert res.target == target and res.args["given"] == given
+        base = sv.surv_grad(exp, rows[:1], target=target.replace("conditional_", ""))
+        assert res.event_names == base.event_names
 
 
 def _bare(model_type, data, **head):

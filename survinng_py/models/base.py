@@ -327,7 +327,6 @@ class Conditional(SurvivalModel):
         self.inner = inner
         self.base_target = CONDITIONAL_TARGETS[target]
         self.targets = (target,)
-        self.per_event_targets = (target,) if self.base_target in inner.per_event_targets else ()
         self.model_class = inner.model_class
         self.differentiable = inner.differentiable
         self.torch_network = inner.torch_network
@@ -358,6 +357,9 @@ class Conditional(SurvivalModel):
 
     def num_risks(self, inputs: list[torch.Tensor]) -> int:
         return self.inner.num_risks(inputs)
+
+    def event_names(self, target: str, num_risks: int) -> list[str]:
+        return self.inner.event_names(self.base_target, num_risks)
 
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
         value = self.inner.head(phi, self.base_target)
