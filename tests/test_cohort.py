@@ -223,7 +223,7 @@ def test_refusals(tmp_path):
         ({"method": "intgrad", "n": "4"}, "`n` of explain_dataset() must be of type int (an "
                                           "option of 'intgrad'); got '4'"),
         ({"noise_level": 0.1}, "`noise_level` of explain_dataset() must be left out: method "
-                               "'grad' takes times_input, batch_size here"),
+                               "'grad' takes times_input, given, include_time, batch_size here"),
     ]
     for kwargs, message in cases:
         with pytest.raises(SurvinngError) as err:

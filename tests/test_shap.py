@@ -145,7 +145,7 @@ def test_registered_for_the_command_line_without_groups():
     assert entry in methods(cli=True)
     kinds = {o.name: o.type for o in entry.options}
     assert kinds == {"background": "rows", "num_background": "int", "num_coalitions": "int",
-                     "seed": "int", "batch_size": "int"}
+                     "seed": "int", "given": "float", "batch_size": "int"}
 
 
 @pytest.mark.parametrize("kwargs,message", [

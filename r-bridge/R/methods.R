@@ -7,7 +7,8 @@
 #'
 #' @param exp (`survinngpy_explainer`) From [explain()].
 #' @param target (`character(1)`) `"survival"`, `"cum_hazard"` or `"hazard"` (DeepSurv,
-#'   CoxTime); `"survival"`, `"cif"` or `"pmf"` (DeepHit).
+#'   CoxTime); `"survival"`, `"cif"` or `"pmf"` (DeepHit); `"conditional_survival"`
+#'   (every model) or `"conditional_cif"` (DeepHit) with `given`.
 #' @param instance (`integer()`) 1-based rows of the explainer data to explain.
 #' @param times_input (`logical(1)`) Multiply the gradients by the input
 #'   (`x - reference` for IntGrad(t) and GradSHAP(t)).
@@ -31,6 +32,17 @@
 #'   one in each of `n` equal parts of \eqn{[0, 1)} (unbiased, smaller integration
 #'   error); `FALSE` draws them independently from \eqn{U(0, 1)} as survinng does.
 #' @param seed (`integer(1)` or `NULL`) Seed of the random draws (Python's generator).
+#' @param include_time (`logical(1)`) CoxTime only: also attribute the time the network
+#'   takes as its last input (the effect of shifting every time it sees together, the
+#'   baseline hazard held fixed), reported as an extra last feature `"time"`, as
+#'   survinng does. With `times_input`, Grad(t) and SmoothGrad(t) multiply it by the
+#'   network's time at each grid point; IntGrad(t) and GradSHAP(t) give it no
+#'   attribution (the time does not move on the path from the reference).
+#' @param given (`numeric(1)` or `NULL`) The time \eqn{s} of a conditional target:
+#'   `"conditional_survival"` explains \eqn{S(t \mid T > s) = S(t)/S(s)},
+#'   `"conditional_cif"` the probability of each event by \eqn{t} given no event by
+#'   \eqn{s}, \eqn{(F_k(t) - F_k(s))/S(s)}; the time axis keeps the times
+#'   \eqn{t \ge s}.
 #' @return (`survinngpy_result`, also a `surv_result`) A list with `res` (one array per
 #'   input, `(instance, feature, [event,] time)`), `time`, `competing_risks`, `pred`,
 #'   `pred_diff`, `pred_diff_q1`, `pred_diff_q3` (where the method has them),
@@ -51,7 +63,8 @@
 #' sg <- surv_smoothgrad(exp, instance = 1, n = 10, seed = 1)
 #' @export
 surv_grad <- function(exp, target = "survival", instance = 1, times_input = FALSE,
-                      batch_size = NULL, dtype = NULL, newdata = NULL) {
+                      batch_size = NULL, dtype = NULL, include_time = FALSE, newdata = NULL,
+                      given = NULL) {
   run_method(exp, "Surv_Gradient", environment())
 }
 
@@ -59,7 +72,7 @@ surv_grad <- function(exp, target = "survival", instance = 1, times_input = FALS
 #' @export
 surv_smoothgrad <- function(exp, target = "survival", instance = 1, times_input = FALSE,
                             batch_size = NULL, n = 10, noise_level = 0.1, dtype = NULL,
-                            newdata = NULL, seed = NULL) {
+                            include_time = FALSE, newdata = NULL, seed = NULL, given = NULL) {
   run_method(exp, "Surv_SmoothGrad", environment())
 }
 
@@ -67,7 +80,7 @@ surv_smoothgrad <- function(exp, target = "survival", instance = 1, times_input 
 #' @export
 surv_intgrad <- function(exp, target = "survival", instance = 1, times_input = TRUE,
                          batch_size = NULL, n = 10, x_ref = NULL, dtype = NULL,
-                         newdata = NULL) {
+                         include_time = FALSE, newdata = NULL, given = NULL) {
   run_method(exp, "Surv_IntGrad", environment())
 }
 
@@ -75,8 +88,8 @@ surv_intgrad <- function(exp, target = "survival", instance = 1, times_input = T
 #' @export
 surv_gradSHAP <- function(exp, target = "survival", instance = 1, times_input = TRUE,
                           batch_size = NULL, n = 50, num_samples = 10, data_ref = NULL,
-                          dtype = NULL, replace = TRUE, stratified = TRUE, newdata = NULL,
-                          seed = NULL) {
+                          dtype = NULL, replace = TRUE, include_time = FALSE,
+                          stratified = TRUE, newdata = NULL, seed = NULL, given = NULL) {
   run_method(exp, "Surv_GradSHAP", environment())
 }
 
@@ -111,7 +124,8 @@ surv_gradSHAP <- function(exp, target = "survival", instance = 1, times_input = 
 surv_shap <- function(exp, target = "survival", instance = 1, background = NULL,
                       num_background = 100, num_coalitions = NULL, batch_size = NULL,
                       dtype = NULL, newdata = NULL, seed = NULL, groups = NULL,
-                      new_observation = NULL, N = NULL, output_type = NULL) {
+                      new_observation = NULL, N = NULL, output_type = NULL,
+                      given = NULL) {
   survex_name <- function(value, name, ours, given) {
     if (given) abort_arg(name, paste0("left out when `", ours, "` is given (survex's name for it)"))
     value
@@ -161,7 +175,7 @@ method_options <- function(method, env, exp) {
            bool = check_flag(value, name),
            int = check_count(value, name, minimum = if (isTRUE(option$seed)) 0 else 1,
                              null_ok = is.null(option$default)),
-           float = check_number(value, name),
+           float = if (is.null(value) && is.null(option$default)) NULL else check_number(value, name),
            str = check_string(value, name),
            rows = reference_rows(value, exp, name))
   })
@@ -221,9 +235,10 @@ as_surv_result <- function(payload, ids, exp, dtype) {
                      list(time_names))
     a
   })
-  args <- payload$args
-  method_args <- c(list(target = payload$target, instance = ids), 
-                   args[intersect(c("times_input", "n", "noise_level", "num_samples"), names(args))],
+  if (payload$model_class == "CoxTime") args$include_time <- with_time  # as survinng records
+  method_args <- c(list(target = payload$target, instance = ids),
+                   args[intersect(c("times_input", "include_time", "n", "noise_level",
+                                    "num_samples", "given"), names(args))],
                    list(dtype = dtype))
   out <- list(res = res, time = time, competing_risks = isTRUE(payload$competing_risks),
               pred = labelled(payload$pred))
@@ -234,8 +249,10 @@ as_surv_result <- function(payload, ids, exp, dtype) {
   out$method <- payload$method
   out$method_args <- method_args
   attr(out, "labels") <- unlist(payload$labels)
-  attr(out, "variables") <- if (identical(features, unname(exp$xnames))) {
-    exp$variables
+  with_time <- isTRUE(payload$args$include_time)  # CoxTime's time: the last feature
+  own_features <- c(unname(exp$xnames), if (with_time) "time")
+  attr(out, "variables") <- if (identical(features, own_features)) {
+    c(exp$variables, if (with_time) c(time = "time"))
   } else stats::setNames(features, features)
   if (out$model_class %in% c("DeepSurv", "CoxTime")) attr(out, "baseline_hazard") <- exp$baseline_hazard
   structure(out, class = c("survinngpy_result", "surv_result", "list"))

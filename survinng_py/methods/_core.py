@@ -9,6 +9,7 @@ averages over replicates, so results do not depend on the chunk size.
 
 from __future__ import annotations
 
+import copy
 import numbers
 import sys
 from collections.abc import Callable
@@ -21,9 +22,136 @@ from tqdm.auto import tqdm
 from .. import engine
 from .._validation import check_choice, check_flag, check_int, fail
 from ..explainer import Explainer
+from ..models.base import CONDITIONAL_TARGETS, Conditional
 from ..result import SurvResult
 
+#: the name of the time input's attribution (survinng's): the last feature of a single
+#: tabular input, else an input of its own
+TIME_FEATURE = "time"
+
 PointsFn = Callable[[torch.Tensor, torch.Tensor], tuple[list[torch.Tensor], list[torch.Tensor]]]
+
+
+def for_target(
+    explainer: Any, target: Any, where: str, *, given: Any = None, include_time: Any = False
+) -> Explainer:
+    """The explainer whose model gives ``target`` and takes the inputs attributed: the
+    one place where a method's ``given`` and ``include_time`` arguments take effect.
+
+    ``given`` (a time ``s``) goes with a conditional target (``"conditional_survival"``,
+    ``"conditional_cif"``): the model becomes :class:`~survinng_py.models.base.Conditional`,
+    its grid cut at ``s``. ``include_time=True`` adds the model's time input (CoxTime) as
+    one more input, named ``"time"``. Otherwise the explainer itself is returned.
+    Methods call it first and use what it returns in place of the explainer; results
+    record ``given`` and ``include_time`` in their arguments (:func:`build_result`)."""
+    _check_explainer(explainer, where)
+    include_time = check_flag(include_time, "include_time", where)
+    model = explainer.model
+    conditional = isinstance(target, str) and target in CONDITIONAL_TARGETS
+    if given is not None and not conditional:
+        fail(
+            "given",
+            where,
+            "left out unless the target is conditional ("
+            + ", ".join(repr(t) for t in model.conditional_targets or CONDITIONAL_TARGETS)
+            + ")",
+            f"{given!r} with target {target!r}",
+            as_text=True,
+        )
+    if conditional:
+        if target not in model.conditional_targets:
+            choices = (*filter(model.accepts, model.targets), *model.conditional_targets)
+            check_choice(target, choices, "target", f"{where} for a {model.model_class} model")
+        if given is None:
+            fail("given", where, f"a time s for target {target!r} (explained given T > s)", None)
+    if include_time:
+        model = model.with_time_input(where)
+    if conditional:
+        model = Conditional(model, target, given, where)
+    if include_time:
+        return TimeInputExplainer(explainer, model, where)
+    if model is explainer.model:
+        return explainer
+    view = copy.copy(explainer)  # the same data and names, the derived model
+    view.model = model
+    return view
+
+
+class TimeInputExplainer(Explainer):
+    """An explainer whose rows carry one more input: the model's time handle ``(B, 1)``,
+    named ``"time"``.
+
+    The handle is 1 for every row (instances, references, background), so methods with
+    a reference give the time no attribution with ``times_input`` (the time does not
+    move along the path, as in survinng); :func:`build_result` multiplies the time's
+    attribution by the time the network sees at each grid point where ``times_input``
+    is set (survinng's GxI(t)).
+    """
+
+    def __init__(self, base: Explainer, model: Any, where: str):
+        if base.feature_names is not None:
+            _check_no_time_feature(base.feature_names, where)
+        super().__init__(
+            model,
+            None if base.data is None else self._with_handle(base.data),
+            None if base.feature_names is None else [*base.feature_names, [TIME_FEATURE]],
+            [*base.input_names, TIME_FEATURE],
+            base.memory_budget,
+        )
+        self.base = base
+
+    def _with_handle(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [*inputs, inputs[0].new_ones((inputs[0].shape[0], 1))]
+
+    def points(self, x: Any, instance: Any, where: str):
+        inputs, ids, names = self.base.points(x, instance, where)
+        _check_no_time_feature(names, where)  # names of new rows' columns
+        return self._with_handle(inputs), ids, [*names, [TIME_FEATURE]]
+
+    def to_inputs(
+        self, value: Any, arg: str, where: str, allow_empty: bool = False
+    ) -> list[torch.Tensor]:
+        return self._with_handle(self.base.to_inputs(value, arg, where, allow_empty))
+
+    def report(
+        self, values: list[np.ndarray], names: list[list[str]], times_input: bool
+    ) -> tuple[list[np.ndarray], list[list[str]], list[str]]:
+        """Values, feature names and input names in survinng's layout: the time joins a
+        single tabular input as its last feature (else it stays an input of its own),
+        multiplied by the network's time at each grid point where ``times_input`` is set."""
+        *values, time = values
+        network_time = self.model.time_input_values
+        assert network_time is not None  # with_time_input() made the model
+        if times_input:
+            time = time * network_time.astype(time.dtype)
+        if len(values) == 1 and values[0].ndim == 4:  # (instance, feature, event, time)
+            return (
+                [np.concatenate([values[0], time], axis=1)],
+                [[*names[0], TIME_FEATURE]],
+                [_input_names(self.base, 1)[0]],
+            )
+        return [*values, time], names, _input_names(self, len(values) + 1)
+
+
+def _check_no_time_feature(names: list[list[str]], where: str) -> None:
+    if any(TIME_FEATURE in input_names for input_names in names):
+        fail(
+            "include_time",
+            where,
+            f"used with no feature named {TIME_FEATURE!r} (the time input's name)",
+            f"a feature {TIME_FEATURE!r}",
+            as_text=True,
+        )
+
+
+def _check_explainer(explainer: Any, where: str) -> None:
+    if not isinstance(explainer, Explainer):
+        fail(
+            "explainer",
+            where,
+            "an Explainer built by survinng_py.explain()",
+            type(explainer).__name__,
+        )
 
 
 def prepare(
@@ -40,13 +168,7 @@ def prepare(
     """Shared argument checks; returns the rows to explain, their ids and feature names.
 
     A method that takes ``gradients`` refuses models without them (``differentiable``)."""
-    if not isinstance(explainer, Explainer):
-        fail(
-            "explainer",
-            where,
-            "an Explainer built by survinng_py.explain()",
-            type(explainer).__name__,
-        )
+    _check_explainer(explainer, where)
     if gradients and not explainer.model.differentiable:
         fail(
             "explainer",
@@ -226,12 +348,18 @@ def build_result(
 ) -> SurvResult:
     model = explainer.model
     num_risks = engine.num_risks(model, inputs)
+    input_names = _input_names(explainer, len(inputs))
+    if isinstance(model, Conditional):
+        args = {**args, "given": model.given}
+    if isinstance(explainer, TimeInputExplainer):
+        values, names, input_names = explainer.report(values, names, bool(args.get("times_input")))
+        args = {**args, "include_time": True}
     return SurvResult(
         values,
         pred=pred,
         time=model.time,
         feature_names=names,
-        input_names=_input_names(explainer, len(inputs)),
+        input_names=input_names,
         event_names=model.event_names(target, num_risks),
         instance=ids,
         method=method,
@@ -263,6 +391,8 @@ def reference_rows(explainer: Explainer, given: Any, arg: str, where: str) -> li
 
 
 __all__ = [
+    "for_target",
+    "TimeInputExplainer",
     "prepare",
     "attribute",
     "predict",

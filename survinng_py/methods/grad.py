@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .registry import BATCH_SIZE_HELP, register_method
+from .registry import BATCH_SIZE_HELP, GIVEN_HELP, INCLUDE_TIME_HELP, register_method
 
 if TYPE_CHECKING:
     from ..explainer import Explainer
@@ -17,6 +17,8 @@ def surv_grad(
     *,
     instance: Any = None,
     target: str = "survival",
+    given: float | None = None,
+    include_time: bool = False,
     times_input: bool = False,
     batch_size: int | None = None,
     progress: bool | None = None,
@@ -34,7 +36,16 @@ def surv_grad(
         Give exactly one of ``x`` and ``instance``.
     target : str
         ``"survival"``, ``"cum_hazard"`` or ``"hazard"`` (Cox types); ``"survival"``,
-        ``"cif"`` or ``"pmf"`` (DeepHit).
+        ``"cif"`` or ``"pmf"`` (DeepHit); ``"conditional_survival"`` (every family) or
+        ``"conditional_cif"`` (families with ``"cif"``) with ``given``.
+    given : float, optional
+        The time ``s`` of a conditional target: ``S(t | T > s) = S(t) / S(s)``, or the
+        CIF given no event by ``s``, ``(F_k(t) - F_k(s)) / S(s)``, on the grid times
+        ``t >= s`` (recorded in the result's ``args``).
+    include_time : bool
+        Also attribute the time the network takes as an input (CoxTime): the last
+        feature ``"time"`` of a single tabular input (else an input of its own). With
+        ``times_input`` it is multiplied by the network's time at each grid point.
     times_input : bool
         Multiply the gradient by the input (GxI(t)).
     batch_size : int, optional
@@ -48,6 +59,12 @@ def surv_grad(
     SurvResult
         ``values[k]`` of shape ``(instance, *feature_dims_k, event, time)``, ``pred``.
 
+    Raises
+    ------
+    SurvinngError
+        Bad arguments, e.g. ``given`` outside the time grid or without a conditional
+        target, or ``include_time`` for a model without a time input.
+
     Examples
     --------
     >>> import numpy as np, torch, survinng_py as sv
@@ -58,10 +75,13 @@ def surv_grad(
     >>> res = sv.surv_grad(exp, instance=0, times_input=True)
     >>> res.label, res.values[0].shape
     ('GxI(t)', (1, 2, 1, 3))
+    >>> sv.surv_grad(exp, instance=0, target="conditional_survival", given=2.0).time
+    array([2., 3.])
     """
-    from ._core import attribute, build_result, check_flag, prepare
+    from ._core import attribute, build_result, check_flag, for_target, prepare
 
     where = "surv_grad()"
+    explainer = for_target(explainer, target, where, given=given, include_time=include_time)
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)
     times_input = check_flag(times_input, "times_input", where)
 
@@ -102,6 +122,8 @@ METHOD = register_method(
     r_function="surv_grad",
     options={
         "times_input": "multiply the gradient by the input (GxI(t))",
+        "given": GIVEN_HELP,
+        "include_time": INCLUDE_TIME_HELP,
         "batch_size": BATCH_SIZE_HELP,
     },
 )

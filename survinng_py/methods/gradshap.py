@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .registry import BATCH_SIZE_HELP, register_method
+from .registry import BATCH_SIZE_HELP, GIVEN_HELP, INCLUDE_TIME_HELP, register_method
 
 if TYPE_CHECKING:
     import numpy as np
@@ -19,6 +19,8 @@ def surv_gradshap(
     *,
     instance: Any = None,
     target: str = "survival",
+    given: float | None = None,
+    include_time: bool = False,
     n: int = 50,
     num_samples: int = 10,
     data_ref: Any = None,
@@ -63,6 +65,7 @@ def surv_gradshap(
         attribute,
         build_result,
         check_flag,
+        for_target,
         make_rng,
         path_points,
         predict,
@@ -72,6 +75,7 @@ def surv_gradshap(
     )
 
     where = "surv_gradshap()"
+    explainer = for_target(explainer, target, where, given=given, include_time=include_time)
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)
     n = check_int(n, "n", where, maximum=MAX_POINTS)
     num_samples = check_int(num_samples, "num_samples", where)
@@ -194,6 +198,8 @@ METHOD = register_method(
         "replace": "draw the references with replacement",
         "stratified": "one path point in each of n equal parts of [0, 1)",
         "seed": "seed of the references and path points",
+        "given": GIVEN_HELP,
+        "include_time": INCLUDE_TIME_HELP,
         "batch_size": BATCH_SIZE_HELP,
     },
     seed_option="seed",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .registry import BATCH_SIZE_HELP, register_method
+from .registry import BATCH_SIZE_HELP, GIVEN_HELP, INCLUDE_TIME_HELP, register_method
 
 if TYPE_CHECKING:
     from ..explainer import Explainer
@@ -17,6 +17,8 @@ def surv_intgrad(
     *,
     instance: Any = None,
     target: str = "survival",
+    given: float | None = None,
+    include_time: bool = False,
     n: int = 10,
     x_ref: Any = None,
     times_input: bool = True,
@@ -50,12 +52,14 @@ def surv_intgrad(
         background,
         build_result,
         check_flag,
+        for_target,
         path_points,
         predict,
         prepare,
     )
 
     where = "surv_intgrad()"
+    explainer = for_target(explainer, target, where, given=given, include_time=include_time)
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)
     n = check_int(n, "n", where, maximum=MAX_POINTS)
     times_input = check_flag(times_input, "times_input", where)
@@ -129,6 +133,8 @@ METHOD = register_method(
         "times_input": "multiply by x - reference (off: the mean gradient on the path)",
         "n": "points on the path from the reference",
         "x_ref": "reference: one row, or one per instance (default: the data's mean)",
+        "given": GIVEN_HELP,
+        "include_time": INCLUDE_TIME_HELP,
         "batch_size": BATCH_SIZE_HELP,
     },
 )

@@ -46,6 +46,13 @@ RESERVED = (
 BATCH_SIZE_HELP = (
     "points per batch (default: as many as the memory budget allows); results do not depend on it"
 )
+#: help text of the ``given`` option (conditional targets), the same for every method
+GIVEN_HELP = (
+    "time s for a conditional target (conditional_survival: S(t)/S(s), conditional_cif); "
+    "the grid is cut at s"
+)
+#: help text of the ``include_time`` option, the same for every gradient method
+INCLUDE_TIME_HELP = "also attribute the time input of the network (CoxTime)"
 #: modules whose import registers this package's entries: the gradient methods first (read
 #: by the command line), then modality Shapley (not on the command line; loads torch)
 _COMMAND_LINE_MODULES = ("survinng_py.methods",)
@@ -471,4 +478,6 @@ __all__ = [
     "describe",
     "ENTRY_POINT_GROUP",
     "BATCH_SIZE_HELP",
+    "GIVEN_HELP",
+    "INCLUDE_TIME_HELP",
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .registry import BATCH_SIZE_HELP, register_method
+from .registry import BATCH_SIZE_HELP, GIVEN_HELP, register_method
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,6 +40,7 @@ def surv_shap(
     *,
     instance: Any = None,
     target: str = "survival",
+    given: float | None = None,
     background: Any = None,
     num_background: int | None = 100,
     num_coalitions: int | None = None,
@@ -68,7 +69,10 @@ def surv_shap(
     instance : int or sequence of int, optional
         0-based rows of the explainer data.
     target : str
-        A target of the model (``"survival"``, ``"cum_hazard"``, ``"cif"``, ...).
+        A target of the model (``"survival"``, ``"cum_hazard"``, ``"cif"``, ...) or a
+        conditional target (``"conditional_survival"``, ``"conditional_cif"``).
+    given : float, optional
+        The time ``s`` of a conditional target (explained given no event by ``s``).
     background : array, DataFrame, tensor or list of them, optional
         The background rows (default: the explainer data).
     num_background : int or None
@@ -122,9 +126,10 @@ def surv_shap(
     import torch
 
     from .._validation import check_int
-    from ._core import make_rng, predict, prepare, reference_rows, seed_label
+    from ._core import for_target, make_rng, predict, prepare, reference_rows, seed_label
 
     where = "surv_shap()"
+    explainer = for_target(explainer, target, where, given=given)
     inputs, ids, names = prepare(
         explainer, x, instance, target, batch_size, where, progress, gradients=False
     )
@@ -453,6 +458,7 @@ METHOD = register_method(
         "num_background": "background rows drawn when there are more",
         "num_coalitions": "coalitions drawn for Kernel SHAP (default: exact up to 12 features)",
         "seed": "seed of the background rows and coalitions",
+        "given": GIVEN_HELP,
         "batch_size": BATCH_SIZE_HELP,
     },
     seed_option="seed",

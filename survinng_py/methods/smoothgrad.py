@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .registry import BATCH_SIZE_HELP, register_method
+from .registry import BATCH_SIZE_HELP, GIVEN_HELP, INCLUDE_TIME_HELP, register_method
 
 if TYPE_CHECKING:
     import numpy as np
@@ -19,6 +19,8 @@ def surv_smoothgrad(
     *,
     instance: Any = None,
     target: str = "survival",
+    given: float | None = None,
+    include_time: bool = False,
     n: int = 10,
     noise_level: float = 0.1,
     times_input: bool = False,
@@ -53,6 +55,7 @@ def surv_smoothgrad(
         background,
         build_result,
         check_flag,
+        for_target,
         make_rng,
         predict,
         prepare,
@@ -60,6 +63,7 @@ def surv_smoothgrad(
     )
 
     where = "surv_smoothgrad()"
+    explainer = for_target(explainer, target, where, given=given, include_time=include_time)
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)
     n = check_int(n, "n", where, maximum=MAX_POINTS)
     noise_level = check_float(noise_level, "noise_level", where)
@@ -134,6 +138,8 @@ METHOD = register_method(
         "n": "noisy copies of each instance",
         "noise_level": "noise sd as a multiple of each feature's sd",
         "seed": "seed of the noise",
+        "given": GIVEN_HELP,
+        "include_time": INCLUDE_TIME_HELP,
         "batch_size": BATCH_SIZE_HELP,
     },
     seed_option="seed",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +26,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_int, fail
+from .._validation import SurvinngError, check_choice, check_int, fail
 
 #: most points a time grid made of ``sub`` steps per interval may have (pycox's
 #: ``interpolate(sub)`` and PCHazard's ``sub``): the head's buffers and every result
 #: grow with it
 MAX_GRID_POINTS = 100_000
+#: targets conditional on survival to a time ``s`` (``given``), and the family target
+#: each is derived from (see :class:`Conditional`)
+CONDITIONAL_TARGETS = {"conditional_survival": "survival", "conditional_cif": "cif"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,9 @@ class SurvivalModel:
     differentiable: bool = True
     #: whether the model runs as a torch network (so it can be exported and saved)
     torch_network: bool = True
+    #: where the adapter takes a time input as its last input (see
+    #: :meth:`with_time_input`): the time its network sees at each grid point, else None
+    time_input_values: np.ndarray | None = None
 
     def __init__(
         self,
@@ -229,6 +236,38 @@ class SurvivalModel:
         out = self.net_forward(self.expand(inputs))
         return self.head(out.reshape(inputs[0].shape[0], -1), target)
 
+    # -- derived adapters ---------------------------------------------------------------
+    @property
+    def conditional_targets(self) -> tuple[str, ...]:
+        """The targets of :data:`CONDITIONAL_TARGETS` this model gives: those whose base
+        target and ``"survival"`` (the denominator) pass :meth:`check_target` (a model
+        may accept fewer targets than its family declares, e.g. an ONNX file)."""
+        return tuple(
+            name
+            for name, base in CONDITIONAL_TARGETS.items()
+            if self.accepts(base) and self.accepts("survival")
+        )
+
+    def accepts(self, target: str) -> bool:
+        """Whether :meth:`check_target` accepts ``target``."""
+        try:
+            self.check_target(target, "")
+        except SurvinngError:
+            return False
+        return True
+
+    def with_time_input(self, where: str) -> SurvivalModel:
+        """This model with one more input, a time handle ``(B, 1)`` after the network's
+        inputs, whose Jacobian is the attribution of the time the network sees; only
+        families whose network takes time as an input have one (CoxTime)."""
+        fail(
+            "include_time",
+            where,
+            "used with a model whose network takes time as an input (CoxTime)",
+            f"a {self.model_class} model",
+            as_text=True,
+        )
+
     # -- labels ---------------------------------------------------------------------
     def check_target(self, target: str, where: str) -> str:
         return check_choice(
@@ -257,6 +296,99 @@ class SurvivalModel:
             f"{type(self).__name__}(model_class={self.model_class!r}, source={self.source!r}, "
             f"times={len(self.time)}, dtype={self.dtype}, device={self.device})"
         )
+
+
+class Conditional(SurvivalModel):
+    """A target given that no event happened by time ``s`` (``given``), derived from the
+    family's own targets with gradients through the ratio, for every family.
+
+    * ``conditional_survival``: S(t | T > s) = S(t) / S(s);
+    * ``conditional_cif`` (families with a ``cif`` target, e.g. competing risks): the
+      probability of event k by t given no event of any kind by s,
+      (F_k(t) - F_k(s)) / S(s), with S the event-free survival.
+
+    The grid is cut to the times t >= s. S(s) and F_k(s) are read at the last grid time
+    <= s (the curves as step functions); before the first grid time they are 1 and 0, so
+    there the conditional target is the plain one on the whole grid.
+
+    Parameters
+    ----------
+    inner : SurvivalModel
+        The model whose targets are conditioned.
+    target : str
+        One of ``inner.conditional_targets``.
+    given : float
+        The time ``s``, from ``min(0, first grid time)`` to the last grid time.
+    where : str
+        The function named in errors.
+    """
+
+    def __init__(self, inner: SurvivalModel, target: str, given: Any, where: str):
+        self.inner = inner
+        self.base_target = CONDITIONAL_TARGETS[target]
+        self.targets = (target,)
+        self.model_class = inner.model_class
+        self.differentiable = inner.differentiable
+        self.torch_network = inner.torch_network
+        grid = inner.time
+        self.given = check_given(given, grid, where)
+        self._first = int(np.searchsorted(grid, self.given, side="left"))  # first t >= s
+        self._at = int(np.searchsorted(grid, self.given, side="right")) - 1  # last t <= s
+        self._attach(
+            inner.net,
+            grid[self._first :],
+            inner.dtype,
+            inner.device,
+            inner.source,
+            inner._event_names,
+        )
+        if inner.time_input_values is not None:
+            self.time_input_values = inner.time_input_values[self._first :]
+
+    @property
+    def rows_per_instance(self) -> int:
+        return self.inner.rows_per_instance
+
+    def expand(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        return self.inner.expand(inputs)
+
+    def net_forward(self, rows: list[torch.Tensor]) -> torch.Tensor:
+        return self.inner.net_forward(rows)
+
+    def num_risks(self, inputs: list[torch.Tensor]) -> int:
+        return self.inner.num_risks(inputs)
+
+    def event_names(self, target: str, num_risks: int) -> list[str]:
+        return self.inner.event_names(self.base_target, num_risks)
+
+    def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
+        value = self.inner.head(phi, self.base_target)
+        if self._at < 0:  # s before the grid: S(s) = 1, F_k(s) = 0
+            return value[..., self._first :]
+        at = slice(self._at, self._at + 1)
+        if self.base_target == "survival":
+            return value[..., self._first :] / value[..., at]
+        survival = self.inner.head(phi, "survival")
+        return (value[..., self._first :] - value[..., at]) / survival[..., at]
+
+
+def check_given(given: Any, grid: np.ndarray, where: str) -> float:
+    """``given`` as a float on the grid's range (from 0, or from the first grid time if
+    that is negative, to the last grid time)."""
+    low, high = min(0.0, float(grid[0])), float(grid[-1])
+    if (
+        isinstance(given, (bool, np.bool_))
+        or not isinstance(given, numbers.Real)
+        or not low <= float(given) <= high  # also refuses NaN
+    ):
+        fail(
+            "given",
+            where,
+            f"a time from {low:g} to the last grid time {high:g} (survival is 1 before "
+            f"the first grid time {float(grid[0]):g})",
+            given,
+        )
+    return float(given)
 
 
 def _private_copy(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -92,9 +93,21 @@ class CoxTime(SurvivalModel):
     def rows_per_instance(self) -> int:
         return len(self.h0_active)
 
+    def with_time_input(self, where: str) -> CoxTime:
+        """This model taking a time handle ``c`` ``(B, 1)`` after the network's inputs:
+        the network sees ``tau_j + c - 1`` (``c = 1``: the model itself), so the Jacobian
+        in ``c`` is the effect of shifting every time the network sees together, the
+        baseline hazard held fixed (survinng's ``include_time``)."""
+        twin = copy.copy(self)  # shares the network and buffers
+        twin.time_input_values = self.spec["tau"]
+        return twin
+
     def net_forward(self, rows: list[torch.Tensor]) -> torch.Tensor:
         n_instances = rows[0].shape[0] // self.rows_per_instance
         tau = self.tau_active.repeat(n_instances, 1)
+        if self.time_input_values is not None:  # the time handle (see with_time_input)
+            *rows, handle = rows
+            tau = tau + (handle - 1)
         out = self.net(*rows, tau)
         return out.reshape(out.shape[0], -1)
 
