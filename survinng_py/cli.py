@@ -568,7 +568,6 @@ def run_explain(args) -> list[str]:
             as_text=True,
         )
     explainer, rows = _bundle_and_rows(args, where)
-    explainer.model.check_target(args.target, where)
     result = method.function(explainer, rows, **kwargs)
     with _writing(out, where):
         exchange.write(
@@ -621,7 +620,6 @@ def run_report(args) -> list[str]:
             f"{len(rows)} rows",
             as_text=True,
         )
-    explainer.model.check_target(args.target, where)
     result = method.function(explainer, rows, **kwargs)
     with _writing(out, where):
         report(

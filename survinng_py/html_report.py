@@ -288,8 +288,10 @@ def _cohort_curve(result: ResultLike, explainer: Any) -> tuple[np.ndarray, str]:
         return result.pred.astype(np.float64).mean(0), (
             f"mean of the {len(result.instance)} explained instances"
         )
-    from .methods._core import predict
+    from .methods._core import for_target, predict
 
+    # a conditional target's curve comes from the model cut at the result's `given`
+    explainer = for_target(explainer, result.target, _WHERE, given=result.args.get("given"))
     model = explainer.model
     model.check_target(result.target, _WHERE)
     pred = predict(explainer, explainer.data, result.target)  # (rows, event, time)

@@ -221,3 +221,27 @@ def test_an_onnx_file_gives_the_conditional_targets_of_the_target_it_holds(tmp_p
         "`target` of surv_shap() for a OnnxFile model must be one of 'cif'; "
         "got 'conditional_cif'"
     )
+
+
+@pytest.mark.parametrize("fitted,target", [("coxph", "conditional_survival"),
+                                           ("deephit_cr", "conditional_cif")],
+                         indirect=["fitted"])
+def test_second_order_methods_take_the_conditional_target(fitted, target):
+    """Hessian(t) of S(t | T > s) is the finite difference of its Grad(t); Integrated
+    Hessians(t) rows sum to IntGrad(t) of the same conditional target."""
+    model, x = fitted
+    rows = x[:3].astype("float64")
+    exp = sv.explain(model, x, dtype="float64")
+    given = given_times(exp.model.time)[0]
+    hess = sv.surv_hessian(exp, rows, target=target, given=given)
+    assert hess.args["given"] == given
+    np.testing.assert_array_equal(hess.time, exp.model.time[exp.model.time >= given])
+    b, p = rows.shape
+    flat = lambda a: sv.surv_grad(exp, a[0], target=target, given=given).values[0].reshape(
+        b, -1, len(hess.time))  # Grad_i per event as one "event" axis
+    fd = finite_differences(flat, [rows])[0].reshape(hess.values[0].shape)  # d_j Grad_i
+    assert_close_rel(hess.values[0], np.swapaxes(fd, 1, 2), rel=1e-5)
+    ih = sv.surv_inthess(exp, rows, target=target, given=given, n=40)
+    ig = sv.surv_intgrad(exp, rows, target=target, given=given, n=40)
+    scale = np.abs(ig.values[0]).max()
+    np.testing.assert_allclose(ih.values[0].sum(axis=2), ig.values[0], atol=0.05 * scale)

@@ -23,14 +23,14 @@
 #'   `surv_inthess()` also has `pred_diff`.
 #' @export
 surv_hessian <- function(exp, target = "survival", instance = 1, times_input = FALSE,
-                         batch_size = NULL, dtype = NULL, newdata = NULL) {
+                         batch_size = NULL, dtype = NULL, newdata = NULL, given = NULL) {
   run_method(exp, "Surv_Hessian", environment())
 }
 
 #' @rdname surv_hessian
 #' @export
 surv_inthess <- function(exp, target = "survival", instance = 1, n = 10, x_ref = NULL,
-                         batch_size = NULL, dtype = NULL, newdata = NULL) {
+                         batch_size = NULL, dtype = NULL, newdata = NULL, given = NULL) {
   run_method(exp, "Surv_IntHessian", environment())
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .registry import BATCH_SIZE_HELP, register_method
+from .registry import BATCH_SIZE_HELP, GIVEN_HELP, register_method
 
 if TYPE_CHECKING:
     from ..explainer import Explainer
@@ -17,6 +17,7 @@ def surv_hessian(
     *,
     instance: Any = None,
     target: str = "survival",
+    given: float | None = None,
     times_input: bool = False,
     input: int | str = 0,
     batch_size: int | None = None,
@@ -43,6 +44,9 @@ def surv_hessian(
     target : str
         A target of the model family (``"survival"``, ``"cum_hazard"``, ``"hazard"`` for
         Cox types; ``"survival"``, ``"cif"``, ``"pmf"`` for DeepHit).
+    given : float, optional
+        The time ``s`` of a conditional target (``"conditional_survival"``,
+        ``"conditional_cif"``), as in :func:`surv_grad`.
     times_input : bool
         Multiply entry ``(i, j)`` by ``x_i x_j`` (as survinng's ``times_input``).
     input : int or str
@@ -79,9 +83,10 @@ def surv_hessian(
     True
     """
     from .. import _second_order as so
-    from ._core import build_result, check_flag, predict, prepare
+    from ._core import build_result, check_flag, for_target, predict, prepare
 
     where = "surv_hessian()"
+    explainer = for_target(explainer, target, where, given=given)
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)
     times_input = check_flag(times_input, "times_input", where)
     k = so.choose_input(explainer, inputs, input, where)
@@ -129,6 +134,7 @@ METHOD = register_method(
     r_function="surv_hessian",
     options={
         "times_input": "multiply entry (i, j) by x_i x_j",
+        "given": GIVEN_HELP,
         "batch_size": BATCH_SIZE_HELP,
     },
 )

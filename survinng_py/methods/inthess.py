@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .registry import BATCH_SIZE_HELP, register_method
+from .registry import BATCH_SIZE_HELP, GIVEN_HELP, register_method
 
 if TYPE_CHECKING:
     from ..explainer import Explainer
@@ -21,6 +21,7 @@ def surv_inthess(
     *,
     instance: Any = None,
     target: str = "survival",
+    given: float | None = None,
     n: int = 10,
     x_ref: Any = None,
     input: int | str = 0,
@@ -63,6 +64,9 @@ def surv_inthess(
         0-based rows of the explainer data.
     target : str
         A target of the model family.
+    given : float, optional
+        The time ``s`` of a conditional target (``"conditional_survival"``,
+        ``"conditional_cif"``), as in :func:`surv_grad`.
     n : int
         Steps per path integral (1 to 1000); the double sum has ``n^2`` terms.
     x_ref : array, DataFrame, tensor or list of them, optional
@@ -108,9 +112,10 @@ def surv_inthess(
 
     from .. import _second_order as so
     from .._validation import check_int, fail
-    from ._core import background, build_result, predict, prepare
+    from ._core import background, build_result, for_target, predict, prepare
 
     where = "surv_inthess()"
+    explainer = for_target(explainer, target, where, given=given)
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)
     n = check_int(n, "n", where, maximum=MAX_STEPS)
     k = so.choose_input(explainer, inputs, input, where)
@@ -195,6 +200,7 @@ METHOD = register_method(
     options={
         "n": "steps per path integral (the double sum has n^2 terms)",
         "x_ref": "reference: one row, or one per instance (default: the data's mean)",
+        "given": GIVEN_HELP,
         "batch_size": BATCH_SIZE_HELP,
     },
 )
