@@ -1,0 +1,92 @@
+"""Sphinx configuration of the survinng-py documentation.
+
+Built offline with warnings as errors (``bash .ci/docs``): no intersphinx, no remote
+assets. The gallery runs the vignettes' quick modes (``docs/gallery/``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+sys.path.insert(0, str(ROOT))  # the package of this checkout, not an installed copy
+sys.path.insert(0, str(DOCS))  # the gallery's figure scraper
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import survinng_py  # noqa: E402
+from gallery_scraper import copy_vignette_figures  # noqa: E402
+
+project = "survinng-py"
+author = "survinng-py developers"
+copyright = "survinng-py developers"
+release = version = survinng_py.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
+]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+exclude_patterns = ["_build", "gallery/GALLERY_HEADER.rst", "**/README.md"]
+templates_path = ["_templates"]
+nitpicky = False
+
+# -- Markdown ---------------------------------------------------------------------------
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_heading_anchors = 3
+
+# -- API reference ----------------------------------------------------------------------
+autosummary_generate = True
+autosummary_imported_members = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_typehints = "none"  # the numpydoc sections give the types
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+
+# -- gallery: the vignettes' quick modes -------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": "gallery",
+    "gallery_dirs": "auto_gallery",
+    "filename_pattern": r"/plot_",
+    "image_scrapers": ("matplotlib", copy_vignette_figures),
+    "abort_on_example_error": True,
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+    "parallel": int(os.environ.get("SURVINNG_DOCS_JOBS", "2")),
+    "min_reported_time": 1,
+    "plot_gallery": os.environ.get("SURVINNG_DOCS_GALLERY", "True"),
+}
+suppress_warnings = ["config.cache"]  # the scraper function cannot be pickled for the cache
+
+# -- HTML -------------------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"survinng-py {version}"
+html_static_path = ["_static"]
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "navbar_end": ["navbar-icon-links"],
+}
+html_show_sourcelink = False
+
+
+def _changelog(app, docname, source):
+    """The changelog page shows the repository's CHANGELOG.md, or says there is none."""
+    if docname != "changelog":
+        return
+    path = ROOT / "CHANGELOG.md"
+    source[0] = (path.read_text(encoding="utf-8") if path.is_file()
+                 else "# Changelog\n\nNo release has been recorded yet.\n")
+
+
+def setup(app):
+    app.connect("source-read", _changelog)
