@@ -6,6 +6,7 @@ assets. The gallery runs the vignettes' quick modes (``docs/gallery/``).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -67,16 +68,27 @@ sphinx_gallery_conf = {
 }
 suppress_warnings = ["config.cache"]  # the scraper function cannot be pickled for the cache
 
+# -- math, served from the site itself (Debian's libjs-mathjax): no CDN, works offline --
+MATHJAX = Path("/usr/share/javascript/mathjax")
+#: the parts of MathJax 2 that TeX input with CommonHTML output loads
+MATHJAX_PARTS = ("MathJax.js", "config/TeX-AMS_CHTML.js", "extensions", "jax/element",
+                 "jax/input/TeX", "jax/output/CommonHTML", "fonts/HTML-CSS/TeX/woff")
+mathjax_path = "mathjax/MathJax.js?config=TeX-AMS_CHTML"
+mathjax2_config = {"tex2jax": {"inlineMath": [["\\(", "\\)"]],
+                               "displayMath": [["\\[", "\\]"]], "processEscapes": True}}
+myst_update_mathjax = False  # MyST would write a MathJax 3 configuration
+
 # -- HTML -------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"survinng-py {version}"
-html_static_path = ["_static"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "navbar_end": ["navbar-icon-links"],
 }
 html_show_sourcelink = False
+# the theme logs a console error when neither a stored nor a default colour mode is set
+html_context = {"default_mode": "light"}
 
 
 def _changelog(app, docname, source):
@@ -88,5 +100,21 @@ def _changelog(app, docname, source):
                  else "# Changelog\n\nNo release has been recorded yet.\n")
 
 
+def _copy_mathjax(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    if not (MATHJAX / "MathJax.js").is_file():
+        raise RuntimeError(f"MathJax not found in {MATHJAX}: install Debian's libjs-mathjax")
+    target = Path(app.outdir) / "_static" / "mathjax"
+    for part in MATHJAX_PARTS:
+        source, dest = MATHJAX / part, target / part
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, dest, dirs_exist_ok=True)
+        else:
+            shutil.copyfile(source, dest)
+
+
 def setup(app):
     app.connect("source-read", _changelog)
+    app.connect("build-finished", _copy_mathjax)

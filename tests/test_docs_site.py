@@ -1,0 +1,121 @@
+"""The documentation: complete numpydoc sections for every public function, and the built
+site opened in headless Chromium (``bash .ci/docs`` builds it, then runs this file)."""
+import importlib
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+import survinng_py
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "docs" / "_build" / "html"
+SCREENSHOTS = SITE / "_static" / "screenshots"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+#: page -> (what it is, the least number of images it must show)
+PAGES = {
+    "index.html": ("the front page", 1),
+    "api/generated/survinng_py.surv_gradshap.html": ("an API page", 0),
+    "guide/methods.html": ("a page with formulas", 0),
+    "auto_gallery/plot_sim_time_dependent.html": ("a gallery page", 3),
+}
+#: modules whose public functions the API reference documents (besides the top level)
+MODULES = ["exchange", "bundle", "onnx_export", "cohort", "datasets", "metrics", "modality",
+           "plot", "r", "methods.registry"]
+SECTIONS = ("Parameters", "Returns", "Raises", "Examples")
+
+
+def _public_functions():
+    """(qualified name, function) of every public function and public method users call."""
+    seen = {}
+    for name in survinng_py.__all__:
+        obj = getattr(survinng_py, name)
+        if inspect.isfunction(obj):
+            seen.setdefault(obj, f"survinng_py.{name}")
+        elif inspect.isclass(obj) and not issubclass(obj, Exception):
+            for attr, member in vars(obj).items():
+                if inspect.isfunction(member) and not attr.startswith("_"):
+                    seen.setdefault(member, f"survinng_py.{name}.{attr}")
+    for module_name in MODULES:
+        module = importlib.import_module(f"survinng_py.{module_name}")
+        names = getattr(module, "__all__", [n for n in vars(module) if not n.startswith("_")])
+        for name in names:
+            obj = getattr(module, name)
+            if inspect.isfunction(obj) and obj.__module__ == module.__name__:
+                seen.setdefault(obj, f"{module.__name__}.{name}")
+    return sorted((qualname, fn) for fn, qualname in seen.items())
+
+
+def _raises_anything(fn):
+    """Whether the function's own code can raise: a raise, or a call of a checking helper."""
+    source = inspect.getsource(fn)
+    return bool(re.search(r"\braise\b|\bfail\(|\bcheck_\w+\(|_checked\(|\bvalidate", source))
+
+
+def test_every_public_function_has_numpydoc_sections():
+    missing = []
+    for qualname, fn in _public_functions():
+        doc = inspect.getdoc(fn) or ""
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.name not in ("self", "cls") and p.kind not in (p.VAR_POSITIONAL,
+                                                                       p.VAR_KEYWORD)]
+        wanted = [s for s in SECTIONS if s != "Parameters" or params]
+        if "Raises" in wanted and not _raises_anything(fn):
+            wanted.remove("Raises")
+        for section in wanted:
+            if not re.search(rf"^{section}\n-{{{len(section)}}}$", doc, flags=re.M):
+                missing.append(f"{qualname}: {section}")
+    assert not missing, "\n".join(missing)
+
+
+# -- the built site in a browser ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def browser():
+    if not (SITE / "index.html").is_file():
+        pytest.skip(f"the documentation site is not built ({SITE}): run `bash .ci/docs`")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    if not (Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()):
+        pytest.skip(f"Debian's chromium and chromium-driver are needed ({CHROMIUM})")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1600",
+                 "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_loads_without_console_errors_and_shows_its_images(browser, page):
+    what, least_images = PAGES[page]
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get((SITE / page).as_uri())
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+    wait.until(lambda d: d.execute_script(
+        "return Array.from(document.images).every(i => i.complete)"))
+    if "formulas" in what:  # MathJax, served by the site itself, typesets every formula
+        wait.until(lambda d: d.execute_script(
+            "return document.querySelectorAll('.math .MathJax_CHTML').length > 0 && "
+            "document.querySelectorAll('.MathJax_Processing, .MathJax_Error').length == 0"))
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => [i.src, i.naturalWidth])")
+    errors = [entry["message"] for entry in browser.get_log("browser")
+              if entry["level"] == "SEVERE"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOTS / (page.replace("/", "_")[:-5] + ".png")))
+
+    assert not errors, f"{what} ({page}) logged errors: {errors}"
+    assert len(images) >= least_images, f"{what} ({page}) shows {len(images)} images"
+    broken = [src for src, width in images if width == 0]
+    assert not broken, f"{what} ({page}) has images that did not load: {broken}"
+    assert browser.title and "survinng-py" in browser.title
+    if page.startswith("api/"):
+        body = browser.find_element("tag name", "main").text
+        for section in ("Parameters", "Returns", "Examples"):
+            assert section in body, f"{page} lacks {section}"
