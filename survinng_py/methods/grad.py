@@ -48,6 +48,15 @@ def surv_grad(
     SurvResult
         ``values[k]`` of shape ``(instance, *feature_dims_k, event, time)``, ``pred``.
 
+    Raises
+    ------
+    SurvinngError
+        One line naming the argument, before any gradient is taken: an explainer not
+        built by :func:`~survinng_py.explain`, both or neither of ``x`` and ``instance``,
+        rows out of range or not shaped like the model's inputs, a target the model family
+        does not have, an option out of its range, or a model without gradients (use
+        :func:`~survinng_py.surv_shap`).
+
     Examples
     --------
     >>> import numpy as np, torch, survinng_py as sv
