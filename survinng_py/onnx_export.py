@@ -73,6 +73,14 @@ def export_onnx(
         The written file. The input names are the explainer's ``input_names``; the
         output is named after the target; the batch axis is dynamic.
 
+    Raises
+    ------
+    SurvinngError
+        One line: for a target the model does not have, an existing file without
+        ``overwrite=True``, a network the exporter cannot trace (or whose graph would
+        freeze the batch size), or ``onnx``/``onnxruntime`` not installed (``pip install
+        "survinng-py[onnx]"``).
+
     Examples
     --------
     >>> import numpy as np, torch, tempfile, os, survinng_py as sv
@@ -121,6 +129,23 @@ def predict_onnx(path: str | os.PathLike, x: Any, *, threads: int | None = None)
     ndarray
         onnxruntime's output (float32 for a float32 model). See :func:`export_onnx` for
         an example.
+
+    Raises
+    ------
+    SurvinngError
+        One line: for a path that is not an ONNX file this package can run safely
+        (external data, foreign operator domains), rows that do not match the model's
+        inputs, or onnxruntime not installed.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, tempfile, os, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    >>> exp = sv.explain(net, np.random.default_rng(0).normal(size=(10, 2)), model_type="deepsurv",
+    ...                  baseline_hazard=([1.0, 2.0, 3.0], [0.1, 0.2, 0.1]))
+    >>> path = sv.export_onnx(exp, os.path.join(tempfile.mkdtemp(), "m.onnx"), dynamo=False)
+    >>> sv.predict_onnx(path, np.zeros((4, 2), dtype=np.float32)).shape  # (rows, event, time)
+    (4, 1, 3)
     """
     where = "predict_onnx()"
     if threads is not None:
