@@ -48,6 +48,10 @@ autosummary_generate = True
 autosummary_imported_members = True
 autodoc_default_options = {"members": True, "inherited-members": False}
 autodoc_typehints = "none"  # the numpydoc sections give the types
+#: modules whose reference shows only some of their functions (the rest of survinng_py.r
+#: is the R package's side of the bridge); tests/test_docs_site.py checks the same names
+API_MEMBERS = {"survinng_py.r": "to_raw, from_raw, to_r, save_rds, read_rds"}
+autosummary_context = {"api_members": API_MEMBERS}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False

@@ -20,9 +20,15 @@ PAGES = {
     "guide/methods.html": ("a page with formulas", 0),
     "auto_gallery/plot_sim_time_dependent.html": ("a gallery page", 3),
 }
-#: modules whose public functions the API reference documents (besides the top level)
-MODULES = ["exchange", "bundle", "onnx_export", "cohort", "datasets", "metrics", "modality",
-           "plot", "r", "methods.registry"]
+#: modules whose public functions the API reference documents (besides the top level):
+#: all of them (None), or those named; keep in step with docs/conf.py's API_MEMBERS
+MODULES = {"exchange": None, "bundle": None, "onnx_export": None, "cohort": None,
+           "datasets": None, "metrics": None, "modality": None, "plot": None,
+           "methods.registry": None,
+           # the rest of survinng_py.r is the R package's side of the bridge
+           "r": ["to_raw", "from_raw", "to_r", "save_rds", "read_rds"]}
+#: public methods that the package's own code calls, not users (they take ``where``)
+INTERNAL = {"survinng_py.Explainer.points", "survinng_py.Explainer.to_inputs"}
 SECTIONS = ("Parameters", "Returns", "Raises", "Examples")
 
 
@@ -37,14 +43,15 @@ def _public_functions():
             for attr, member in vars(obj).items():
                 if inspect.isfunction(member) and not attr.startswith("_"):
                     seen.setdefault(member, f"survinng_py.{name}.{attr}")
-    for module_name in MODULES:
+    for module_name, chosen in MODULES.items():
         module = importlib.import_module(f"survinng_py.{module_name}")
-        names = getattr(module, "__all__", [n for n in vars(module) if not n.startswith("_")])
+        names = chosen or getattr(module, "__all__",
+                                  [n for n in vars(module) if not n.startswith("_")])
         for name in names:
             obj = getattr(module, name)
             if inspect.isfunction(obj) and obj.__module__ == module.__name__:
                 seen.setdefault(obj, f"{module.__name__}.{name}")
-    return sorted((qualname, fn) for fn, qualname in seen.items())
+    return sorted((qualname, fn) for fn, qualname in seen.items() if qualname not in INTERNAL)
 
 
 def _raises_anything(fn):
