@@ -46,11 +46,15 @@ myst_heading_anchors = 3
 # -- API reference ----------------------------------------------------------------------
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"members": True, "inherited-members": False}
 autodoc_typehints = "none"  # the numpydoc sections give the types
-#: modules whose reference shows only some of their functions (the rest of survinng_py.r
-#: is the R package's side of the bridge); tests/test_docs_site.py checks the same names
-API_MEMBERS = {"survinng_py.r": "to_raw, from_raw, to_r, save_rds, read_rds"}
+#: modules whose reference shows only some of their members: the rest of survinng_py.r is
+#: the R package's side of the bridge, the rest of survinng_py.models the bundles' plumbing
+#: (tests/test_docs_site.py checks the docstrings of the same functions)
+API_MEMBERS = {
+    "survinng_py.r": "to_raw, from_raw, to_r, save_rds, read_rds",
+    "survinng_py.models": "SurvivalModel, HeadParam, register_family, unregister_family, "
+    "families, load_entry_points, MAX_GRID_POINTS",
+}
 autosummary_context = {"api_members": API_MEMBERS}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False

@@ -25,6 +25,7 @@ PAGES = {
 MODULES = {"exchange": None, "bundle": None, "onnx_export": None, "cohort": None,
            "datasets": None, "metrics": None, "modality": None, "plot": None,
            "methods.registry": None,
+           "models": ["register_family", "unregister_family", "families", "load_entry_points"],
            # the rest of survinng_py.r is the R package's side of the bridge
            "r": ["to_raw", "from_raw", "to_r", "save_rds", "read_rds"]}
 #: public methods that the package's own code calls, not users (they take ``where``)
