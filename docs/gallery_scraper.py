@@ -20,4 +20,5 @@ def copy_vignette_figures(block, block_vars, gallery_conf):
             target = next(block_vars["image_path_iterator"])
             shutil.copyfile(path, target)
             images.append(target)
-    return figure_rst(images, gallery_conf["src_dir"])
+    # one image per figure directive: full width, not a row of thumbnails
+    return "".join(figure_rst([image], gallery_conf["src_dir"]) for image in images)

@@ -116,7 +116,10 @@ def test_page_loads_without_console_errors_and_shows_its_images(browser, page):
     errors = [entry["message"] for entry in browser.get_log("browser")
               if entry["level"] == "SEVERE"]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, min(max(height, 800), 12000))  # the whole page, figures too
     browser.save_screenshot(str(SCREENSHOTS / (page.replace("/", "_")[:-5] + ".png")))
+    browser.set_window_size(1280, 1600)
 
     assert not errors, f"{what} ({page}) logged errors: {errors}"
     assert len(images) >= least_images, f"{what} ({page}) shows {len(images)} images"

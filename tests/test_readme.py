@@ -6,7 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -26,6 +31,8 @@ def _run(code, folder):
     assert done.returncode == 0, done.stderr[-3000:]
     for name in re.findall(r"""["']([\w.-]+\.(?:parquet|png))["']""", code):
         assert (folder / name).stat().st_size > 0, name  # files the code says it writes
+        if name.endswith(".png"):  # a drawn figure, not a blank canvas
+            assert np.ptp(plt.imread(folder / name)) > 0, name
 
 
 def test_readme_has_python_blocks_to_run():

@@ -32,5 +32,4 @@ for check, passed in summary["checks"].items():
 # %%
 # The figures it wrote
 # --------------------
-figures = summary["figures"]
-print([Path(f).name for f in figures])
+figures = summary["figures"]  # shown below, one after the other

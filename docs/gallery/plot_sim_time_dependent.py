@@ -28,10 +28,9 @@ summary = sim_time_dependent.main(["--quick", "--out", str(out)])
 for name, perf in summary["performance"].items():
     print(name, {k: round(v, 3) for k, v in perf.items()})
 for name, flip in summary["flip"].items():
-    print(name, flip)
+    print(name, {k: round(v, 3) if isinstance(v, float) else v for k, v in flip.items()})
 
 # %%
 # The figures it wrote
 # --------------------
-figures = summary["figures"]
-print([Path(f).name for f in figures])
+figures = summary["figures"]  # shown below, one after the other

@@ -34,5 +34,4 @@ for name, methods in summary["attribution"].items():
 # %%
 # The figures it wrote
 # --------------------
-figures = summary["figures"]
-print([Path(f).name for f in figures])
+figures = summary["figures"]  # shown below, one after the other
