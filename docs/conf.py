@@ -17,8 +17,9 @@ sys.path.insert(0, str(DOCS))  # the gallery's figure scraper
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import survinng_py  # noqa: E402
 from gallery_scraper import copy_vignette_figures  # noqa: E402
+
+import survinng_py  # noqa: E402
 
 project = "survinng-py"
 author = "survinng-py developers"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 # the repository's vignettes folder (examples run in docs/gallery/)
 sys.path.insert(0, str(Path("../../vignettes").resolve()))
-import multimodal  # noqa: E402
+import multimodal
 
 out = Path(tempfile.mkdtemp())
 summary = multimodal.main(["--quick", "--out", str(out)])

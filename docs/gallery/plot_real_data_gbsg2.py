@@ -19,7 +19,7 @@ import pandas as pd
 
 # the repository's vignettes folder (examples run in docs/gallery/)
 sys.path.insert(0, str(Path("../../vignettes").resolve()))
-import real_data_gbsg2  # noqa: E402
+import real_data_gbsg2
 
 out = Path(tempfile.mkdtemp())
 summary = real_data_gbsg2.main(["--quick", "--out", str(out)])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 # the repository's vignettes folder (examples run in docs/gallery/)
 sys.path.insert(0, str(Path("../../vignettes").resolve()))
-import sim_time_dependent  # noqa: E402
+import sim_time_dependent
 
 out = Path(tempfile.mkdtemp())
 summary = sim_time_dependent.main(["--quick", "--out", str(out)])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 # the repository's vignettes folder (examples run in docs/gallery/)
 sys.path.insert(0, str(Path("../../vignettes").resolve()))
-import sim_time_independent  # noqa: E402
+import sim_time_independent
 
 out = Path(tempfile.mkdtemp())
 summary = sim_time_independent.main(["--quick", "--out", str(out)])
