@@ -19,6 +19,7 @@ PAGES = {
     "api/generated/survinng_py.surv_gradshap.html": ("an API page", 0),
     "guide/methods.html": ("a page with formulas", 0),
     "auto_gallery/plot_sim_time_dependent.html": ("a gallery page", 3),
+    "auto_gallery/plot_00_quickstart.html": ("the quick start's gallery page", 3),
 }
 #: modules whose public functions the API reference documents (besides the top level):
 #: all of them (None), or those named; keep in step with docs/conf.py's API_MEMBERS
