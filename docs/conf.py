@@ -1,7 +1,9 @@
 """Sphinx configuration of the survinng-py documentation.
 
 Built offline with warnings as errors (``bash .ci/docs``): no intersphinx, no remote
-assets. The gallery runs the vignettes' quick modes (``docs/gallery/``).
+assets. The gallery runs the vignettes' quick modes (``docs/gallery/``), two at a time
+(``SURVINNG_DOCS_JOBS``); ``SURVINNG_DOCS_GALLERY=False`` skips running it, for a quick
+look at the other pages.
 """
 from __future__ import annotations
 
