@@ -133,3 +133,21 @@ def test_page_loads_without_console_errors_and_shows_its_images(browser, page):
         body = browser.find_element("tag name", "main").text
         for section in ("Parameters", "Returns", "Examples"):
             assert section in body, f"{page} lacks {section}"
+
+
+def test_changelog_page_shows_the_repository_changelog():
+    page = SITE / "changelog.html"
+    if not page.is_file():
+        pytest.skip(f"the documentation site is not built ({SITE}): run `bash .ci/docs`")
+    html = page.read_text(encoding="utf-8")
+    changelog = ROOT / "CHANGELOG.md"
+    if changelog.is_file():
+        headings = re.findall(r"^#{1,3} +(.+)$", changelog.read_text(encoding="utf-8"), re.M)
+        assert headings
+        # the words of every heading (markup, quotes and link targets aside)
+        words = {w for h in headings for w in re.findall(r"[A-Za-z0-9][\w.-]*", h)
+                 if not w.startswith("http")}
+        missing = sorted(w for w in words if w not in html)
+        assert not missing, missing
+    else:
+        assert "No release has been recorded yet." in html
