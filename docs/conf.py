@@ -95,6 +95,7 @@ html_title = f"survinng-py {version}"
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
+    "header_links_before_dropdown": 4,
     "navbar_end": ["navbar-icon-links"],
 }
 html_show_sourcelink = False
