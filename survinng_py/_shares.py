@@ -22,6 +22,39 @@ def modality_totals(result: ResultLike) -> ResultLike:
 
     With ``pred_diff`` (IntGrad(t), GradSHAP(t)) the completeness gap per instance and
     time is ``pred_diff - values.sum(1)``, stored in ``args["completeness_gap_max"]``.
+
+    Parameters
+    ----------
+    result : SurvResult
+        A gradient attribution result of a model with one or several inputs.
+
+    Returns
+    -------
+    SurvResult
+        ``values[0]`` of shape ``(instance, modality, event, time)``, the modalities named
+        after the inputs; predictions as in ``result``.
+
+    Raises
+    ------
+    SurvinngError
+        For anything but a result of this package.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> class Net(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.a, self.b = torch.nn.Linear(3, 4), torch.nn.Linear(2, 4)
+    ...     def forward(self, u, v):
+    ...         return torch.tanh(self.a(u)) * torch.tanh(self.b(v))
+    >>> rng = np.random.default_rng(0)
+    >>> exp = sv.explain(Net(), [rng.normal(size=(20, 3)), rng.normal(size=(20, 2))],
+    ...                  model_type="deephit", time_bins=np.arange(4.0), dtype="float64",
+    ...                  input_names=["image", "table"])
+    >>> totals = sv.modality_totals(sv.surv_intgrad(exp, instance=[0, 1], n=50))
+    >>> totals.values[0].shape, totals.feature_names
+    ((2, 2, 1, 4), [['image', 'table']])
     """
     if not is_result(result):
         fail("result", "modality_totals()", "a SurvResult", type(result).__name__)
@@ -38,10 +71,43 @@ def modality_shares(result: ResultLike, cohort: bool = False) -> pd.DataFrame:
     """Percentage shares of the absolute contributions per modality over time.
 
     ``result`` comes from :func:`~survinng_py.modality_shapley` or :func:`modality_totals`.
-    Returns a pandas DataFrame with columns ``instance`` (absent with ``cohort=True``), ``event``,
-    ``time``, ``modality``, ``share`` (percent; the shares of one row group sum to 100).
     ``cohort=True`` averages the absolute contributions over instances first (the global
     summary).
+
+    Parameters
+    ----------
+    result : SurvResult
+        From :func:`~survinng_py.modality_shapley` or :func:`modality_totals`.
+    cohort : bool
+        Average the absolute contributions over instances first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``instance`` (absent with ``cohort=True``), ``modality``, ``event``,
+        ``time`` and ``share`` (percent).
+
+    Raises
+    ------
+    SurvinngError
+        For anything but a result of this package with one value per modality.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> class Net(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.a, self.b = torch.nn.Linear(3, 4), torch.nn.Linear(2, 4)
+    ...     def forward(self, u, v):
+    ...         return torch.tanh(self.a(u)) * torch.tanh(self.b(v))
+    >>> rng = np.random.default_rng(0)
+    >>> exp = sv.explain(Net(), [rng.normal(size=(20, 3)), rng.normal(size=(20, 2))],
+    ...                  model_type="deephit", time_bins=np.arange(4.0), dtype="float64",
+    ...                  input_names=["image", "table"])
+    >>> shares = sv.modality_shares(sv.modality_shapley(exp, instance=[0, 1]), cohort=True)
+    >>> list(shares.columns), bool(np.allclose(shares.groupby("time")["share"].sum(), 100))
+    (['modality', 'event', 'time', 'share'], True)
     """
     import pandas as pd
 

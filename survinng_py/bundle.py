@@ -241,6 +241,17 @@ def load_model(
     SurvinngError
         For a folder that is not a complete, unchanged bundle of this format version, or
         whose head its family refuses.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, tempfile, os, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    >>> exp = sv.explain(net, np.random.default_rng(0).normal(size=(10, 2)), model_type="deepsurv",
+    ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]))
+    >>> path = sv.save_model(exp, os.path.join(tempfile.mkdtemp(), "bundle"), dynamo=False)
+    >>> back = sv.load_model(path)
+    >>> sv.surv_grad(back, instance=[0]).equals(sv.surv_grad(exp, instance=[0]))
+    True
     """
     where = "load_model()"
     torch_device = check_device(device, where)

@@ -35,6 +35,11 @@ def simulate_time_independent(n: int = 10_000, seed: int = 42):
     pandas.DataFrame
         Columns ``time``, ``status`` (1 event, 0 censored), ``x1``, ``x2``, ``x3``.
 
+    Raises
+    ------
+    SurvinngError
+        For an ``n`` below 1 or a negative or non-integer ``seed``.
+
     Examples
     --------
     >>> from survinng_py.datasets import simulate_time_independent
@@ -75,6 +80,11 @@ def simulate_time_dependent(n: int = 10_000, seed: int = 42):
     pandas.DataFrame
         Columns ``time``, ``status`` (1 event, 0 censored), ``x1`` to ``x4``.
 
+    Raises
+    ------
+    SurvinngError
+        For an ``n`` below 1 or a negative or non-integer ``seed``.
+
     Examples
     --------
     >>> from survinng_py.datasets import simulate_time_dependent
@@ -114,6 +124,11 @@ def split(df, n_test: int = 500, seed: int = 42):
     train, test : pandas.DataFrame
         Disjoint row subsets in random order with a fresh ``0..k-1`` index, so that row
         positions can be passed as ``instance`` to the attribution methods.
+
+    Raises
+    ------
+    SurvinngError
+        For an ``n_test`` outside ``[1, len(df))`` or a negative or non-integer ``seed``.
 
     Examples
     --------

@@ -101,6 +101,16 @@ def from_arrow(table) -> SurvResult:
         columns or rows do not form the grid the metadata describes, predictions differ
         between the rows of one (instance, event, time), or the numbers do not match the
         digest.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    >>> exp = sv.explain(net, np.random.default_rng(1).normal(size=(30, 2)), model_type="deepsurv",
+    ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]))
+    >>> res = sv.surv_grad(exp, instance=[0, 1])
+    >>> sv.exchange.from_arrow(sv.exchange.to_arrow(res)).equals(res)
+    True
     """
     return SurvResult.from_arrow(table)
 
@@ -183,6 +193,18 @@ def read(path: str | os.PathLike) -> SurvResult:
     SurvinngError
         If the file is missing, not a complete Arrow file, or not exactly a result
         written by :func:`write` (see :func:`from_arrow`).
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    >>> exp = sv.explain(net, np.random.default_rng(1).normal(size=(30, 2)), model_type="deepsurv",
+    ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]))
+    >>> import os, tempfile
+    >>> res = sv.surv_grad(exp, instance=[0, 1])
+    >>> path = sv.exchange.write(res, os.path.join(tempfile.mkdtemp(), "attr.parquet"))
+    >>> sv.exchange.read(path).equals(res)
+    True
     """
     with open_batches(path, where="read()") as (schema, rows, batches):
         return SurvResult(**fields_from_batches(schema, rows, batches, "path", "read()", "file"))
@@ -215,6 +237,21 @@ def read_dataset(path: str | os.PathLike) -> SurvResult:
     SurvinngError
         If the manifest is missing or unreadable, the run did not finish, or a part is
         missing, changed, or does not match its manifest entry.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    >>> exp = sv.explain(net, np.random.default_rng(1).normal(size=(30, 2)), model_type="deepsurv",
+    ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]))
+    >>> import os, tempfile, pandas as pd
+    >>> folder = tempfile.mkdtemp()
+    >>> pd.DataFrame({"X1": [0.1, 0.5, 0.9], "X2": [1.0, 0.0, 0.3]}).to_parquet(
+    ...     os.path.join(folder, "rows.parquet"))
+    >>> run = sv.explain_dataset(exp, os.path.join(folder, "rows.parquet"),
+    ...                          os.path.join(folder, "attr"), method="grad", rows_per_task=2)
+    >>> sv.exchange.read_dataset(os.path.join(folder, "attr")).values[0].shape
+    (3, 2, 1, 2)
     """
     from ._files import Folder, file_sha256, strict_json
 
@@ -258,7 +295,40 @@ def read_dataset(path: str | os.PathLike) -> SurvResult:
 
 # -- predictions and data -------------------------------------------------------------------------
 def predictions_table(explainer, x: Any = None, *, instance: Any = None, target: str = "survival"):
-    """Predictions as a table ``instance, event, time, <target>`` with labels in the metadata."""
+    """Predictions as a table ``instance, event, time, <target>`` with labels in the metadata.
+
+    Parameters
+    ----------
+    explainer : Explainer
+        From :func:`survinng_py.explain`.
+    x : array, DataFrame, tensor or list of them, optional
+        New rows to predict.
+    instance : int or sequence of int, optional
+        0-based rows of the explainer data. Give exactly one of ``x`` and ``instance``.
+    target : str
+        A target of the model family.
+
+    Returns
+    -------
+    pyarrow.Table
+        Columns ``instance``, ``event``, ``time`` and the target, one row per instance,
+        event and time.
+
+    Raises
+    ------
+    SurvinngError
+        As the attribution methods, for rows or a target the model does not accept.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    >>> exp = sv.explain(net, np.random.default_rng(1).normal(size=(30, 2)), model_type="deepsurv",
+    ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]))
+    >>> table = sv.exchange.predictions_table(exp, instance=[0, 1])
+    >>> table.column_names, table.num_rows
+    (['instance', 'event', 'time', 'survival'], 4)
+    """
     from .methods._core import predict, prepare
 
     pa = arrow()
@@ -287,7 +357,32 @@ def predictions_table(explainer, x: Any = None, *, instance: Any = None, target:
 
 
 def data_table(data: Any, feature_names: list[str]):
-    """A 2-D array as a table with one named column per feature (zero-copy per column)."""
+    """A 2-D array as a table with one named column per feature (zero-copy per column).
+
+    Parameters
+    ----------
+    data : array-like
+        A 2-D array, one row per instance.
+    feature_names : list of str
+        One name per column.
+
+    Returns
+    -------
+    pyarrow.Table
+        One column per feature, in order.
+
+    Raises
+    ------
+    SurvinngError
+        For data that are not 2-D with one column per name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from survinng_py.exchange import data_table
+    >>> data_table(np.eye(2), ["age", "bmi"]).column_names
+    ['age', 'bmi']
+    """
     pa = arrow()
     array = np.asarray(data)
     if array.ndim != 2 or array.shape[1] != len(feature_names):

@@ -196,6 +196,14 @@ def explain(
     -------
     Explainer
 
+    Raises
+    ------
+    SurvinngError
+        One line naming the argument: an unsupported or unfitted model, a ``model_type``
+        that is not a registered family, head parameters the family refuses (an unsorted
+        time grid, a negative hazard), data that do not fit the network, an unavailable
+        device or an unsupported dtype.
+
     Examples
     --------
     >>> import numpy as np, torch, survinng_py as sv

@@ -13,11 +13,33 @@ def local_accuracy(result: ResultLike) -> dict:
     For each event and time, ``sqrt(mean_i (pred_diff_i - sum_j attr_ij)^2) /
     sqrt(mean_i pred_i^2)`` over instances ``i`` and all features ``j`` of all inputs.
 
+    Parameters
+    ----------
+    result : SurvResult
+        A result with ``pred_diff``: IntGrad(t) or GradSHAP(t) with ``times_input=True``,
+        SurvSHAP(t) or modality Shapley values.
+
     Returns
     -------
     dict
         ``per_time`` (array ``(event, time)``), ``overall`` (its mean) and ``max_gap``
         (the largest absolute gap of one instance, event and time).
+
+    Raises
+    ------
+    SurvinngError
+        For anything but a result of this package with ``pred_diff``.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    >>> exp = sv.explain(net, np.random.default_rng(1).normal(size=(30, 2)), model_type="deepsurv",
+    ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]), dtype="float64")
+    >>> res = sv.surv_intgrad(exp, instance=[0, 1], n=50)
+    >>> la = sv.local_accuracy(res)
+    >>> la["per_time"].shape, bool(la["overall"] < 1e-2)
+    ((1, 2), True)
     """
     if not is_result(result) or result.pred_diff is None:
         fail(

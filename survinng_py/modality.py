@@ -56,12 +56,36 @@ def modality_shapley(
     data) without replacement (with replacement if the pool is smaller), shared by all
     instances.
 
+    Parameters
+    ----------
+    explainer : Explainer
+        From :func:`survinng_py.explain`; each network input is one modality.
+    x : array, DataFrame, tensor or list of them, optional
+        New rows to explain, one array per input.
+    instance : int or sequence of int, optional
+        0-based rows of the explainer data. Give exactly one of ``x`` and ``instance``.
+    target : str
+        A target of the model family.
+    data_ref : array, DataFrame, tensor or list of them, optional
+        The pool of reference rows (default: the explainer data).
+    num_samples : int, optional
+        Reference rows drawn from the pool; by default the pool's mean row is the one
+        reference.
+    seed : int or numpy.random.Generator, optional
+        Seed of the reference draws.
+
     Returns
     -------
     SurvResult
         ``values[0]`` of shape ``(instance, modality, event, time)`` with feature names
         = input names; ``pred``, ``pred_ref`` (all modalities at the reference) and
         ``pred_diff``; ``sum over modalities == pred_diff`` up to rounding.
+
+    Raises
+    ------
+    SurvinngError
+        One line naming the argument, before any prediction: as the gradient methods
+        (rows, target), and for a ``num_samples`` below 1.
 
     Examples
     --------
@@ -176,7 +200,28 @@ def exact_shapley(subsets: np.ndarray):
     ``(n, M, E, T)``: sums of weighted marginal contributions v(S + i) - v(S), exactly 0
     where adding i changes nothing (an ignored player, or S(0) = 1), which +/- weights on
     v(S) are not; one player at a time keeps the differences at half the size of the
-    values. Used for modalities here and for features by SurvSHAP(t)."""
+    values. Used for modalities here and for features by SurvSHAP(t).
+
+    Parameters
+    ----------
+    subsets : numpy.ndarray
+        Boolean ``(2^M, M)``: the players in each subset, in ``itertools.product`` order.
+
+    Returns
+    -------
+    callable
+        Maps subset values ``(n, 2^M, E, T)`` (a torch tensor) to Shapley values
+        ``(n, M, E, T)``.
+
+    Examples
+    --------
+    >>> import itertools, numpy as np, torch
+    >>> from survinng_py.modality import exact_shapley
+    >>> subsets = np.array(list(itertools.product([0, 1], repeat=2)), dtype=bool)
+    >>> v = torch.tensor([0.0, 1.0, 2.0, 4.0], dtype=torch.float64).reshape(1, 4, 1, 1)
+    >>> exact_shapley(subsets)(v).flatten().tolist()  # v({}), v({2}), v({1}), v({1, 2})
+    [2.5, 1.5]
+    """
     without, with_, weights = _marginal_pairs(subsets)
 
     def combine(values: torch.Tensor) -> torch.Tensor:

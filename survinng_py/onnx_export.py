@@ -135,6 +135,16 @@ def predict_onnx(path: str | os.PathLike, x: Any, *, threads: int | None = None)
     SurvinngError
         Without onnx or onnxruntime (one line saying ``pip install "survinng-py[onnx]"``),
         for a file that is not an ONNX model of this package, or rows that do not fit it.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, tempfile, os, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    >>> exp = sv.explain(net, np.random.default_rng(0).normal(size=(10, 2)), model_type="deepsurv",
+    ...                  baseline_hazard=([1.0, 2.0, 3.0], [0.1, 0.2, 0.1]))
+    >>> path = sv.export_onnx(exp, os.path.join(tempfile.mkdtemp(), "m.onnx"), dynamo=False)
+    >>> sv.predict_onnx(path, np.zeros((4, 2), dtype=np.float32)).shape  # (rows, event, time)
+    (4, 1, 3)
     """
     where = "predict_onnx()"
     if threads is not None:

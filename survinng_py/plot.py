@@ -42,6 +42,13 @@ def plot(result: ResultLike, type: str = "attr", **kwargs: Any):
     -------
     matplotlib.figure.Figure
 
+    Raises
+    ------
+    SurvinngError
+        One line naming the argument: for a ``result`` that is not an attribution result
+        of this package, or an unknown ``type``; the plot function of that
+        type checks its own arguments.
+
     Examples
     --------
     >>> import numpy as np, torch, survinng_py as sv
@@ -100,6 +107,13 @@ def plot_attr(
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    SurvinngError
+        One line naming the argument: for a ``result`` that is not an attribution result
+        of this package, an unknown ``normalize`` or ``add_comp``, an
+        ``input`` that is not a tabular input of the result, or an ``ax`` that does not hold one axes per panel.
 
     Examples
     --------
@@ -206,6 +220,12 @@ def plot_pred(result: ResultLike, ax: Any = None):
     -------
     matplotlib.figure.Figure
 
+    Raises
+    ------
+    SurvinngError
+        One line naming the argument: for a ``result`` that is not an attribution result
+        of this package, or an ``ax`` that does not hold one axes per panel.
+
     Examples
     --------
     >>> import numpy as np, torch, survinng_py as sv
@@ -262,6 +282,14 @@ def plot_contr(result: ResultLike, aggregate: bool = False, input: int | str = 0
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    SurvinngError
+        One line naming the argument: for a ``result`` that is not an attribution result
+        of this package with a reference prediction (IntGrad(t),
+        GradSHAP(t), SurvSHAP(t)), a non-boolean ``aggregate``, an ``input`` that is not a
+        tabular input, or an ``ax`` that does not hold one axes per panel.
 
     Examples
     --------
@@ -375,6 +403,13 @@ def plot_force(result: ResultLike, num_bars: int = 10, input: int | str = 0, ax:
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    SurvinngError
+        One line naming the argument: for a ``result`` that is not an attribution result
+        of this package, a ``num_bars`` below 1, an ``input`` that
+        is not a tabular input, or an ``ax`` that does not hold one axes per panel.
 
     Examples
     --------
@@ -495,6 +530,14 @@ def plot_image(
     -------
     matplotlib.figure.Figure
 
+    Raises
+    ------
+    SurvinngError
+        One line naming the argument: for a ``result`` that is not an attribution result
+        of this package, an ``input`` that is not an image input,
+        an ``instance`` or ``event`` out of range, ``times`` that are not finite, an
+        ``image`` that does not match the input's shape, or an ``ax`` that does not hold one axes per panel.
+
     Examples
     --------
     >>> import numpy as np, torch, survinng_py as sv
@@ -603,6 +646,13 @@ def plot_sequence(
     -------
     matplotlib.figure.Figure
 
+    Raises
+    ------
+    SurvinngError
+        One line naming the argument: for a ``result`` that is not an attribution result
+        of this package, an ``input`` that is not a sequence
+        input, an ``instance`` or ``event`` out of range, or an ``ax`` that does not hold one axes per panel.
+
     Examples
     --------
     >>> import numpy as np, torch, survinng_py as sv
@@ -679,6 +729,13 @@ def plot_modality(result: Any, cohort: bool = False, ax: Any = None):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    SurvinngError
+        One line naming the argument: for a ``result`` that holds no modality values (use
+        :func:`~survinng_py.modality_shapley` or :func:`~survinng_py.modality_totals`), or an
+        ``ax`` that does not hold one axes per panel.
 
     Examples
     --------

@@ -24,13 +24,59 @@ from .result import SurvResult
 
 
 def to_raw(array: Any) -> dict:
-    """An array as ``{"raw": bytearray of little-endian float64 in R order, "dim": [...]}``."""
+    """An array as ``{"raw": bytearray of little-endian float64 in R order, "dim": [...]}``.
+
+    Parameters
+    ----------
+    array : array-like
+        Numbers of any shape.
+
+    Returns
+    -------
+    dict
+        ``raw`` (a bytearray, which reticulate turns into an R raw vector) and ``dim``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from survinng_py.r import from_raw, to_raw
+    >>> payload = to_raw(np.arange(6.0).reshape(2, 3))
+    >>> payload["dim"], len(payload["raw"])
+    ([2, 3], 48)
+    >>> from_raw(payload["raw"], payload["dim"]).tolist()
+    [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    """
     a = np.asarray(array, dtype="<f8")
     return {"raw": bytearray(a.tobytes(order="F")), "dim": [int(d) for d in a.shape]}
 
 
 def from_raw(raw: Any, dim: Any) -> np.ndarray:
-    """The inverse of :func:`to_raw` (``raw`` from R's ``writeBin(as.double(x), raw())``)."""
+    """The inverse of :func:`to_raw` (``raw`` from R's ``writeBin(as.double(x), raw())``).
+
+    Parameters
+    ----------
+    raw : bytes-like
+        Little-endian float64 values in column-major order.
+    dim : int or list of int
+        The array's shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        A float64 array of shape ``dim``.
+
+    Raises
+    ------
+    SurvinngError
+        When the number of bytes does not match ``dim``.
+
+    Examples
+    --------
+    >>> import struct
+    >>> from survinng_py.r import from_raw
+    >>> from_raw(struct.pack("<4d", 1, 2, 3, 4), [2, 2]).tolist()  # R's matrix(1:4, 2)
+    [[1.0, 3.0], [2.0, 4.0]]
+    """
     dim = [int(d) for d in (dim if isinstance(dim, (list, tuple)) else [dim])]
     flat = np.frombuffer(bytes(raw), dtype="<f8")
     if flat.size != int(np.prod(dim)):
@@ -274,7 +320,34 @@ def _rpy2():
 
 
 def to_r(result: SurvResult):
-    """The result as an R ``surv_result`` list (survinng's structure) through rpy2."""
+    """The result as an R ``surv_result`` list (survinng's structure) through rpy2.
+
+    Parameters
+    ----------
+    result : SurvResult
+        Any attribution result.
+
+    Returns
+    -------
+    rpy2.robjects.ListVector
+        An R list of class ``c("survinngpy_result", "surv_result", "list")`` with
+        survinng's fields (``res``, ``time``, ``pred``, ``method``, ``method_args``, ...).
+
+    Raises
+    ------
+    ImportError
+        When rpy2 or R is not installed (``pip install "survinng-py[r]"``).
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    >>> exp = sv.explain(net, np.random.default_rng(1).normal(size=(30, 2)), model_type="deepsurv",
+    ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]))
+    >>> res = sv.surv_grad(exp, instance=[0, 1])
+    >>> sv.r.to_r(res).rclass[0]  # doctest: +SKIP
+    'survinngpy_result'
+    """
     ro = _rpy2()
     payload = result_for_r(result)
 
@@ -334,13 +407,60 @@ def _r_scalar(ro, value):
 
 
 def save_rds(result: SurvResult, path: str) -> None:
-    """Write the result as an ``.rds`` file that R reads with ``readRDS()``, no Python needed."""
+    """Write the result as an ``.rds`` file that R reads with ``readRDS()``, no Python needed.
+
+    Parameters
+    ----------
+    result : SurvResult
+        Any attribution result.
+    path : str or PathLike
+        The ``.rds`` file to write.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ImportError
+        When rpy2 or R is not installed (``pip install "survinng-py[r]"``).
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    >>> exp = sv.explain(net, np.random.default_rng(1).normal(size=(30, 2)), model_type="deepsurv",
+    ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]))
+    >>> res = sv.surv_grad(exp, instance=[0, 1])
+    >>> sv.r.save_rds(res, "grad.rds")  # doctest: +SKIP
+    """
     ro = _rpy2()
     ro.r["saveRDS"](to_r(result), file=str(path))
 
 
 def read_rds(path: str):
-    """Read an ``.rds`` holding a data.frame into a pandas DataFrame."""
+    """Read an ``.rds`` holding a data.frame into a pandas DataFrame.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        An ``.rds`` file holding a data.frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The data frame, columns converted by rpy2's pandas converter.
+
+    Raises
+    ------
+    ImportError
+        When rpy2 or R is not installed (``pip install "survinng-py[r]"``).
+
+    Examples
+    --------
+    >>> from survinng_py.r import read_rds
+    >>> frame = read_rds("data.rds")  # doctest: +SKIP
+    """
     ro = _rpy2()
     from rpy2.robjects import pandas2ri
     from rpy2.robjects.conversion import localconverter

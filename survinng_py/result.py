@@ -89,7 +89,32 @@ class SurvResult:
         return [v.shape[1:-2] for v in self.values]
 
     def to_numpy(self, input: int | str = 0) -> np.ndarray:
-        """The attribution array of one input, ``(instance, *feature_dims, event, time)``."""
+        """The attribution array of one input, ``(instance, *feature_dims, event, time)``.
+
+        Parameters
+        ----------
+        input : int or str
+            Position or name of the network input.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``values`` of that input, shape ``(instance, *feature_dims, event, time)``.
+
+        Raises
+        ------
+        SurvinngError
+            For an input that is neither a valid position nor one of ``input_names``.
+
+        Examples
+        --------
+        >>> import numpy as np, torch, survinng_py as sv
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+        >>> exp = sv.explain(net, np.random.default_rng(1).normal(size=(30, 2)), model_type="deepsurv",
+        ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]), feature_names=["age", "bmi"])
+        >>> sv.surv_grad(exp, instance=[0, 1]).to_numpy("input_1").shape
+        (2, 2, 1, 2)
+        """
         return self.values[self._input_index(input)]
 
     def _input_index(self, input: int | str, where: str = "SurvResult") -> int:
@@ -175,6 +200,17 @@ class SurvResult:
         ------
         SurvinngError
             For a position out of range or a selector of the wrong kind.
+
+        Examples
+        --------
+        >>> import numpy as np, torch, survinng_py as sv
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+        >>> exp = sv.explain(net, np.random.default_rng(1).normal(size=(30, 2)), model_type="deepsurv",
+        ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]), feature_names=["age", "bmi"])
+        >>> res = sv.surv_grad(exp, instance=[0, 1, 2])
+        >>> one = res.isel(instance=[1], time=slice(0, 1))
+        >>> one.values[0].shape, one.instance.tolist(), one.time.tolist()
+        ((1, 2, 1, 1), [1], [1.0])
         """
         i = _positions(instance, len(self.instance), "instance", "isel()")
         e = _positions(event, len(self.event_names), "event", "isel()")
@@ -309,6 +345,18 @@ class SurvResult:
         Returns
         -------
         bool
+
+        Examples
+        --------
+        >>> import numpy as np, torch, survinng_py as sv
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+        >>> exp = sv.explain(net, np.random.default_rng(1).normal(size=(30, 2)), model_type="deepsurv",
+        ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]), feature_names=["age", "bmi"])
+        >>> a = sv.surv_grad(exp, instance=[0, 1])
+        >>> a.equals(sv.surv_grad(exp, instance=[0, 1])), a == sv.surv_grad(exp, instance=[0, 1])
+        (True, True)
+        >>> a.equals(sv.surv_grad(exp, instance=[0, 1], times_input=True))
+        False
         """
         if not isinstance(other, SurvResult) or len(self.values) != len(other.values):
             return False
@@ -363,11 +411,54 @@ class SurvResult:
         Returns
         -------
         pandas.DataFrame
+
+        Raises
+        ------
+        SurvinngError
+            For a layout other than ``"long"`` and ``"wide"``.
+
+        Examples
+        --------
+        >>> import numpy as np, torch, survinng_py as sv
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+        >>> exp = sv.explain(net, np.random.default_rng(1).normal(size=(30, 2)), model_type="deepsurv",
+        ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]), feature_names=["age", "bmi"])
+        >>> res = sv.surv_grad(exp, instance=[0, 1])
+        >>> res.to_pandas().shape, list(res.to_pandas(layout="wide").columns[:5])
+        ((8, 8), ['instance', 'event', 'time', 'age', 'bmi'])
         """
         return _arrow.build_table(self, layout, "to_pandas()").to_pandas()
 
     def to_arrow(self, layout: str = "long"):
-        """A ``pyarrow.Table`` with the labels in its schema (see :mod:`survinng_py.exchange`)."""
+        """A ``pyarrow.Table`` with the labels in its schema (see :mod:`survinng_py.exchange`).
+
+        Parameters
+        ----------
+        layout : {"long", "wide"}
+            As in :meth:`to_pandas`; the layouts are described in :mod:`survinng_py.exchange`.
+
+        Returns
+        -------
+        pyarrow.Table
+            With the labels, time grid and call arguments in the schema metadata: enough to
+            rebuild this result exactly with :meth:`from_arrow`.
+
+        Raises
+        ------
+        SurvinngError
+            For a layout other than ``"long"`` and ``"wide"``.
+
+        Examples
+        --------
+        >>> import numpy as np, torch, survinng_py as sv
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+        >>> exp = sv.explain(net, np.random.default_rng(1).normal(size=(30, 2)), model_type="deepsurv",
+        ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]), feature_names=["age", "bmi"])
+        >>> res = sv.surv_grad(exp, instance=[0, 1])
+        >>> table = res.to_arrow()
+        >>> table.num_rows, sv.SurvResult.from_arrow(table).equals(res)
+        (8, True)
+        """
         return _arrow.to_arrow(self, layout)
 
     @classmethod
@@ -377,7 +468,36 @@ class SurvResult:
 
     def plot(self, type: str = "attr", **kwargs):
         """Plot with :mod:`survinng_py.plot` (``type``: ``"attr"``, ``"pred"``, ``"contr"``,
-        ``"force"``, ``"image"``, ``"sequence"`` or ``"modality"``)."""
+        ``"force"``, ``"image"``, ``"sequence"`` or ``"modality"``).
+
+        Parameters
+        ----------
+        type : str
+            ``"attr"``, ``"pred"``, ``"contr"``, ``"force"``, ``"image"``, ``"sequence"``,
+            ``"modality"`` or ``"compare"``.
+        **kwargs
+            Passed to the plot function of that type (see :mod:`survinng_py.plot`).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure drawn (known to pyplot, so ``plt.savefig`` and ``plt.show`` work).
+
+        Raises
+        ------
+        SurvinngError
+            For an unknown type, or arguments the plot function refuses.
+
+        Examples
+        --------
+        >>> import numpy as np, torch, survinng_py as sv
+        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+        >>> exp = sv.explain(net, np.random.default_rng(1).normal(size=(30, 2)), model_type="deepsurv",
+        ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]), feature_names=["age", "bmi"])
+        >>> fig = sv.surv_grad(exp, instance=[0, 1]).plot(type="attr")
+        >>> fig.axes[0].get_ylabel()
+        'Attribution survival: Grad(t)'
+        """
         from . import plot as _plot
 
         return _plot.plot(self, type=type, **kwargs)

@@ -62,8 +62,12 @@ def surv_grad(
     Raises
     ------
     SurvinngError
-        Bad arguments, e.g. ``given`` outside the time grid or without a conditional
-        target, or ``include_time`` for a model without a time input.
+        One line naming the argument, before any gradient is taken: an explainer not
+        built by :func:`~survinng_py.explain`, both or neither of ``x`` and ``instance``,
+        rows out of range or not shaped like the model's inputs, a target the model family
+        does not have, an option out of its range, ``given`` outside the time grid or
+        without a conditional target, ``include_time`` for a model without a time input,
+        or a model without gradients (use :func:`~survinng_py.surv_shap`).
 
     Examples
     --------

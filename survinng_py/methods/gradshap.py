@@ -46,6 +46,53 @@ def surv_gradshap(
     pred_ref`` and ``pred_diff_q1``/``pred_diff_q3`` use the pool's quartiles; with
     ``num_samples=1``, ``pred_ref`` is the prediction at the one reference.
 
+    Parameters
+    ----------
+    explainer : Explainer
+        From :func:`survinng_py.explain`.
+    x : array, DataFrame, tensor or list of them, optional
+        New rows to explain (a list gives one array per network input).
+    instance : int or sequence of int, optional
+        0-based rows of the explainer data. Give exactly one of ``x`` and ``instance``.
+    target : str
+        A target of the model family (see :func:`surv_grad`).
+    n : int
+        Path positions per reference.
+    num_samples : int
+        Number of references drawn from the pool.
+    data_ref : array, DataFrame, tensor or list of them, optional
+        The pool of references (default: the explainer data).
+    replace : bool
+        Draw the references with replacement.
+    stratified : bool
+        One path position in each ``n``-th of [0, 1) (default); ``False`` draws them
+        independently, as survinng does.
+    times_input : bool
+        Multiply each gradient by ``x - r_s`` (GradSHAP(t) proper).
+    batch_size : int, optional
+        Points per batch; by default as many as the explainer's memory budget allows.
+        Results do not depend on it.
+    seed : int or numpy.random.Generator, optional
+        Makes the draws reproducible, whatever the batch size or device.
+    progress : bool, optional
+        Show a progress bar (default: only in a terminal, for more than one batch).
+
+    Returns
+    -------
+    SurvResult
+        ``values[k]`` of shape ``(instance, *feature_dims_k, event, time)``, ``pred``,
+        ``pred_ref``, ``pred_diff``, ``pred_diff_q1`` and ``pred_diff_q3``.
+
+    Raises
+    ------
+    SurvinngError
+        One line naming the argument, before any gradient is taken: an explainer not
+        built by :func:`~survinng_py.explain`, both or neither of ``x`` and ``instance``,
+        rows out of range or not shaped like the model's inputs, a target the model family
+        does not have, an option out of its range, or a model without gradients (use
+        :func:`~survinng_py.surv_shap`). ``num_samples`` above the pool size with
+        ``replace=False`` is refused too.
+
     Examples
     --------
     >>> import numpy as np, torch, survinng_py as sv

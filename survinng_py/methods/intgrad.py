@@ -32,6 +32,45 @@ def surv_intgrad(
     has ``pred_ref = f(r)`` and ``pred_diff = pred - pred_ref``: with ``times_input``
     the attributions of each instance sum to ``pred_diff`` up to O(1/n).
 
+    Parameters
+    ----------
+    explainer : Explainer
+        From :func:`survinng_py.explain`.
+    x : array, DataFrame, tensor or list of them, optional
+        New rows to explain (a list gives one array per network input).
+    instance : int or sequence of int, optional
+        0-based rows of the explainer data. Give exactly one of ``x`` and ``instance``.
+    target : str
+        A target of the model family (see :func:`surv_grad`).
+    n : int
+        Number of points on the straight path from the reference to the instance.
+    x_ref : array, DataFrame, tensor or list of them, optional
+        The reference: one row, or one row per instance (default: the mean of the
+        explainer data).
+    times_input : bool
+        Multiply the mean gradient by ``x - x_ref`` (IntGrad(t) proper); ``False`` gives
+        the mean gradient along the path.
+    batch_size : int, optional
+        Points per batch; by default as many as the explainer's memory budget allows.
+        Results do not depend on it.
+    progress : bool, optional
+        Show a progress bar (default: only in a terminal, for more than one batch).
+
+    Returns
+    -------
+    SurvResult
+        ``values[k]`` of shape ``(instance, *feature_dims_k, event, time)``, ``pred``,
+        ``pred_ref`` and ``pred_diff``.
+
+    Raises
+    ------
+    SurvinngError
+        One line naming the argument, before any gradient is taken: an explainer not
+        built by :func:`~survinng_py.explain`, both or neither of ``x`` and ``instance``,
+        rows out of range or not shaped like the model's inputs, a target the model family
+        does not have, an option out of its range, or a model without gradients (use
+        :func:`~survinng_py.surv_shap`).
+
     Examples
     --------
     >>> import numpy as np, torch, survinng_py as sv

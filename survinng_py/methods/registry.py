@@ -270,7 +270,32 @@ def register_method(
 
 
 def unregister_method(name: str) -> Method:
-    """Remove the method ``name`` from the table and return its entry."""
+    """Remove the method ``name`` from the table and return its entry.
+
+    Parameters
+    ----------
+    name : str
+        The command-line name of a registered method.
+
+    Returns
+    -------
+    Method
+        The entry removed.
+
+    Raises
+    ------
+    SurvinngError
+        For a name that is not registered.
+
+    Examples
+    --------
+    >>> from survinng_py.methods import register_method, unregister_method
+    >>> def twice(explainer, x=None, *, instance=None, target="survival"):
+    ...     ...
+    >>> entry = register_method(twice, name="twice", id="Twice", labels="Twice(t)")
+    >>> unregister_method("twice") is entry
+    True
+    """
     entry = _TABLE.pop(name, None) if isinstance(name, str) else None
     if entry is None:
         _fail(
@@ -287,13 +312,54 @@ def methods(*, cli: bool | None = None) -> list[Method]:
 
     Reading the command-line entries loads this package's gradient methods and the entry
     points of other packages; reading all of them loads modality Shapley too.
+
+    Parameters
+    ----------
+    cli : bool, optional
+        ``True``: only the methods the command line offers; ``False``: only the others;
+        ``None``: all.
+
+    Returns
+    -------
+    list of Method
+        The entries, in registration order.
+
+    Examples
+    --------
+    >>> from survinng_py.methods import methods
+    >>> [m.name for m in methods(cli=True)][:4]
+    ['grad', 'smoothgrad', 'intgrad', 'gradshap']
     """
     _load(everything=not cli)
     return [m for m in _TABLE.values() if cli is None or m.cli == cli]
 
 
 def get_method(name: str | None = None, *, id: str | None = None) -> Method | None:
-    """The entry with this command-line ``name`` or this method ``id``; ``None`` if none."""
+    """The entry with this command-line ``name`` or this method ``id``; ``None`` if none.
+
+    Parameters
+    ----------
+    name : str, optional
+        The command-line name (``"grad"``, ``"gradshap"``, ...).
+    id : str, optional
+        The method id stored in results (``"Surv_Gradient"``, ...). Give exactly one.
+
+    Returns
+    -------
+    Method or None
+        The entry, or ``None`` when no method has that name or id.
+
+    Raises
+    ------
+    SurvinngError
+        When both or neither of ``name`` and ``id`` are given.
+
+    Examples
+    --------
+    >>> from survinng_py.methods import get_method
+    >>> get_method("gradshap").id, get_method(id="Surv_Gradient").name, get_method("nope")
+    ('Surv_GradSHAP', 'grad', None)
+    """
     if (name is None) == (id is None):
         _fail("name", "given, or else id (exactly one)", name, where="get_method()")
     _load(everything=True)
@@ -303,13 +369,39 @@ def get_method(name: str | None = None, *, id: str | None = None) -> Method | No
 
 
 def method_label(id: str, times_input: bool = False, long: bool = False) -> str:
-    """The display label of the method ``id`` (the id itself for an unknown method)."""
+    """The display label of the method ``id`` (the id itself for an unknown method).
+
+    Parameters
+    ----------
+    id : str
+        The method id stored in a result.
+    times_input : bool
+        The label of the ``times_input=True`` variant (GxI(t), SGxI(t)).
+    long : bool
+        The long label (``"Gradient"`` rather than ``"Grad(t)"``).
+
+    Returns
+    -------
+    str
+        The label, or ``id`` itself for an unknown method.
+
+    Examples
+    --------
+    >>> from survinng_py.methods import method_label
+    >>> method_label("Surv_Gradient", times_input=True), method_label("Surv_Gradient", long=True)
+    ('GxI(t)', 'Gradient')
+    """
     entry = get_method(id=id)
     return id if entry is None else entry.label(times_input, long)
 
 
 def describe() -> list[dict]:
     """The whole table as JSON-able data: one dict per method (see :meth:`Method.describe`).
+
+    Returns
+    -------
+    list of dict
+        One JSON-able dict per method: name, id, labels, R function and options.
 
     Examples
     --------

@@ -37,6 +37,44 @@ def surv_smoothgrad(
     (int or ``numpy.random.Generator``) makes the noise reproducible, whatever the batch
     size or device.
 
+    Parameters
+    ----------
+    explainer : Explainer
+        From :func:`survinng_py.explain`.
+    x : array, DataFrame, tensor or list of them, optional
+        New rows to explain (a list gives one array per network input).
+    instance : int or sequence of int, optional
+        0-based rows of the explainer data. Give exactly one of ``x`` and ``instance``.
+    target : str
+        A target of the model family (see :func:`surv_grad`).
+    n : int
+        Number of noisy copies per instance.
+    noise_level : float
+        Noise standard deviation as a fraction of each feature's standard deviation.
+    times_input : bool
+        Multiply each gradient by its noisy input (SGxI(t)).
+    batch_size : int, optional
+        Points per batch; by default as many as the explainer's memory budget allows.
+        Results do not depend on it.
+    seed : int or numpy.random.Generator, optional
+        Makes the draws reproducible, whatever the batch size or device.
+    progress : bool, optional
+        Show a progress bar (default: only in a terminal, for more than one batch).
+
+    Returns
+    -------
+    SurvResult
+        ``values[k]`` of shape ``(instance, *feature_dims_k, event, time)``, ``pred``.
+
+    Raises
+    ------
+    SurvinngError
+        One line naming the argument, before any gradient is taken: an explainer not
+        built by :func:`~survinng_py.explain`, both or neither of ``x`` and ``instance``,
+        rows out of range or not shaped like the model's inputs, a target the model family
+        does not have, an option out of its range, or a model without gradients (use
+        :func:`~survinng_py.surv_shap`).
+
     Examples
     --------
     >>> import numpy as np, torch, survinng_py as sv

@@ -42,6 +42,39 @@ def register_family(cls: type[_Family]) -> type[_Family]:
     ``cls.family`` (set in the class itself) and ``cls.aliases`` become ``model_type``
     names; ``cls.pycox_classes`` the pycox classes it reads. Registering the same class
     again does nothing; a name another family holds raises :class:`SurvinngError`.
+
+    Parameters
+    ----------
+    cls : type
+        A subclass of :class:`~survinng_py.models.SurvivalModel` with ``family``,
+        ``model_class``, ``targets`` and ``head_params`` set.
+
+    Returns
+    -------
+    type
+        ``cls`` itself, so that this works as a class decorator.
+
+    Raises
+    ------
+    SurvinngError
+        For a class that is not a ``SurvivalModel``, lacks its own ``family``, or whose
+        family name or alias another family holds.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, survinng_py as sv
+    >>> from survinng_py.models import DeepSurv, families, register_family, unregister_family
+    >>> @register_family
+    ... class MyCox(DeepSurv):  # a renamed DeepSurv: every method, export and the CLI know it
+    ...     family, model_class = "mycox", "MyCox"
+    ...     aliases, pycox_classes = (), ()
+    >>> exp = sv.explain(torch.nn.Linear(2, 1), np.eye(2), model_type="mycox",
+    ...                  baseline_hazard=([1.0, 2.0], [0.1, 0.2]))
+    >>> sv.surv_grad(exp, instance=[0]).model_class, families()["mycox"] is MyCox
+    ('MyCox', True)
+    >>> unregister_family("mycox")
+    >>> "mycox" in families()
+    False
     """
     where = "register_family()"
     if not (isinstance(cls, type) and issubclass(cls, SurvivalModel)):
@@ -106,14 +139,45 @@ def _function(cls: type, name: str) -> Any:
 
 
 def unregister_family(name: str) -> None:
-    """Remove the family ``name`` (e.g. one registered by a test)."""
+    """Remove the family ``name`` (e.g. one registered by a test).
+
+    Parameters
+    ----------
+    name : str
+        The family name given at registration.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    KeyError
+        For a name that is not registered.
+
+    Examples
+    --------
+    See :func:`register_family`.
+    """
     cls = _families.pop(name)
     for alias in [name, *cls.aliases]:
         _model_types.pop(alias, None)
 
 
 def families() -> dict[str, type[SurvivalModel]]:
-    """Family name -> adapter class, built-in and entry-point families alike."""
+    """Family name -> adapter class, built-in and entry-point families alike.
+
+    Returns
+    -------
+    dict
+        Family name -> adapter class.
+
+    Examples
+    --------
+    >>> from survinng_py.models import families
+    >>> [name for name in ("deepsurv", "coxtime", "deephit") if name in families()]
+    ['deepsurv', 'coxtime', 'deephit']
+    """
     load_entry_points()
     return dict(_families)
 
@@ -176,10 +240,21 @@ def load_entry_points(entry_points: Iterable[Any] | None = None) -> list[str]:
     (``importlib.metadata.EntryPoint`` objects) are loaded each call. An entry point that
     cannot be loaded or registered is skipped with a warning naming it.
 
+    Parameters
+    ----------
+    entry_points : iterable of importlib.metadata.EntryPoint, optional
+        Entry points to load now (default: the installed ones, once per process).
+
     Returns
     -------
     list of str
         The family names registered by this call's entry points.
+
+    Examples
+    --------
+    >>> from survinng_py.models import load_entry_points
+    >>> load_entry_points([])  # no entry points given: nothing registered
+    []
     """
     global _entry_points_loaded
     if entry_points is None:
