@@ -3,18 +3,22 @@
 Simulated patients (p = 20 features) are written to Parquet (files of 50,000 rows, row
 groups of 5,000); bare torch networks, MLP [32, 32] in float32 with T = 50 time points:
 DeepSurv (one output, Breslow-style baseline hazard) and competing-risks DeepHit (output
-(B, 2, T)). Grad(t) and GradSHAP(t) (n = 10, num_samples = 5) of the survival / CIF
-target, ``rows_per_task`` = 5,000 (250 with ``--quick``):
+(B, 2, T)). Grad(t) and GradSHAP(t) (n = 5 path points on each of num_samples = 2
+references: 10 gradient points per row) of the survival / CIF target, ``rows_per_task`` =
+5,000 (250 with ``--quick``):
 
-(a) in-process (``client=None``, one torch thread);
+(a) in-process (``client=None``, one torch thread), up to ``--max-in-process`` rows;
 (b) a ``distributed.LocalCluster`` of ``--workers`` single-threaded worker processes
     (started before the clock and warmed up with one small run; the model bundle is
     shipped to the workers inside the timed call).
 
-Per size: rows/s of each, the output folder's size on disk, and the peak RSS of each
-worker (a fresh cluster per size, so the peak belongs to that size: it should stay flat
-as the cohort grows, since a unit holds at most ``rows_per_task`` rows). One timed run
-per configuration (these are long runs; see the README of this folder).
+GradSHAP(t) runs up to ``--max-gradshap`` rows. Per size: rows/s of each, the output
+folder's size on disk (long layout), the peak RSS of each worker (a fresh cluster per
+size, so the peak belongs to that size: it should stay flat as the cohort grows, since a
+unit holds at most ``rows_per_task`` rows) and the machine's load average around the
+measurement. One timed run per configuration (these are long runs). The section is
+rewritten after each measurement, so an interrupted run keeps what it measured. A last table
+extrapolates the measured per-worker throughput to a 10M-patient cohort on N workers.
 
 Run ``python benchmarks/bench_cohort.py`` (full: 10k, 100k and 1M rows; long) or
 ``--quick`` (1,000 rows, under a minute).
@@ -23,6 +27,7 @@ Run ``python benchmarks/bench_cohort.py`` (full: 10k, 100k and 1M rows; long) or
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -47,7 +52,9 @@ from _common import (
 SECTION = "bench_cohort"
 P, T, HIDDEN = 20, 50, 32
 FILE_ROWS, GROUP_ROWS = 50_000, 5_000
-METHODS = {"grad": {}, "gradshap": {"n": 10, "num_samples": 5, "seed": 1}}
+METHODS = {"grad": {}, "gradshap": {"n": 5, "num_samples": 2, "seed": 1}}
+COHORT = 10_000_000  # the cohort of the extrapolation
+CLUSTER_WORKERS = (8, 64, 512)
 
 
 class CompetingRisks(torch.nn.Module):
@@ -125,10 +132,17 @@ def peak_rss_mib(client) -> list[float]:
     return sorted(kib / 1024 for kib in peaks.values())  # ru_maxrss is in KiB on Linux
 
 
-def run(sizes: list[int], workers: int, rows_per_task: int, seed: int) -> list[list[str]]:
+def load() -> float:
+    """The 1-minute load average (other work on the machine)."""
+    return os.getloadavg()[0]
+
+
+def run(sizes: list[int], args, rows_per_task: int, report) -> list[dict]:
+    """Every measurement, as a record; ``report(records)`` after each one."""
     import survinng_py as sv
 
-    rows_out = []
+    workers, seed = args.workers, args.seed
+    records: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         bundles = {}
@@ -141,38 +155,61 @@ def run(sizes: list[int], workers: int, rows_per_task: int, seed: int) -> list[l
             write_source(source, size, seed)
             for model, (bundle, target) in bundles.items():
                 for method, options in METHODS.items():
+                    if method == "gradshap" and size > args.max_gradshap:
+                        continue
                     call = {"method": method, "target": target, "rows_per_task": rows_per_task}
                     call.update(options)
+                    in_process = size <= args.max_in_process
+                    start_load = load()
                     t_here, t_there, disk, peaks = measure(
-                        bundle, source, warm_source, tmp_path, workers, call
+                        bundle, source, warm_source, tmp_path, workers, call, in_process
                     )
-                    rows_out.append(
-                        [
-                            f"{size:,}",
-                            model,
-                            method,
-                            f"{size / t_here:,.0f} ({fmt_s(t_here)})",
-                            f"{size / t_there:,.0f} ({fmt_s(t_there)})",
-                            f"{t_here / t_there:.2f}",
-                            f"{disk / 2**20:,.1f}",
-                            " / ".join(f"{p:,.0f}" for p in peaks),
-                        ]
+                    records.append(
+                        {
+                            "size": size,
+                            "model": model,
+                            "method": method,
+                            "here": t_here,
+                            "there": t_there,
+                            "disk": disk,
+                            "peaks": peaks,
+                            "load": (start_load, load()),
+                        }
                     )
-                    print(" | ".join(rows_out[-1]), flush=True)
+                    print(" | ".join(row(records[-1], workers)), flush=True)
+                    report(records)
             shutil.rmtree(source)
-    return rows_out
+    return records
 
 
-def measure(bundle, source, warm_source, tmp_path: Path, workers: int, call: dict):
-    """Seconds in-process and on a fresh LocalCluster, output bytes, workers' peak RSS."""
+def row(record: dict, workers: int) -> list[str]:
+    size, here, there = record["size"], record["here"], record["there"]
+    return [
+        f"{size:,}",
+        record["model"],
+        record["method"],
+        "not run" if here is None else f"{size / here:,.0f} ({fmt_s(here)})",
+        f"{size / there:,.0f} ({fmt_s(there)})",
+        "" if here is None else f"{here / there:.2f}",
+        f"{record['disk'] / 2**20:,.1f}",
+        " / ".join(f"{p:,.0f}" for p in record["peaks"]),
+        "{:.1f} → {:.1f}".format(*record["load"]),
+    ]
+
+
+def measure(bundle, source, warm_source, tmp_path: Path, workers: int, call: dict,
+            in_process: bool):
+    """Seconds in-process (``None`` if not run) and on a fresh LocalCluster, output bytes,
+    workers' peak RSS."""
     import distributed
 
     import survinng_py as sv
 
     here, there, warm = tmp_path / "here", tmp_path / "there", tmp_path / "warm"
-    _, t_here = timed(partial(sv.explain_dataset, bundle, source, here, **call))
-    disk = folder_bytes(here)
-    shutil.rmtree(here)
+    t_here = None
+    if in_process:
+        _, t_here = timed(partial(sv.explain_dataset, bundle, source, here, **call))
+        shutil.rmtree(here)
     with (
         distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
@@ -185,48 +222,128 @@ def measure(bundle, source, warm_source, tmp_path: Path, workers: int, call: dic
             partial(sv.explain_dataset, bundle, source, there, client=client, **call)
         )
         peaks = peak_rss_mib(client)
+    disk = folder_bytes(there)
     shutil.rmtree(there)
     return t_here, t_there, disk, peaks
+
+
+def at_cluster_scale(records: list[dict], workers: int) -> str:
+    """10M patients on N workers, from the largest measured size of each configuration."""
+    largest: dict = {}
+    for record in records:
+        largest[(record["model"], record["method"])] = record
+    rows = []
+    for (model, method), record in largest.items():
+        per_worker = record["size"] / record["there"] / workers
+        per_core = None if record["here"] is None else record["size"] / record["here"]
+        bytes_per_row = record["disk"] / record["size"]
+        rows.append(
+            [
+                model,
+                method,
+                f"{per_worker:,.0f}" + ("" if per_core is None else f" ({per_core:,.0f})"),
+                f"{bytes_per_row * COHORT / 2**30:,.0f}",
+                *(fmt_hours(COHORT / (n * per_worker)) for n in CLUSTER_WORKERS),
+                f"{n_for_an_hour(per_worker):,}",
+            ]
+        )
+    return "\n".join(
+        [
+            "### At cluster scale: 10M patients",
+            "",
+            f"Extrapolated from the largest measured size of each row above: the throughput "
+            f"of one LocalCluster worker (cluster rows/s / {workers}; in brackets the "
+            "in-process rate of one core, where run). Assumptions: one single-threaded "
+            "worker per core, each as fast as one worker here (same CPU, same share of "
+            "it: this machine was shared, see the load column); units are independent "
+            "(no data moves between workers), so the time is the cohort over N times the "
+            "per-worker rate, plus the scheduler's ~1 ms per task (2,000 tasks of "
+            "5,000 rows: seconds) and the cluster's start-up; the shared storage takes "
+            "every worker's writes at full speed (N × rows/s × bytes per row); the client "
+            "plans from Parquet footers only (Grad(t) and GradSHAP(t) draw nothing per "
+            "row). Output size: the bytes per row measured here (long layout) times 10M.",
+            "",
+            table(
+                [
+                    "model",
+                    "method",
+                    "rows/s per worker (per core in-process)",
+                    "output GiB",
+                    *(f"{n} workers" for n in CLUSTER_WORKERS),
+                    "workers for 1 hour",
+                ],
+                rows,
+            ),
+        ]
+    )
+
+
+def fmt_hours(seconds: float) -> str:
+    return f"{seconds / 3600:,.1f} h" if seconds >= 3600 else f"{seconds / 60:,.0f} min"
+
+
+def n_for_an_hour(per_worker: float) -> int:
+    return -(-COHORT // int(per_worker * 3600))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 rows only (under a minute)")
     parser.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
+    parser.add_argument("--max-in-process", type=int, default=100_000,
+                        help="largest size also run in-process (default 100,000)")
+    parser.add_argument("--max-gradshap", type=int, default=100_000,
+                        help="largest size GradSHAP(t) runs at (default 100,000)")
     add_run_options(parser)
     args = parser.parse_args()
     set_threads(args.threads)
     sizes = [1_000] if args.quick else [10_000, 100_000, 1_000_000]
     rows_per_task = 250 if args.quick else 5_000
-    rows = run(sizes, args.workers, rows_per_task, args.seed)
-    body = "\n".join(
-        [
-            "## Cohort-scale explanations: explain_dataset in-process vs LocalCluster",
-            "",
-            f"p = {P} features, T = {T} times, MLP [{HIDDEN}, {HIDDEN}] float32; Parquet "
-            f"files of {FILE_ROWS:,} rows in row groups of {GROUP_ROWS:,}; rows_per_task = "
-            f"{rows_per_task:,}; GradSHAP(t) n = 10, num_samples = 5. One run each; the "
-            f"cluster ({args.workers} single-threaded worker processes) is started before "
-            "the clock. Peak RSS: each worker process, a fresh cluster per size.",
-            "",
-            table(
-                [
-                    "rows",
-                    "model",
-                    "method",
-                    "in-process rows/s (time)",
-                    f"LocalCluster({args.workers}) rows/s (time)",
-                    "speed-up",
-                    "output MiB (long)",
-                    "peak RSS per worker, MiB",
-                ],
-                rows,
-            ),
-            "",
-            environment_block(),
-        ]
-    )
-    publish(SECTION, body, wants_write(args))
+    start_load = os.getloadavg()
+
+    def report(records: list[dict]) -> None:
+        body = "\n".join(
+            [
+                "## Cohort-scale explanations: explain_dataset in-process vs LocalCluster",
+                "",
+                f"p = {P} features, T = {T} times, MLP [{HIDDEN}, {HIDDEN}] float32; Parquet "
+                f"files of {FILE_ROWS:,} rows in row groups of {GROUP_ROWS:,}; rows_per_task "
+                f"= {rows_per_task:,}; GradSHAP(t) n = {METHODS['gradshap']['n']}, "
+                f"num_samples = {METHODS['gradshap']['num_samples']} (10 gradient points per "
+                f"row), run up to {args.max_gradshap:,} rows; in-process runs up to "
+                f"{args.max_in_process:,} rows. One run each; the cluster "
+                f"({args.workers} single-threaded worker processes) is started before the "
+                "clock. Output: long layout, float32, on local disk. Peak RSS: each worker "
+                "process, a fresh cluster per measurement. Load: the machine's 1-minute "
+                "load average before → after the measurement (the 2 cores were shared with "
+                "other jobs; the script ran under `nice -n 10`).",
+                "",
+                table(
+                    [
+                        "rows",
+                        "model",
+                        "method",
+                        "in-process rows/s (time)",
+                        f"LocalCluster({args.workers}) rows/s (time)",
+                        "speed-up",
+                        "output MiB",
+                        "peak RSS per worker, MiB",
+                        "load (1 min)",
+                    ],
+                    [row(r, args.workers) for r in records],
+                ),
+                "",
+                at_cluster_scale(records, args.workers),
+                "",
+                environment_block(
+                    {"load average at start (1/5/15 min)": " / ".join(
+                        f"{v:.2f}" for v in start_load)}
+                ),
+            ]
+        )
+        publish(SECTION, body, wants_write(args))
+
+    run(sizes, args, rows_per_task, report)
 
 
 if __name__ == "__main__":
