@@ -453,6 +453,13 @@ def test_command_line_folder_mode(bundles, tmp_path, capsys):
     assert main(["explain", str(bundle), str(source), "--out", str(tmp_path / "cli"),
                  "--resume", "--workers", "2", *options]) == 0
     assert exchange.read_dataset(tmp_path / "cli") == exchange.read_dataset(tmp_path / "py")
+    # SmoothGrad(t) through the command line: the numbers of the Python call
+    assert main(["explain", str(bundle), str(source), "--out", str(tmp_path / "sg"), "--method",
+                 "smoothgrad", "--n", "2", "--seed", "3", "--rows-per-task", "6",
+                 "--no-progress"]) == 0
+    sv.explain_dataset(bundle, source, tmp_path / "sg_py", method="smoothgrad", n=2, seed=3,
+                       rows_per_task=6)
+    assert exchange.read_dataset(tmp_path / "sg") == exchange.read_dataset(tmp_path / "sg_py")
     capsys.readouterr()
     with pytest.raises(SystemExit):
         main(["explain", str(bundle), str(source / "a.parquet"), "--out",
