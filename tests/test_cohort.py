@@ -408,6 +408,17 @@ def test_sources_layouts_and_overwrite(tmp_path):
     # the parts read as one table by a plain Parquet reader, in row order
     table = ds.dataset(tmp_path / "dir", format="parquet").to_table()
     assert table.num_rows == 17 * 4 * 2 * len(TIMES)
+    # DuckDB and polars over the glob of the parts (the folder holds other files too)
+    duckdb, pl = pytest.importorskip("duckdb"), pytest.importorskip("polars")
+    parts = str(tmp_path / "dir" / "part-*.parquet")
+    totals = (table.num_rows, float(np.abs(expected.values[0]).sum()), 16)
+    query = f"SELECT count(*), sum(abs(value)), max(instance) FROM read_parquet('{parts}')"
+    by_duckdb = duckdb.sql(query).fetchall()[0]
+    by_polars = pl.scan_parquet(parts).select(
+        pl.len(), pl.col("value").abs().sum(), pl.col("instance").max()).collect().row(0)
+    for count, total, last in (by_duckdb, by_polars):
+        assert (count, last) == (totals[0], totals[2])
+        np.testing.assert_allclose(total, totals[1], rtol=1e-12)
     assert first.n_parts == 4
     # overwrite replaces the whole run: no part of the first one is left
     sv.explain_dataset(exp, source, tmp_path / "dir", target="cif", rows_per_task=100,
