@@ -110,7 +110,8 @@ def _same_as_method(exp, out, name, target, kwargs, rows=ROWS):
       depend on the partitioning, and neither does anything else but the batch;
     - joined, the parts equal one call on all rows within rtol 1e-13 (atol 1e-15 for
       values near 0), not bit for bit: torch's float64 CPU matrix products may round a row
-      differently depending on how many rows share its batch (about 1e-16 relative), and
+      differently depending on how many rows share its batch (about 1e-16 relative in a
+      product; up to ~2e-14 in DeepHit's Grad(t) here, after the chain rule), and
       a part's batch holds only the part's rows.
     """
     manifest = json.loads((out / MANIFEST).read_text())
