@@ -128,11 +128,21 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
 
 
-def peak_rss_mib(client) -> list[float]:
-    import resource
+def peak_rss_mib() -> float:
+    """This process's peak resident set (Linux ``VmHWM``), in MiB.
 
-    peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    return sorted(kib / 1024 for kib in peaks.values())  # ru_maxrss is in KiB on Linux
+    Not ``getrusage``'s ``ru_maxrss``: Linux carries that over fork and exec, so a worker
+    process would report at least the RSS its parent had when it started it.
+    """
+    with open("/proc/self/status", encoding="ascii") as status:
+        kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    return kib / 1024
+
+
+def reset_peak_rss() -> None:
+    """Start this process's ``VmHWM`` again from its current RSS (Linux ``clear_refs``)."""
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+        refs.write("5")
 
 
 def load() -> float:
@@ -164,7 +174,7 @@ def run(sizes: list[int], args, rows_per_task: int, report) -> list[dict]:
                     call.update(options)
                     in_process = size <= args.max_in_process
                     start_load = load()
-                    t_here, t_there, disk, peaks = measure(
+                    t_here, here_peak, t_there, disk, peaks = measure(
                         bundle, source, warm_source, tmp_path, workers, call, in_process
                     )
                     records.append(
@@ -176,6 +186,7 @@ def run(sizes: list[int], args, rows_per_task: int, report) -> list[dict]:
                             "there": t_there,
                             "disk": disk,
                             "peaks": peaks,
+                            "here_peak": here_peak,
                             "load": (start_load, load()),
                         }
                     )
@@ -192,6 +203,7 @@ def row(record: dict, workers: int) -> list[str]:
         record["model"],
         record["method"],
         "not run" if here is None else f"{size / here:,.0f} ({fmt_s(here)})",
+        "" if here is None else f"{record['here_peak']:,.0f}",
         f"{size / there:,.0f} ({fmt_s(there)})",
         "" if here is None else f"{here / there:.2f}",
         f"{record['disk'] / 2**20:,.1f}",
@@ -202,18 +214,20 @@ def row(record: dict, workers: int) -> list[str]:
 
 def measure(bundle, source, warm_source, tmp_path: Path, workers: int, call: dict,
             in_process: bool):
-    """Seconds in-process (``None`` if not run) and on a fresh LocalCluster, output bytes,
-    workers' peak RSS."""
+    """Seconds and peak RSS in-process (``None`` if not run), seconds on a fresh
+    LocalCluster, output bytes, the workers' peak RSS."""
     import distributed
 
     import survinng_py as sv
 
     here, there, warm = tmp_path / "here", tmp_path / "there", tmp_path / "warm"
-    t_here = None
+    t_here = here_peak = None
     if in_process:
         sv.explain_dataset(bundle, warm_source, warm, **call)  # imports, as on the workers
         shutil.rmtree(warm)
+        reset_peak_rss()
         _, t_here = timed(partial(sv.explain_dataset, bundle, source, here, **call))
+        here_peak = peak_rss_mib()
         shutil.rmtree(here)
     with (
         distributed.LocalCluster(
@@ -226,10 +240,10 @@ def measure(bundle, source, warm_source, tmp_path: Path, workers: int, call: dic
         _, t_there = timed(
             partial(sv.explain_dataset, bundle, source, there, client=client, **call)
         )
-        peaks = peak_rss_mib(client)
+        peaks = sorted(client.run(peak_rss_mib).values())
     disk = folder_bytes(there)
     shutil.rmtree(there)
-    return t_here, t_there, disk, peaks
+    return t_here, here_peak, t_there, disk, peaks
 
 
 def at_cluster_scale(records: list[dict], workers: int) -> str:
@@ -320,8 +334,8 @@ def main() -> None:
                 f"({args.workers} single-threaded worker processes) is started before the "
                 "clock; both are warmed up with one small run (imports); the model is loaded "
                 "from its bundle inside each timed call. Output: long layout, float32, on "
-                "local disk. Peak RSS: each worker "
-                "process, a fresh cluster per measurement. Load: the machine's 1-minute "
+                "local disk. Peak RSS (Linux VmHWM): of the process during the timed call "
+                "in-process; of each worker process, a fresh cluster per measurement. Load: the machine's 1-minute "
                 "load average before → after the measurement (the 2 cores were shared with "
                 "other jobs; the script ran under `nice -n 10`).",
                 "",
@@ -331,6 +345,7 @@ def main() -> None:
                         "model",
                         "method",
                         "in-process rows/s (time)",
+                        "in-process peak RSS, MiB",
                         f"LocalCluster({args.workers}) rows/s (time)",
                         "speed-up",
                         "output MiB",
