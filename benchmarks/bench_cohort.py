@@ -248,13 +248,17 @@ def measure(bundle, source, warm_source, tmp_path: Path, workers: int, call: dic
 
 def at_cluster_scale(records: list[dict], workers: int) -> str:
     """10M patients on N workers, from the largest measured size of each configuration."""
-    largest: dict = {}
+    largest: dict = {}  # per configuration: the largest size, and the largest in-process
+    in_process: dict = {}
     for record in records:
         largest[(record["model"], record["method"])] = record
+        if record["here"] is not None:
+            in_process[(record["model"], record["method"])] = record
     rows = []
     for (model, method), record in largest.items():
         per_worker = record["size"] / record["there"] / workers
-        per_core = None if record["here"] is None else record["size"] / record["here"]
+        alone = in_process.get((model, method))
+        per_core = None if alone is None else alone["size"] / alone["here"]
         bytes_per_row = record["disk"] / record["size"]
         rows.append(
             [
@@ -272,7 +276,7 @@ def at_cluster_scale(records: list[dict], workers: int) -> str:
             "",
             f"Extrapolated from the largest measured size of each row above: the throughput "
             f"of one LocalCluster worker (cluster rows/s / {workers}; in brackets the "
-            "in-process rate of one core, where run). Assumptions: one single-threaded "
+            "in-process rate of one core at the largest size run in-process). Assumptions: one single-threaded "
             "worker per core, each as fast as one worker here (same CPU, same share of "
             "it: this machine was shared, see the load column); units are independent "
             "(no data moves between workers), so the time is the cohort over N times the "
@@ -298,7 +302,9 @@ def at_cluster_scale(records: list[dict], workers: int) -> str:
 
 
 def fmt_hours(seconds: float) -> str:
-    return f"{seconds / 3600:,.1f} h" if seconds >= 3600 else f"{seconds / 60:,.0f} min"
+    if seconds >= 3600:
+        return f"{seconds / 3600:,.1f} h"
+    return f"{seconds / 60:,.0f} min" if seconds >= 60 else f"{seconds:,.0f} s"
 
 
 def n_for_an_hour(per_worker: float) -> int:
