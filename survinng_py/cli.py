@@ -294,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
         "folder output",
         "an --out without a file suffix is a folder: DATA may then be a Parquet file, a "
         "folder or a glob of them, explained part by part into part-*.parquet files with a "
-        "manifest and cohort summaries (Grad, IntGrad and GradSHAP)",
+        "manifest and cohort summaries (Grad, SmoothGrad, IntGrad and GradSHAP)",
     )
     cluster = cohort.add_mutually_exclusive_group()
     cluster.add_argument(
@@ -685,10 +685,13 @@ def _explain_dataset(args, method: Method, kwargs: dict, where: str) -> list[str
             progress=advance,
             **kwargs,
         )
+    summaries = ["_importance.parquet", "_prediction.parquet"]
+    if result.shares is not None:
+        summaries.append("_shares.parquet")
     return [
         f"wrote {result.path}: {result.n_parts} part(s), {result.n_rows} rows of "
         f"{method.label()} of {kwargs['target']}, {args.layout} layout; summaries in "
-        "_importance.parquet and _prediction.parquet"
+        + ", ".join(summaries)
     ]
 
 

@@ -10,17 +10,22 @@ is pickled). The manifest ``_survinng.json`` records the method, its arguments, 
 the model's checksum and every finished part with its SHA-256, so ``resume=True`` redoes
 only what is missing or changed. The full result is never held: cohort summaries (mean
 absolute attribution per feature, event and time; mean prediction curve) are added up
-part by part.
+part by part (for models of several inputs also the cohort modality shares).
 
-Only methods whose numbers for a row do not depend on the other rows of the call are
-accepted: Grad(t), IntGrad(t) (the reference is the mean of the explainer data) and
-GradSHAP(t) (references and path positions are drawn from the seed and the explainer data
-alone, so every unit draws the same ones). Each part therefore equals, bit for bit, the
-method called on that part's rows, in this process or on any worker (workers compute with
-one torch thread; compare at the same thread count). Joined, the parts equal one call on
-all rows up to rounding: torch's CPU matrix products may round a row differently
-depending on how many rows share the batch (a last-bit difference, about 1e-16 relative
-in float64), so only the partitioning, never the draws, can change the last bit.
+The gradient methods are accepted, and every row gets the numbers one call of the method
+on all rows gives it: Grad(t) and IntGrad(t) (the reference is the mean of the explainer
+data) draw nothing; GradSHAP(t) draws its references and path positions from the seed
+and the explainer data alone, so every unit draws the same ones; SmoothGrad(t) draws its
+noise from one stream per input in row order, so the client plays the streams forward
+once through all rows and ships each unit the streams' state at its first row (a normal
+variate takes a variable number of raw draws, so no stream can jump to a row without
+drawing what comes before it). Each part equals, bit for bit, the method called on that
+part's rows (for SmoothGrad(t) with its streams at that state), in this process or on any
+worker (workers compute with one torch thread; compare at the same thread count). Joined,
+the parts equal one call on all rows up to rounding: torch's CPU matrix products may round
+a row differently depending on how many rows share the batch (a last-bit difference,
+about 1e-16 relative in float64), so only the partitioning, never the draws, can change
+the last bit.
 
 Readers: :func:`survinng_py.exchange.read_dataset` (checks the manifest), or any Parquet
 reader over the glob ``out/part-*.parquet`` (pyarrow, DuckDB ``read_parquet``, polars
@@ -53,12 +58,15 @@ __all__ = ["explain_dataset", "CohortResult", "MANIFEST", "PART_GLOB"]
 PART_GLOB = "part-*.parquet"
 #: temporary files of an atomic write (a part being written)
 TEMPORARY_GLOB = ".part-*.tmp"
-#: methods whose result for a row does not depend on the other rows of the call
-PARTITION_FREE = ("grad", "intgrad", "gradshap")
+#: the methods explain_dataset runs (each row gets what one call on all rows gives it)
+COHORT_METHODS = ("grad", "intgrad", "gradshap", "smoothgrad")
 #: files a source folder contributes (names starting with "." or "_" are skipped)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _IMPORTANCE = "_importance.parquet"
 _PREDICTION = "_prediction.parquet"
+_SHARES = "_shares.parquet"
+#: normal variates drawn at a time while SmoothGrad(t)'s streams are played forward
+_NOISE_CHUNK = 1 << 20
 _OPTION_TYPES = {
     "bool": (bool,),
     "int": (int, np.integer),
@@ -84,6 +92,11 @@ class CohortResult:
         mean_abs``.
     prediction : pandas.DataFrame
         Mean prediction curve over all rows: ``event, time, mean_pred``.
+    shares : pandas.DataFrame or None
+        For a model of several inputs, the cohort modality shares (as
+        :func:`~survinng_py.modality_shares` of :func:`~survinng_py.modality_totals`
+        with ``cohort=True`` on the full result): ``modality, event, time, share``;
+        ``None`` for one input.
     manifest : dict
         The content of ``_survinng.json``.
     """
@@ -93,6 +106,7 @@ class CohortResult:
     n_parts: int
     importance: Any
     prediction: Any
+    shares: Any
     manifest: dict
 
 
@@ -121,10 +135,11 @@ def explain_dataset(
         :func:`~survinng_py.save_model`.
     source : str, Path, sequence of them, or pyarrow.dataset.Dataset
         A Parquet file, a folder of Parquet files, a glob pattern, or a dataset. Columns
-        are matched to the model's feature names by name.
+        are matched to the model's feature names by name (for a model of several inputs,
+        every input's feature names: a tensor input's element names, row-major).
     out : str or Path
         The output folder (created).
-    method : {"grad", "intgrad", "gradshap"}
+    method : {"grad", "intgrad", "gradshap", "smoothgrad"}
         The method's command-line name.
     target : str
         Survival target (``"survival"``, ``"cif"``, ...).
@@ -180,15 +195,8 @@ def explain_dataset(
     from .methods.registry import get_method
 
     entry = get_method(name=method) if isinstance(method, str) else None
-    if entry is None or entry.name not in PARTITION_FREE:
-        fail(
-            "method",
-            _WHERE,
-            "a method whose numbers for a row do not depend on the other rows of the call ("
-            + ", ".join(PARTITION_FREE)
-            + ")",
-            method,
-        )
+    if entry is None or entry.name not in COHORT_METHODS:
+        fail("method", _WHERE, "one of the gradient methods " + ", ".join(COHORT_METHODS), method)
     _check_int(rows_per_task, "rows_per_task")
     for arg, value in (("overwrite", overwrite), ("resume", resume)):
         if not isinstance(value, bool):
@@ -209,7 +217,16 @@ def explain_dataset(
     out = Path(out)
     staging = None
     try:
-        bundle, staging, targets = _bundle(model, client is not None)
+        bundle, staging, targets, inputs = _bundle(model, client is not None)
+        _check_columns(inputs)
+        if entry.name == "smoothgrad" and inputs["shapes"] is None:
+            fail(
+                "model",
+                _WHERE,
+                "built with data for SmoothGrad(t) (its noise sd is the data's feature sd)",
+                "an explainer without data",
+                as_text=True,
+            )
         if target not in targets:
             fail(
                 "target", _WHERE, "one of the model's targets (" + ", ".join(targets) + ")", target
@@ -237,7 +254,11 @@ def explain_dataset(
         done = _open_out(out, plan, overwrite, resume)
         manifest: dict[str, Any] = {**plan, "parts": done}
         _write_manifest(out, manifest)
-        todo = [u for u in units if u["unit"] not in {p["unit"] for p in done}]
+        kept = {p["unit"] for p in done}
+        if entry.name == "smoothgrad":
+            todo = _with_noise(units, arguments, entry, inputs, kept)
+        else:
+            todo = [u for u in units if u["unit"] not in kept]
         spec = {"method": entry.name, "arguments": arguments, "layout": layout, "out": str(out)}
         explainer = model if bundle is None else None
         records = {p["unit"]: None for p in done}
@@ -251,7 +272,7 @@ def explain_dataset(
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
-    importance, prediction = _summaries(out, manifest["parts"], records)
+    importance, prediction, shares = _summaries(out, manifest["parts"], records)
     n_rows = int(sum(u["n_rows"] for u in units))
     manifest.update(n_rows=n_rows, complete=True)
     _write_manifest(out, manifest)
@@ -261,6 +282,7 @@ def explain_dataset(
         n_parts=len(units),
         importance=importance,
         prediction=prediction,
+        shares=shares,
         manifest=manifest,
     )
 
@@ -395,22 +417,87 @@ def _units(path, groups, offset, count, first_row, rows_per_task) -> list[dict]:
 
 
 # -- model and output folder ------------------------------------------------------------------
-def _bundle(model: Any, to_workers: bool) -> tuple[Path | None, Path | None, list[str]]:
+def _bundle(model: Any, to_workers: bool) -> tuple[Path | None, Path | None, list[str], dict]:
     """The bundle folder of ``model`` (none for an explainer used in this process), a
-    temporary folder to remove (an explainer saved for workers) and the model's targets."""
+    temporary folder to remove (an explainer saved for workers), the model's targets and
+    its inputs (``names``, feature ``columns`` and per-row ``shapes``; ``None`` where an
+    explainer without data does not know them)."""
     from .bundle import bundle_info, save_model
     from .explainer import Explainer
 
     if isinstance(model, Explainer):
         targets = list(model.model.targets)
+        inputs = {
+            "names": model.input_names,
+            "columns": model.feature_names,
+            "shapes": model.feature_shapes,
+        }
         if not to_workers:  # used as it is, unchecked by a resume
-            return None, None, targets
+            return None, None, targets, inputs
         staging = Path(tempfile.mkdtemp(prefix="survinng-bundle-"))
-        return save_model(model, staging / "bundle"), staging, targets
+        return save_model(model, staging / "bundle"), staging, targets, inputs
     if not isinstance(model, (str, os.PathLike)):
         fail("model", _WHERE, "an Explainer or a bundle folder", type(model).__name__)
     info = bundle_info(model, _WHERE)  # checks it before any work
-    return Path(model), None, list(info["targets"])
+    inputs = {
+        "names": info["input_names"],
+        "columns": info["feature_names"],
+        "shapes": [tuple(shape) for shape in info["input_shapes"]],
+    }
+    return Path(model), None, list(info["targets"]), inputs
+
+
+def _check_columns(inputs: dict) -> None:
+    """A model of several inputs reads each input's columns by its feature names: they
+    must be known and name no column twice."""
+    if len(inputs["names"]) == 1:
+        return
+    if inputs["columns"] is None or inputs["shapes"] is None:
+        fail(
+            "model",
+            _WHERE,
+            "built with data when it has several inputs (its feature "
+            "names name the columns of each input)",
+            "an explainer without data",
+            as_text=True,
+        )
+    seen: set[str] = set()
+    for names in inputs["columns"]:
+        twice = seen.intersection(names)
+        if twice:
+            fail(
+                "model",
+                _WHERE,
+                "a model whose inputs' feature names are distinct (one column per feature)",
+                f"{sorted(twice)[0]!r} in two inputs",
+                as_text=True,
+            )
+        seen.update(names)
+
+
+def _with_noise(units: list[dict], arguments: dict, entry, inputs: dict, kept: set) -> list:
+    """The units to run, each with SmoothGrad(t)'s noise streams at its first row.
+
+    :func:`~survinng_py.surv_smoothgrad` spawns one stream per input from the seed and
+    draws ``n`` copies of each row's shape from it, row after row. A normal variate takes a
+    variable number of raw draws (the ziggurat method rejects some), so a stream cannot
+    jump to a row: it is played forward here once through all rows, in chunks, keeping its
+    state at each unit's first row (a few hundred bytes per unit).
+    """
+    copies = arguments.get("n", entry.option("n").default)
+    per_row = [copies * int(np.prod(shape)) for shape in inputs["shapes"]]
+    streams = np.random.default_rng(arguments["seed"]).spawn(len(per_row))
+    planned = []
+    for unit in units:
+        if unit["unit"] not in kept:
+            planned.append({**unit, "noise": [s.bit_generator.state for s in streams]})
+        for stream, size in zip(streams, per_row):
+            left = unit["n_rows"] * size
+            while left:
+                drawn = min(left, _NOISE_CHUNK)
+                stream.standard_normal(drawn)
+                left -= drawn
+    return planned
 
 
 def _open_out(out: Path, plan: dict, overwrite: bool, resume: bool) -> list[dict]:
@@ -433,7 +520,7 @@ def _open_out(out: Path, plan: dict, overwrite: bool, resume: bool) -> list[dict
     for name in _names(out, TEMPORARY_GLOB):  # left by a run that was killed
         (out / name).unlink()
     if overwrite:
-        for name in [MANIFEST, _IMPORTANCE, _PREDICTION, *_names(out, PART_GLOB)]:
+        for name in [MANIFEST, _IMPORTANCE, _PREDICTION, _SHARES, *_names(out, PART_GLOB)]:
             (out / name).unlink(missing_ok=True)
         return []
     old = _manifest(out)
@@ -551,9 +638,9 @@ def _run(todo: list[dict], spec: dict, bundle, model_sha, explainer, client):
 
 
 # -- summaries --------------------------------------------------------------------------------
-def _summaries(out: Path, parts: list[dict], records: dict) -> tuple[Any, Any]:
-    """Mean |attribution| and mean prediction over all parts, added in unit order (parts
-    kept by a resume are read back one at a time)."""
+def _summaries(out: Path, parts: list[dict], records: dict) -> tuple[Any, Any, Any]:
+    """Mean |attribution|, mean prediction and (several inputs) the modality shares over
+    all parts, added in unit order (parts kept by a resume are read back one at a time)."""
     from . import exchange
 
     total: dict = {}
@@ -576,17 +663,48 @@ def _summaries(out: Path, parts: list[dict], records: dict) -> tuple[Any, Any]:
     prediction = _grid_frame(
         [{"event": events, "time": time}], [total["pred"] / n_rows], "mean_pred"
     )
-    for frame, name in ((importance, _IMPORTANCE), (prediction, _PREDICTION)):
+    written = [(importance, _IMPORTANCE), (prediction, _PREDICTION)]
+    shares = None
+    if "modality_abs" in total:
+        shares = _cohort_shares(total["modality_abs"] / n_rows, labels)
+        written.append((shares, _SHARES))
+    for frame, name in written:
         _write_table(out / name, frame)
-    return importance, prediction
+    return importance, prediction, shares
+
+
+def _cohort_shares(mean_abs: np.ndarray, labels: dict):
+    """The cohort modality shares from the mean |input total| ``(input, event, time)``:
+    :func:`~survinng_py.modality_shares` with ``cohort=True`` of a one-row result that
+    holds it (the mean of one row is that row)."""
+    from ._shares import modality_shares
+    from .result import SurvResult
+
+    means = SurvResult(
+        values=[mean_abs[None]],
+        pred=np.zeros((1, *mean_abs.shape[1:])),
+        time=labels["time"],
+        feature_names=[labels["input_names"]],
+        input_names=["modalities"],
+        event_names=labels["event_names"],
+        instance=np.zeros(1, dtype=np.int64),
+        method="cohort mean |input total|",
+        model_class="",
+        target="",
+        args={},
+    )
+    return modality_shares(means, cohort=True)
 
 
 def _add(total: dict, record: dict) -> dict:
-    return {
+    added = {
         "abs": [a + b for a, b in zip(total["abs"], record["abs"])],
         "pred": total["pred"] + record["pred"],
         "labels": total["labels"],
     }
+    if "modality_abs" in total:
+        added["modality_abs"] = total["modality_abs"] + record["modality_abs"]
+    return added
 
 
 def _grid_frame(grids: list[dict], arrays: list[np.ndarray], value: str):

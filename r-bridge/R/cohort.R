@@ -3,18 +3,21 @@
 #' Calls `survinng_py.explain_dataset()`: the rows of `source` are explained part by
 #' part (at most `rows_per_task` rows each) and written as `part-*.parquet` files in the
 #' exchange schema, with a manifest (`_survinng.json`) and the cohort summaries, so the
-#' full result is never held in memory. Each part equals the method on its rows, bit
-#' for bit, in this process or on a Dask cluster (`scheduler`). Read the parts with
-#' `arrow::open_dataset(file.path(out, "part-*.parquet"))`, DuckDB or polars.
+#' full result is never held in memory. Every row gets the numbers of one call of the
+#' method on all rows (the same draws; each part equals the method on its rows bit for
+#' bit, the joined parts one call on all rows up to the last bit of float64 rounding), in
+#' this process or on a Dask cluster (`scheduler`). Read the parts with
+#' `arrow::open_dataset(out)` (or the files `part-*.parquet`), DuckDB or polars.
 #'
 #' @param model (`character(1)` or `survinngpy_explainer`) A model bundle folder
 #'   (written by `survinng_py.save_model()` or `survinng-py export`) or an explainer from
 #'   [explain()].
 #' @param source (`character`) A Parquet file, a folder or a glob of Parquet files whose
-#'   columns are named like the model's features.
+#'   columns are named like the model's features (for a model of several inputs, the
+#'   features of every input).
 #' @param out (`character(1)`) The output folder (must not exist, unless `overwrite` or
 #'   `resume`).
-#' @param method (`character(1)`) `"grad"`, `"intgrad"` or `"gradshap"`.
+#' @param method (`character(1)`) `"grad"`, `"intgrad"`, `"gradshap"` or `"smoothgrad"`.
 #' @param target (`character(1)`) Survival target, e.g. `"survival"` or `"cif"`.
 #' @param rows_per_task (`integer(1)`) Most rows per part.
 #' @param scheduler (`character(1)` or `NULL`) Address of a Dask scheduler
@@ -22,11 +25,14 @@
 #' @param layout (`character(1)`) `"long"` or `"wide"` part files.
 #' @param overwrite,resume (`logical(1)`) Replace an earlier output folder, or continue an
 #'   interrupted run into it.
-#' @param seed (`integer(1)` or `NULL`) Seed of GradSHAP's draws.
+#' @param seed (`integer(1)` or `NULL`) Seed of GradSHAP's and SmoothGrad's draws (drawn
+#'   once and recorded in the manifest when `NULL`).
 #' @param ... Options of the method, e.g. `n = 20`, `times_input = FALSE`.
 #' @return (`list`) `path` (the output folder), `n_rows`, `n_parts`, `importance` (a
 #'   data.frame `input, feature, event, time, mean_abs`: the mean absolute attribution
-#'   over all rows) and `prediction` (a data.frame `event, time, mean_pred`).
+#'   over all rows), `prediction` (a data.frame `event, time, mean_pred`) and `shares`
+#'   (for a model of several inputs, the cohort modality shares: a data.frame
+#'   `modality, event, time, share` in percent; `NULL` for one input).
 #' @examples
 #' # not run: needs a model bundle and a folder of Parquet files of rows
 #' \dontrun{
@@ -76,7 +82,9 @@ explain_dataset <- function(model, source, out, method = "grad", target = "survi
   list(path = normalizePath(out), n_rows = as.integer(reticulate::py_to_r(result$n_rows)),
        n_parts = as.integer(reticulate::py_to_r(result$n_parts)),
        importance = python_table(result$importance),
-       prediction = python_table(result$prediction))
+       prediction = python_table(result$prediction),
+       shares = if (inherits(result$shares, "python.builtin.NoneType")) NULL
+                else python_table(result$shares))
 }
 
 # A small pandas table as a data.frame, column by column (plain lists: no pandas

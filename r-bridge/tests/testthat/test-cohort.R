@@ -39,10 +39,50 @@ test_that("explain_dataset writes the parts and returns the cohort summaries", {
   expect_equal(res$prediction$mean_pred, colMeans(from_numpy(full$pred)[, 1, ]),
                tolerance = 1e-12)
   expect_identical(full$args$seed, 3L)
+  expect_null(res$shares)  # one input
   expect_error(explain_dataset(file.path(dir, "bundle"), file.path(dir, "src"), out),
                "`out` of explain_dataset() must be a folder that does not exist yet",
                fixed = TRUE, class = "survinngpy_error")
   expect_error(explain_dataset(file.path(dir, "bundle"), file.path(dir, "src"),
                                file.path(dir, "o2"), n = 2.5, method = "intgrad"),
                "`n` must be a whole number >= 1", fixed = TRUE)
+})
+
+test_that("explain_dataset runs SmoothGrad and returns the modality shares of two inputs", {
+  skip_if_no_survinng_py()
+  dir <- tempfile("cohort2")
+  dir.create(file.path(dir, "src"), recursive = TRUE)
+  reticulate::py_run_string(paste(
+    "import numpy as np, pandas as pd, torch, survinng_py as sv",
+    "class Two(torch.nn.Module):",
+    "    def __init__(self):",
+    "        super().__init__()",
+    "        self.a, self.b = torch.nn.Linear(2, 4), torch.nn.Linear(3, 4)",
+    "        self.out = torch.nn.Linear(4, 1)",
+    "    def forward(self, a, b):",
+    "        return self.out(torch.tanh(self.a(a) + self.b(b)))",
+    "def make_two(dir):",
+    "    torch.manual_seed(0)",
+    "    rng = np.random.default_rng(2)",
+    "    a = pd.DataFrame(rng.normal(size=(20, 2)), columns=['a1', 'a2'])",
+    "    b = pd.DataFrame(rng.normal(size=(20, 3)), columns=['b1', 'b2', 'b3'])",
+    "    exp = sv.explain(Two().double(), [a, b], model_type='deepsurv', dtype='float64',",
+    "                     input_names=['clinical', 'omics'],",
+    "                     baseline_hazard=([1.0, 2.0], [0.1, 0.3]))",
+    "    sv.save_model(exp, dir + '/bundle')",
+    "    pd.concat([a, b], axis=1).iloc[:7].to_parquet(dir + '/src/rows.parquet', index=False)",
+    sep = "\n"))$make_two(dir)
+  out <- file.path(dir, "out")
+  res <- explain_dataset(file.path(dir, "bundle"), file.path(dir, "src"), out,
+                         method = "smoothgrad", seed = 4, n = 3, rows_per_task = 3)
+  expect_identical(res$n_parts, 3L)
+  sv <- reticulate::import("survinng_py", convert = FALSE)
+  full <- sv$exchange$read_dataset(out)
+  expect_identical(reticulate::py_to_r(full$args)$seed, 4L)
+  expected <- python_table(sv$modality_shares(sv$modality_totals(full), cohort = TRUE))
+  expect_identical(names(res$shares), c("modality", "event", "time", "share"))
+  expect_identical(res$shares$modality, expected$modality)
+  expect_equal(res$shares$share, expected$share, tolerance = 1e-12)
+  expect_equal(res$shares$share[res$shares$modality == "clinical"] +
+                 res$shares$share[res$shares$modality == "omics"], c(100, 100))
 })
