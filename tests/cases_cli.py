@@ -118,7 +118,7 @@ CASES = [
          "`n` of surv_smoothgrad() must be an integer >= 1; got 0", "zero noisy copies"),
     Case("cli", "target_of_other_family", lambda tmp: explain(tmp, "--method", "grad",
                                                               "--target", "cif"),
-         "`target` of survinng-py explain for a DeepSurv model must be one of 'survival', "
+         "`target` of surv_grad() for a DeepSurv model must be one of 'survival', "
          "'cum_hazard', 'hazard'; got 'cif'", "a DeepHit target for a Cox model"),
     Case("cli", "data_missing_column",
          lambda tmp: ["explain", str(base() / "bundle"),
