@@ -34,6 +34,7 @@ import cProfile
 import io
 import pstats
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -435,8 +436,8 @@ def bench_limit(names, ps, rows_grid, before, repeats: int, seed: int) -> list[d
                     a, b = fns["after"]().values, fns["before"]().values
                     gap = max(float(np.abs(u - v).max() / max(np.abs(v).max(), 1e-30))
                               for u, v in zip(a, b))
-                reps = repeats if n <= 500 else max(2, repeats // 3 if n <= 5000 else 2)
-                times = median_times(fns, reps, budget_s=60)
+                reps = min(repeats, 5) if n <= 500 else 3 if n <= 5000 else 2
+                times = median_times(fns, reps, budget_s=60, clock=time.process_time)
                 plan = engine.plan(exp.model, ts, "survival", rows=min(n, engine.jacobian_rows(
                     exp.model, ts)))
                 how = "factored" if engine.factored(exp.model, ts, "survival") else (
@@ -497,7 +498,8 @@ def bench_loop(before, repeats: int, seed: int, rows: int = 500, p: int = 4) -> 
                 return sv.surv_grad(exp, x)
         fns["before"] = old
     gap = float(np.abs(fns["after"]().values[0][:, :, 0] - loop().numpy()).max())
-    return {"times": median_times(fns, repeats), "gap": gap, "rows": rows, "p": p}
+    return {"times": median_times(fns, repeats, clock=time.process_time), "gap": gap,
+            "rows": rows, "p": p}
 
 
 def loop_verdict(r: dict, target: float = 20) -> str:
@@ -530,7 +532,7 @@ def bench_gradshap_rate(names, before, repeats: int, seed: int, instances: int =
                 with engine_of(before):
                     return sv.surv_gradshap(exp, **kwargs)
             fns["before"] = old
-        t = median_times(fns, repeats, budget_s=60)
+        t = median_times(fns, repeats, budget_s=60, clock=time.process_time)
         a = t["after"]["median"]
         b = t["before"]["median"] if before is not None else None
         rows.append([name, 20, n_times, points, f"{points / b:,.0f}" if b else "-",
@@ -892,8 +894,10 @@ def render_limit(results, loop, shap, has_before, args) -> list[str]:
         f"with the time column; the CNN + GRU network takes an 8x8 image and a 12 x 2 "
         f"sequence, p = 88) with the family's head on T = {LIMIT_T} times (300 where named). "
         f"Before: {before}, run through the same methods (the engine module swapped in). "
-        "Interleaved medians (3 rounds at 500 rows, fewer at 5k and 50k, at most 60 s per "
-        "configuration). Rows are capped where the result (rows x p x T float32) would pass "
+        "Interleaved medians of this process's CPU time (`time.process_time`, one torch "
+        "thread: the two cores are shared with other jobs, whose time wall-clock would "
+        "count), 5 rounds at 500 rows, 3 at 5k, 2 at 50k (at most 60 s per configuration), "
+        "after a warm-up that also measures the engine's plan. Rows are capped where the result (rows x p x T float32) would pass "
         f"{RESULT_BYTES_MAX // 2**20} MiB. Plan: how the engine took the Jacobian (factored: "
         "J = G . H, G by reverse mode; otherwise the network part's scheme, measured, and the "
         "head's closed-form JVPs). The last column is the largest difference between before "
@@ -903,12 +907,13 @@ def render_limit(results, loop, shap, has_before, args) -> list[str]:
         limit_table(results),
         "",
         "**The per-time-point loop** (one forward, T backward passes with `retain_graph`, "
-        "stacked) on the same network and rows; goal >= 20x at p = 4, T = 100, 500 rows:",
+        "stacked) on the same network and rows, CPU time; goal >= 20x at p = 4, T = 100, "
+        "500 rows:",
         "",
         loop_verdict(loop),
         "",
         f"**GradSHAP(t) points per second** (p = 20, 50 instances x n = 10 x num_samples = "
-        f"10 points, interleaved medians), before: {before}:",
+        f"10 points, interleaved medians of CPU time), before: {before}:",
         "",
         table(["model", "p", "T", "points", "before (points/s)", "after (points/s)",
                "speed-up"], shap),
