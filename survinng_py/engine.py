@@ -207,14 +207,17 @@ def rows_per_batch(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> int:
     """How many points fit in ``memory_budget`` bytes during :func:`jacobian`: their
-    Jacobian (written once) and, for the factored form, J_net, H and their graphs; any
-    other temporary array is one chunk's (:func:`jacobian_rows`)."""
+    Jacobian (written once), the network's activations with the directions pushed through
+    them and, for the factored form, J_net, H and their graphs. The derivatives of the
+    network and the head are one chunk's (:func:`jacobian_rows`)."""
     p = _profile(model, inputs)
     n_out = max(len(model.time), p["width"])  # events x times of the target, at most
     mk = model.rows_per_instance * p["width"]
-    elems = p["n_in"] * n_out
     if factored(model, inputs, target):
-        elems += 3 * (p["n_in"] + n_out) * mk + (1 + p["width"]) * p["activations"]
+        fan, elems = p["width"], p["n_in"] * n_out + 3 * (p["n_in"] + n_out) * mk
+    else:
+        fan, elems = min(p["n_in"], p["width"]), p["n_in"] * n_out
+    elems += (1 + fan) * p["activations"]
     return max(1, memory_budget // (elems * p["itemsize"]))
 
 
