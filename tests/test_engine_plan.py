@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TwoInputNet
 
 import survinng_py as sv
 from survinng_py import engine
-
-from conftest import TwoInputNet
 
 TIMES = np.linspace(0.5, 6.0, 12)
 

@@ -8,9 +8,16 @@ import numpy as np
 import torch
 
 from .._validation import fail
-from .base import HeadParam, SurvivalModel, as_buffer, check_time_grid
 from ._jvp import tangent_out
-from .cox import BASELINE_HAZARD, COX_TARGETS, check_hazard, one_output_per_row, pycox_baseline, split_hazard
+from .base import HeadParam, SurvivalModel, as_buffer, check_time_grid
+from .cox import (
+    BASELINE_HAZARD,
+    COX_TARGETS,
+    check_hazard,
+    one_output_per_row,
+    pycox_baseline,
+    split_hazard,
+)
 from .registry import register_family
 
 LABTRANS = HeadParam(

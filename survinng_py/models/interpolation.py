@@ -121,7 +121,7 @@ class Interpolated(SurvivalModel):
         factor 1 - h_0."""
         if target != "survival":
             return super().head_jvp(phi, dphi, target, out)
-        n, d, sub = dphi.shape[0], dphi.shape[1], self.sub
+        sub = self.sub
         if self.scheme in LINEAR:
             surv, dsurv = self.inner.head_jvp(phi, dphi, "survival")
             out = tangent_out(out, dphi, surv.shape[1], len(self.time))
