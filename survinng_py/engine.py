@@ -309,7 +309,7 @@ def _fastest(model, inputs, target, candidates: list[Plan]) -> Plan:
             start = clock()
             _jacobian_chunk(model, inputs, target, cand)
             times[cand] = min(times[cand], clock() - start)
-    best = min(times, key=times.get)
+    best = min(times, key=lambda cand: times[cand])
     first = candidates[0]
     return first if times[first] <= MEASURED_MARGIN * times[best] else best
 
