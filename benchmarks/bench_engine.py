@@ -418,8 +418,12 @@ def bench_limit(names, ps, rows_grid, before, repeats: int, seed: int) -> list[d
         for p in ([None] if name == "CNN+GRU" else ps):
             exp, shapes, n_times = limit_model(name, p or 0, seed)
             n_in = sum(int(np.prod(s)) for s in shapes)
+            done = set()
             for rows in rows_grid:
                 n = int(min(rows, RESULT_BYTES_MAX // (4 * n_in * n_times)))
+                if n in done:  # capped to the rows already measured
+                    continue
+                done.add(n)
                 rng = np.random.default_rng(seed + 1)
                 xs = [rng.normal(size=(n, *s)).astype(np.float32) for s in shapes]
                 x = xs if len(xs) > 1 else xs[0]

@@ -79,6 +79,7 @@ def test_jacobian_equals_finite_differences():
 def test_chunks_write_the_same_rows_as_one_batch(monkeypatch):
     exp = _explainer("deephit", rows=700)
     one_value, one = engine.jacobian(exp.model, exp.data, "cif")  # 700 rows: one chunk
+    monkeypatch.setattr(engine, "JACOBIAN_ROWS_MIN", 256)
     monkeypatch.setattr(engine, "JACOBIAN_ROWS_MAX", 256)
     value, chunked = engine.jacobian(exp.model, exp.data, "cif")  # 256 + 256 + 188
     assert chunked[0].is_contiguous() and chunked[0].shape == one[0].shape
