@@ -42,6 +42,8 @@ faster.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import time
 import warnings
@@ -299,7 +301,8 @@ def _fastest(model, inputs, target, candidates: list[Plan]) -> Plan:
     times = {}
     for cand in candidates:
         try:
-            _jacobian_chunk(model, inputs, target, cand)  # warm-up (and compilation)
+            with _quiet_compiler() if cand.compiled else contextlib.nullcontext():
+                _jacobian_chunk(model, inputs, target, cand)  # warm-up (and compilation)
         except Exception:  # a compiled variant that fails is not used
             if not cand.compiled:
                 raise
@@ -431,6 +434,19 @@ def set_compile(enabled: bool) -> bool:
     previous = _COMPILE["enabled"]
     _COMPILE["enabled"] = bool(enabled)
     return previous
+
+
+@contextlib.contextmanager
+def _quiet_compiler():
+    """torch's compiler logs a failed compilation at length; a failure here only means
+    the compiled candidate is left out."""
+    logger = logging.getLogger("torch")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _compiled_jvp(model):
