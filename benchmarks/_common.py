@@ -35,7 +35,8 @@ def set_threads(threads: int) -> None:
 
 def median_times(fns: dict[str, Callable[[], object]], repeats: int,
                  warmup: int = 1, budget_s: float | None = None,
-                 between: Callable[[int], object] | None = None) -> dict[str, dict[str, float]]:
+                 between: Callable[[int], object] | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> dict[str, dict[str, float]]:
     """Run every function ``warmup`` times, then ``repeats`` rounds, interleaved.
 
     Interleaving (round robin) exposes all candidates to the same background load, so
@@ -44,7 +45,9 @@ def median_times(fns: dict[str, Callable[[], object]], repeats: int,
     the next call pays for). With ``budget_s``, no new round starts once that
     many seconds have been spent (at least one round runs). ``between(round)``, if given,
     runs after each round (untimed here: e.g. a slice of a slow baseline timed by the
-    caller). Returns per name: median, min, q1, q3 (seconds) and n (rounds).
+    caller). ``clock``: wall-clock by default; ``time.process_time`` counts only this
+    process's CPU time, which other jobs on a loaded machine do not inflate. Returns per
+    name: median, min, q1, q3 (seconds) and n (rounds).
     """
     for fn in fns.values():
         for _ in range(warmup):
@@ -56,9 +59,9 @@ def median_times(fns: dict[str, Callable[[], object]], repeats: int,
             break
         names = list(fns)
         for name in names[round_ % len(names):] + names[:round_ % len(names)]:
-            start = time.perf_counter()
+            start = clock()
             fns[name]()
-            samples[name].append(time.perf_counter() - start)
+            samples[name].append(clock() - start)
             spent += samples[name][-1]
         if between is not None:
             between(round_)

@@ -34,6 +34,7 @@ import cProfile
 import io
 import pstats
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -302,6 +303,250 @@ def bench_coxtime(p: int, n_grid: int, repeats: int, seed: int) -> dict:
             "loop_scale": float(np.abs(loop).max())}
 
 
+# -- Grad(t) against the forward pass, before / after ---------------------------------------
+#: largest Jacobian (rows x p x T float32 values) a configuration may make: rows are cut so
+#: that the result fits beside everything else on a shared machine
+RESULT_BYTES_MAX = 512 * 2**20
+LIMIT_T = 100
+LIMIT_MODELS = ["DeepSurv", "CoxTime", "DeepHit", "DeepHit T=300", "MTLR", "PCHazard", "CNN+GRU"]
+
+
+class FusionNet(torch.nn.Module):
+    """CNN (8x8 image) + GRU (12-step, 2-channel sequence), fused by a two-layer head."""
+
+    def __init__(self, out_features: int):
+        super().__init__()
+        self.cnn = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ELU(), torch.nn.AvgPool2d(2),
+            torch.nn.Flatten(), torch.nn.Linear(128, 16), torch.nn.ELU())
+        self.gru = torch.nn.GRU(2, 16, batch_first=True)
+        self.head = torch.nn.Sequential(torch.nn.Linear(32, 32), torch.nn.ELU(),
+                                        torch.nn.Linear(32, out_features))
+
+    def forward(self, image, sequence):
+        return self.head(torch.cat([self.cnn(image), self.gru(sequence)[0][:, -1]], dim=1))
+
+
+def mlp(p: int, out: int) -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Linear(p, 32), torch.nn.ReLU(), torch.nn.Linear(32, 32),
+                               torch.nn.ReLU(), torch.nn.Linear(32, out))
+
+
+class CoxTimeMLP(torch.nn.Module):
+    def __init__(self, p: int):
+        super().__init__()
+        self.body = mlp(p + 1, 1)
+
+    def forward(self, x, tau):
+        return self.body(torch.cat([x, tau], dim=1))
+
+
+def limit_model(name: str, p: int, seed: int):
+    """An explainer of a bare eval-mode network with the family's head (the cost of a
+    Jacobian does not depend on the weights), its inputs' row shapes and T."""
+    import survinng_py as sv
+
+    torch.manual_seed(seed)
+    n_times = 300 if name == "DeepHit T=300" else LIMIT_T
+    grid = np.linspace(0.1, 10.0, n_times)
+    hazard = (grid, np.full(n_times, 0.01))
+    shapes = [(p,)]
+    if name == "DeepSurv":
+        net, head = mlp(p, 1), {"model_type": "deepsurv", "baseline_hazard": hazard}
+    elif name == "CoxTime":
+        net, head = CoxTimeMLP(p), {"model_type": "coxtime", "baseline_hazard": hazard}
+    elif name.startswith("DeepHit"):
+        net, head = mlp(p, n_times), {"model_type": "deephit", "time_bins": grid}
+    elif name == "MTLR":
+        net, head = mlp(p, n_times), {"model_type": "mtlr", "time_bins": grid}
+    elif name == "PCHazard":
+        net, head = mlp(p, n_times - 1), {"model_type": "pchazard", "time_bins": grid}
+    else:  # the multimodal CNN + GRU network, DeepHit head
+        net, head = FusionNet(n_times), {"model_type": "deephit", "time_bins": grid}
+        shapes = [(1, 8, 8), (12, 2)]
+    rng = np.random.default_rng(seed)
+    data = [rng.normal(size=(64, *s)).astype(np.float32) for s in shapes]
+    exp = sv.explain(net, data if len(data) > 1 else data[0], **head)
+    return exp, shapes, len(exp.model.time)
+
+
+def load_before(revision: str):
+    """The engine module of ``revision`` (``git show``), importable beside the current one;
+    None where git or the revision is missing."""
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        source = subprocess.run(["git", "-C", str(root), "show", f"{revision}:survinng_py/engine.py"],
+                                capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    path = Path(tempfile.mkdtemp()) / "engine_before.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("survinng_py._engine_before", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class engine_of:
+    """Run the methods on ``module`` as their engine (the before/after switch)."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def __enter__(self):
+        from survinng_py.methods import _core
+        self.saved, _core.engine = _core.engine, self.module
+
+    def __exit__(self, *exc):
+        from survinng_py.methods import _core
+        _core.engine = self.saved
+
+
+def bench_limit(names, ps, rows_grid, before, repeats: int, seed: int) -> list[dict]:
+    """Grad(t) (``surv_grad`` end to end) with the current engine and with ``before``,
+    and the package's no-grad prediction (``engine.predict``: forward + head), interleaved."""
+    import survinng_py as sv
+    from survinng_py import engine
+
+    out = []
+    for name in names:
+        for p in ([None] if name == "CNN+GRU" else ps):
+            exp, shapes, n_times = limit_model(name, p or 0, seed)
+            n_in = sum(int(np.prod(s)) for s in shapes)
+            done = set()
+            for rows in rows_grid:
+                n = int(min(rows, RESULT_BYTES_MAX // (4 * n_in * n_times)))
+                if n in done:  # capped to the rows already measured
+                    continue
+                done.add(n)
+                rng = np.random.default_rng(seed + 1)
+                xs = [rng.normal(size=(n, *s)).astype(np.float32) for s in shapes]
+                x = xs if len(xs) > 1 else xs[0]
+                ts = [torch.as_tensor(a) for a in xs]
+                fns = {"after": lambda: sv.surv_grad(exp, x),
+                       "forward": lambda: engine.predict(exp.model, ts, "survival")}
+                if before is not None:
+                    def old(exp=exp, x=x):
+                        with engine_of(before):
+                            return sv.surv_grad(exp, x)
+                    fns["before"] = old
+                gap = None
+                if before is not None and n <= 5000:  # checked where it is cheap
+                    a, b = fns["after"]().values, fns["before"]().values
+                    gap = max(float(np.abs(u - v).max() / max(np.abs(v).max(), 1e-30))
+                              for u, v in zip(a, b))
+                reps = min(repeats, 5) if n <= 500 else 3 if n <= 5000 else 2
+                times = median_times(fns, reps, budget_s=60, clock=time.process_time)
+                plan = engine.plan(exp.model, ts, "survival", rows=min(n, engine.jacobian_rows(
+                    exp.model, ts)))
+                how = "factored" if engine.factored(exp.model, ts, "survival") else (
+                    f"{plan.scheme}{' compiled' if plan.compiled else ''}")
+                r = {"model": name, "p": n_in, "T": n_times, "rows": n, "asked": rows,
+                     "times": times, "gap": gap, "plan": how}
+                out.append(r)
+                print(limit_line(r), flush=True)
+    return out
+
+
+def limit_line(r: dict) -> str:
+    t = r["times"]
+    f, a = t["forward"]["median"], t["after"]["median"]
+    text = (f"{r['model']} p={r['p']} T={r['T']} rows={r['rows']}: forward {fmt_s(f)}, "
+            f"Grad(t) {fmt_s(a)} = {a / f:.1f}x")
+    if "before" in t:
+        text += f" (before {fmt_s(t['before']['median'])} = {t['before']['median'] / f:.1f}x)"
+    return text + f" [{r['plan']}]"
+
+
+def limit_table(results: list[dict]) -> str:
+    rows = []
+    for r in results:
+        t = r["times"]
+        f, a = t["forward"]["median"], t["after"]["median"]
+        b = t["before"]["median"] if "before" in t else None
+        goal = r["p"] + 1
+        verdict = "" if r["p"] >= r["T"] or r["rows"] < 50_000 else (
+            " (meets)" if a / f <= goal else " (**misses**)")
+        rows.append([r["model"], r["p"], r["T"],
+                     f"{r['rows']}" + ("" if r["rows"] == r["asked"] else " (capped)"),
+                     fmt_s(f), fmt_s(b) if b else "-", fmt_s(a),
+                     f"{b / f:.1f}x" if b else "-", f"**{a / f:.1f}x**{verdict}",
+                     f"{goal}x", f"{b / a:.1f}x" if b else "-", r["plan"],
+                     "-" if r["gap"] is None else f"{r['gap']:.0e}"])
+    return table(["model", "p", "T", "rows", "forward + head", "Grad(t) before", "Grad(t) after",
+                  "before / forward", "after / forward", "goal (p + 1)", "speed-up",
+                  "plan (after)", "max rel. diff"], rows)
+
+
+def bench_loop(before, repeats: int, seed: int, rows: int = 500, p: int = 4) -> dict:
+    """The tight per-time-point loop (one forward, T backward passes with retain_graph)
+    against Grad(t), on the same DeepHit (T = 100) network and rows."""
+    import survinng_py as sv
+
+    exp, _, _ = limit_model("DeepHit", p, seed)
+    x = np.random.default_rng(seed + 1).normal(size=(rows, p)).astype(np.float32)
+    xt = torch.as_tensor(x)
+    model = exp.model
+
+    def loop():
+        return per_time_loop(lambda xx: model.forward([xx], "survival")[:, 0], xt)
+
+    fns = {"loop": loop, "after": lambda: sv.surv_grad(exp, x)}
+    if before is not None:
+        def old():
+            with engine_of(before):
+                return sv.surv_grad(exp, x)
+        fns["before"] = old
+    gap = float(np.abs(fns["after"]().values[0][:, :, 0] - loop().numpy()).max())
+    return {"times": median_times(fns, repeats, clock=time.process_time), "gap": gap,
+            "rows": rows, "p": p}
+
+
+def loop_verdict(r: dict, target: float = 20) -> str:
+    t = r["times"]
+    c = t["loop"]["median"]
+    text = (f"- DeepHit p = {r['p']}, T = {LIMIT_T}, {r['rows']} rows: loop {fmt_s(c)}, Grad(t) "
+            f"{fmt_s(t['after']['median'])}: loop / Grad(t) = **{c / t['after']['median']:.1f}x** "
+            f"({'meets' if c / t['after']['median'] >= target else '**misses**'} the >= "
+            f"{target:g}x goal)")
+    if "before" in t:
+        text += (f"; before: {fmt_s(t['before']['median'])}, "
+                 f"{c / t['before']['median']:.1f}x")
+    return text + f"; max abs diff {r['gap']:.1e}."
+
+
+def bench_gradshap_rate(names, before, repeats: int, seed: int, instances: int = 50,
+                        n: int = 10, num_samples: int = 10) -> list[list]:
+    """GradSHAP(t) points per second (instances x n x num_samples points), before/after."""
+    import survinng_py as sv
+
+    rows = []
+    for name in names:
+        exp, shapes, n_times = limit_model(name, 20, seed)
+        kwargs = dict(instance=list(range(min(instances, 64))), n=n, num_samples=num_samples,
+                      seed=0)
+        points = len(kwargs["instance"]) * n * num_samples
+        fns = {"after": lambda: sv.surv_gradshap(exp, **kwargs)}
+        if before is not None:
+            def old(exp=exp):
+                with engine_of(before):
+                    return sv.surv_gradshap(exp, **kwargs)
+            fns["before"] = old
+        t = median_times(fns, repeats, budget_s=60, clock=time.process_time)
+        a = t["after"]["median"]
+        b = t["before"]["median"] if before is not None else None
+        rows.append([name, 20, n_times, points, f"{points / b:,.0f}" if b else "-",
+                     f"{points / a:,.0f}", f"{b / a:.1f}x" if b else "-"])
+        print(f"GradSHAP(t) {name}: {points} points, after {fmt_s(a)}"
+              + (f", before {fmt_s(b)}" if b else ""), flush=True)
+    return rows
+
+
 # -- profiling -------------------------------------------------------------------------------
 def profile_deephit(p: int, n_times: int, seed: int, calls: int) -> str:
     import survinng_py as sv
@@ -565,6 +810,9 @@ def main(argv: list[str] | None = None) -> None:
                              "unless --write is given")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed rounds per configuration (default 21, quick 3)")
+    parser.add_argument("--before", default="main", metavar="REV",
+                        help="git revision whose engine is the 'before' of the Grad(t) / "
+                             "forward table (default main; 'none' to leave it out)")
     parser.add_argument("--compare-with", default=None, metavar="DIR",
                         help="a copy of an earlier survinng_py package directory: adds a "
                              "before/after table (interleaved)")
@@ -588,6 +836,17 @@ def main(argv: list[str] | None = None) -> None:
         profile_calls = 20
 
     print(f"torch threads: {torch.get_num_threads()}, repeats: {repeats}", flush=True)
+    before = None if args.before == "none" else load_before(args.before)
+    if args.quick:
+        limit = bench_limit(["DeepHit", "DeepSurv"], [4], [500], before, repeats, args.seed)
+        shap_names = ["DeepSurv"]
+    else:
+        limit = bench_limit(LIMIT_MODELS, [4, 20, 160], [500, 5000, 50000], before, repeats,
+                            args.seed)
+        shap_names = ["DeepSurv", "CoxTime", "DeepHit", "MTLR", "PCHazard"]
+    loop = bench_loop(before, repeats, args.seed)
+    print(loop_verdict(loop), flush=True)
+    shap = bench_gradshap_rate(shap_names, before, max(3, repeats // 3), args.seed)
     deephit = []
     for p, n_times, rows in deephit_grid:
         r = bench_deephit(p, n_times, repeats if rows == N_ROWS else max(3, repeats // 3),
@@ -625,8 +884,48 @@ def main(argv: list[str] | None = None) -> None:
         before_after = compare_with(args.compare_with, repeats, args.seed)
 
     body = render(deephit, deepsurv, coxtime, prof, default_threads, before_after, repeats,
-                  args)
+                  args, (limit, loop, shap, before is not None))
     publish(SECTION, body, write)
+
+
+def render_limit(results, loop, shap, has_before, args) -> list[str]:
+    before = f"`{args.before}`'s engine" if has_before else "(not measured)"
+    return [
+        "### Grad(t) against one forward pass, before / after",
+        "",
+        "`surv_grad(explainer, x)` end to end against the package's own prediction "
+        "(`engine.predict`: network + head, no gradients, in its row batches) on the same "
+        f"rows, survival target, float32; bare eval-mode networks (MLP 32-32 ReLU; CoxTime's "
+        f"with the time column; the CNN + GRU network takes an 8x8 image and a 12 x 2 "
+        f"sequence, p = 88) with the family's head on T = {LIMIT_T} times (300 where named). "
+        f"Before: {before}, run through the same methods (the engine module swapped in). "
+        "Interleaved medians of this process's CPU time (`time.process_time`, one torch "
+        "thread: the two cores are shared with other jobs, whose time wall-clock would "
+        "count), 5 rounds at 500 rows, 3 at 5k, 2 at 50k (at most 60 s per configuration), "
+        "after a warm-up that also measures the engine's plan. Rows are capped where the result (rows x p x T float32) would pass "
+        f"{RESULT_BYTES_MAX // 2**20} MiB. Plan: how the engine took the Jacobian (factored: "
+        "J = G . H, G by reverse mode; otherwise the network part's scheme, measured, and the "
+        "head's closed-form JVPs). The last column is the largest difference between before "
+        "and after, relative to the largest value (up to 5k rows). **Goal: Grad(t) <= (p + 1) x the forward "
+        "pass at 50k rows wherever p < T.**",
+        "",
+        limit_table(results),
+        "",
+        "**The per-time-point loop** (one forward, T backward passes with `retain_graph`, "
+        "stacked) on the same network and rows, CPU time; goal >= 20x at p = 4, T = 100, "
+        "500 rows:",
+        "",
+        loop_verdict(loop),
+        "",
+        f"**GradSHAP(t) points per second** (p = 20, 50 instances x n = 10 x num_samples = "
+        f"10 points, interleaved medians of CPU time), before: {before}:",
+        "",
+        table(["model", "p", "T", "points", "before (points/s)", "after (points/s)",
+               "speed-up"], shap),
+        "",
+        "GPU: not measured (no GPU was available to this run).",
+        "",
+    ]
 
 
 def grad_line(r: dict) -> str:
@@ -642,7 +941,7 @@ def grad_line(r: dict) -> str:
 
 
 def render(deephit, deepsurv, coxtime, prof, default_threads, before_after, repeats,
-           args) -> str:
+           args, limit) -> str:
     mode = "quick" if args.quick else "full"
     parts = [
         "## Grad(t): vectorised engine vs per-time-point loop (`bench_engine.py`)",
@@ -654,6 +953,7 @@ def render(deephit, deepsurv, coxtime, prof, default_threads, before_after, repe
                                    "norm and dropout 0.1 (eval mode), trained 1 epoch",
                            "dtype": "float32 everywhere"}),
         "",
+        *render_limit(*limit, args),
         "### DeepHit (`DeepHitSingle`), survival target",
         "",
         "(a) `surv_grad(explainer, x)` end to end (numpy in, SurvResult out, includes the "

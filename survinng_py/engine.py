@@ -1,45 +1,80 @@
 """Vectorised Jacobians of a survival target over the whole time grid.
 
 For a batch of points the engine returns d target(event, t) / d input for every event
-and time at once, with the chain rule J = J_head . J_net:
+and time at once, with the chain rule J = J_head . J_net. There is no loop over time
+points, and the result is one array per input, written once, chunk by chunk.
 
-* **reverse mode** (``K`` = network outputs per network row is small, e.g. 1 for
-  DeepSurv and CoxTime): one backward pass per network output column (vectorised with
-  ``torch.func.vmap``) gives J_net for all rows; CoxTime's rows ``(x, tau_j)`` are
-  separate network rows, so one pass serves every time point. The head's input per
-  instance has ``MK`` = (network rows per instance) x ``K`` elements. If ``MK`` is below
-  the input size ``D``, the head's own Jacobian ``H`` (``MK`` columns) is taken and
-  ``J = J_net . H`` is one batched matrix product -- or, for methods that average over
-  many points per instance, never formed at all (:func:`jacobian_factors`); otherwise
-  the ``D`` columns of J_net are pushed through the head;
-* **forward mode** (``D`` < ``K``, e.g. tabular DeepHit): ``D`` Jacobian-vector products
-  through network and head.
+* **The network part**: ``phi`` (the head's input, ``MK`` numbers per instance: network
+  rows per instance x network outputs ``K``) and its derivative along each of the ``D``
+  input directions, ``dphi`` ``(rows, D, MK)``, by one of three schemes:
 
-Jacobian-vector products are taken as the derivative of a vector-Jacobian product with
-respect to its cotangent (reverse over reverse): one backward pass that keeps its graph,
-then the ``D`` products in one vectorised pass. On small networks this is several times
-faster than torch's forward-mode AD, whose per-op overhead dominates. There is no loop
-over time points. Rows are independent (the network is in eval mode), so results do not
-depend on how points are batched.
+  - ``"vjp"``: reverse mode, one backward pass per network output column (vectorised
+    with ``torch.func.vmap``); CoxTime's rows ``(x, tau_j)`` are separate network rows,
+    so one pass serves every time point;
+  - ``"jvp"``: forward mode, ``torch.func.jvp`` under ``vmap`` over the ``D`` unit
+    tangents;
+  - ``"rr"``: the derivative of a vector-Jacobian product with respect to its cotangent
+    (reverse over reverse): one backward pass that keeps its graph, then ``D`` products.
+
+* **The head part**: the head's closed-form Jacobian-vector products
+  (:meth:`~survinng_py.models.base.SurvivalModel.head_jvp`, O(T) per direction) push
+  the ``D`` directions through the head (``"pushed"``); or, when the head takes few
+  numbers (DeepSurv: ``MK = 1``), the head's own Jacobian ``H`` (``MK`` directions) and
+  ``J = dphi . H`` as one batched product (``"factored"``; methods that average over
+  many points per instance contract the factors without forming J, see
+  :func:`jacobian_factors`).
+
+Which combination runs is measured, not assumed: the first time a model meets an input
+shape, a target and a chunk size, the engine times every scheme that can win there on
+that many rows and keeps the fastest (:func:`plan`). Schemes that need a second
+derivative of the network (``"jvp"``, ``"rr"``) are first checked against ``"vjp"`` on
+two rows: ops without a double backward or a forward-mode rule either raise or, worse,
+return zeros. Rows are independent (the network is in eval mode), so results do not
+depend on how points are batched, up to rounding where batch sizes pick different
+schemes.
+
+Large batches run in chunks of at most :data:`JACOBIAN_ROWS_MAX` rows (less where one
+row's derivatives are large): every temporary array is a chunk's, only the result spans
+all rows. Optionally (:func:`set_compile`), the network part is compiled with
+``torch.compile`` (dynamic shapes, once per model and dtype) and used where it measures
+faster.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
+import time
 import warnings
 import weakref
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 
 from .models.base import SurvivalModel
 
 Mode = Literal["auto", "forward", "reverse"]
+#: the network part's schemes: reverse mode, forward mode, reverse over reverse
+SCHEMES = ("vjp", "jvp", "rr")
 DEFAULT_MEMORY_BUDGET = 256 * 2**20  # bytes per batch of points
 #: most rows per no-grad batch: beyond a few thousand rows a batch only loses cache
 #: locality (modality Shapley on 400k rows: ~2x slower in 30k-200k-row batches than in
 #: 6k-row ones, for an MLP and for a CNN + GRU network alike)
 PREDICT_ROWS_MAX = 8192
+#: rows per chunk of :func:`jacobian`: as many as keep a chunk's derivatives within
+#: JACOBIAN_CHUNK_BYTES, within these bounds. Larger chunks only add page faults and cache
+#: misses (DeepHit, 50k rows: fresh arrays of the full batch cost more than the
+#: arithmetic on them); smaller ones pay the per-op overhead again (DeepHit, p = 20,
+#: 20k rows: 383 ms in 256-row chunks, 297-315 ms in 512- to 2048-row ones)
+JACOBIAN_ROWS_MIN = 512
+JACOBIAN_ROWS_MAX = 2048
+JACOBIAN_CHUNK_BYTES = 16 * 2**20
+#: fewest rows per chunk on which :func:`plan` measures rather than takes its first
+#: candidate (below, timings are mostly noise and the choice costs little), and how much
+#: faster another candidate must be to replace the first
+MEASURED_ROWS = 256
+MEASURED_MARGIN = 1.2
 
 
 def predict(
@@ -70,34 +105,83 @@ def predict_rows(
     return max(1, min(PREDICT_ROWS_MAX, memory_budget // _profile(model, inputs)["bytes_forward"]))
 
 
+class Plan(NamedTuple):
+    """How :func:`jacobian` computes: the network part's scheme (``"vjp"``, ``"jvp"`` or
+    ``"rr"``), whether J is formed from factors, whether the network part is compiled."""
+
+    scheme: str
+    factored: bool
+    compiled: bool = False
+
+
 def jacobian(
     model: SurvivalModel, inputs: list[torch.Tensor], target: str, mode: Mode = "auto"
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Target and its Jacobian at every point.
 
     Returns ``value`` of shape ``(B, E, T)`` and, per input ``k``, an array of shape
-    ``(B, *dims_k, E, T)``.
+    ``(B, *dims_k, E, T)``. ``mode`` ``"forward"`` pushes the input directions through
+    the network (forward mode), ``"reverse"`` takes the network's Jacobian by backward
+    passes; ``"auto"`` runs whichever measured fastest (:func:`plan`).
     """
-    mode = _choose_mode(model, inputs, target, mode)
-    if mode == "forward":
-        value, tangents = _forward(model, inputs, target)
-        return value, _split(tangents, inputs)
-    phi, nets = _net_jacobian(model, inputs)
-    if _narrow_head(model, inputs):
+    n = inputs[0].shape[0]
+    step = jacobian_rows(model, inputs)
+    chosen = plan(model, inputs, target, mode, rows=min(n, step))
+    value, outs = _jacobian_chunk(model, [x[:step] for x in inputs], target, chosen)
+    if step >= n:
+        return value, outs
+    # the result is allocated once and each chunk writes its rows into it
+    full = value.new_empty((n, *value.shape[1:]))
+    full[:step] = value
+    results = []
+    for part in outs:
+        result = part.new_empty((n, *part.shape[1:]))
+        result[:step] = part
+        results.append(result)
+    for start in range(step, n, step):
+        rows = [x[start : start + step] for x in inputs]
+        chunk = [r[start : start + step] for r in results]
+        full[start : start + step] = _jacobian_chunk(model, rows, target, chosen, chunk)[0]
+    return full, results
+
+
+def jacobian_rows(model: SurvivalModel, inputs: list[torch.Tensor]) -> int:
+    """Rows per chunk of :func:`jacobian`: the rows whose derivatives (network and
+    target) take :data:`JACOBIAN_CHUNK_BYTES`, between :data:`JACOBIAN_ROWS_MIN` and
+    :data:`JACOBIAN_ROWS_MAX`. (The memory budget bounds the rows of a whole call:
+    :func:`rows_per_batch`.)"""
+    p = _profile(model, inputs)
+    mk = model.rows_per_instance * p["width"]
+    per_row = p["n_in"] * (mk + max(len(model.time), p["width"])) * p["itemsize"]
+    return max(JACOBIAN_ROWS_MIN, min(JACOBIAN_ROWS_MAX, JACOBIAN_CHUNK_BYTES // per_row))
+
+
+def _jacobian_chunk(model, inputs, target, chosen: Plan, outs=None):
+    """:func:`jacobian` on one chunk; writes into ``outs`` (per input) when given."""
+    phi, dphis = _net_tangents(model, inputs, chosen.scheme, chosen.compiled)
+    n, results = phi.shape[0], []
+    if chosen.factored:
         value, head = _head_jacobian(model, phi, target)
-        return value, [_contract(g, head, value.shape[1:]) for g in nets]
-    tangents = torch.cat([g.reshape(g.shape[0], -1, phi.shape[1]).movedim(1, 0) for g in nets])
-    value, tangents = push_forward(lambda ps: model.head(ps[0], target), [phi], [tangents])
-    return value, _split(tangents, inputs)
+        for k, (g, x) in enumerate(zip(dphis, inputs)):
+            out = outs[k] if outs else g.new_empty((*x.shape, *value.shape[1:]))
+            batched_matmul(g, head, out=out.view(n, g.shape[1], -1))
+            results.append(out)
+        return value, results
+    for k, (g, x) in enumerate(zip(dphis, inputs)):
+        out = outs[k].view(n, g.shape[1], *outs[k].shape[-2:]) if outs else None
+        value, tangent = model.head_jvp(phi, g, target, out=out)
+        results.append(tangent.view(*x.shape, *tangent.shape[-2:]))
+    return value, results
 
 
 def factored(model: SurvivalModel, inputs: list[torch.Tensor], target: str) -> bool:
-    """Whether :func:`jacobian` builds J from :func:`jacobian_factors` at these inputs."""
-    return _choose_mode(model, inputs, target, "auto") == "reverse" and _narrow_head(model, inputs)
+    """Whether methods should take J in factors (:func:`jacobian_factors`) at these
+    inputs: the head takes fewer numbers per instance (MK) than the inputs hold (D).
 
-
-def _narrow_head(model, inputs) -> bool:
-    """The head takes fewer numbers per instance (MK) than the inputs hold (D)."""
+    A rule rather than a measurement: a method that averages over many points per
+    instance contracts the factors without ever forming the points' Jacobians, a saving
+    a timing of one chunk's Jacobian cannot see.
+    """
     prof = _profile(model, inputs)
     return model.rows_per_instance * prof["width"] < prof["n_in"]
 
@@ -112,9 +196,11 @@ def jacobian_factors(
     d input. Cheaper than :func:`jacobian` when ``MK`` is small (DeepSurv: 1), since a
     method can contract the factors over its points without forming J.
     """
-    phi, nets = _net_jacobian(model, inputs)
+    rows = min(inputs[0].shape[0], jacobian_rows(model, inputs))
+    chosen = plan(model, inputs, target, "factored", rows)
+    phi, dphis = _net_tangents(model, inputs, chosen.scheme, chosen.compiled)
     value, head = _head_jacobian(model, phi, target)
-    return value, head, nets
+    return value, head, [g.reshape(*x.shape, g.shape[-1]) for g, x in zip(dphis, inputs)]
 
 
 def rows_per_batch(
@@ -123,21 +209,18 @@ def rows_per_batch(
     target: str,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> int:
-    """How many points fit in ``memory_budget`` bytes during :func:`jacobian`."""
+    """How many points fit in ``memory_budget`` bytes during :func:`jacobian`: their
+    Jacobian (written once), the network's activations with the directions pushed through
+    them and, for the factored form, J_net, H and their graphs. The derivatives of the
+    network and the head are one chunk's (:func:`jacobian_rows`)."""
     p = _profile(model, inputs)
     n_out = max(len(model.time), p["width"])  # events x times of the target, at most
     mk = model.rows_per_instance * p["width"]
-    if factored(model, inputs, target):  # the chunk's J (at most), J_net, H, their graphs
-        elems = (
-            p["n_in"] * n_out + 3 * (p["n_in"] + n_out) * mk + (1 + p["width"]) * p["activations"]
-        )
+    if factored(model, inputs, target):
+        fan, elems = p["width"], p["n_in"] * n_out + 3 * (p["n_in"] + n_out) * mk
     else:
-        fan = min(p["n_in"], p["width"])  # tangents carried through the network
-        elems = (
-            3 * p["n_in"] * n_out
-            + 2 * p["n_in"] * p["width"] * model.rows_per_instance
-            + (1 + fan) * p["activations"]
-        )
+        fan, elems = min(p["n_in"], p["width"]), p["n_in"] * n_out
+    elems += (1 + fan) * p["activations"]
     return max(1, memory_budget // (elems * p["itemsize"]))
 
 
@@ -149,48 +232,229 @@ def num_risks(model: SurvivalModel, inputs: list[torch.Tensor]) -> int:
     return prof["num_risks"]
 
 
-def _choose_mode(model, inputs, target, mode: Mode) -> Mode:
-    if mode != "auto":
-        return mode
+# -- choosing the scheme ----------------------------------------------------------------
+def plan(
+    model: SurvivalModel,
+    inputs: list[torch.Tensor],
+    target: str,
+    mode: str = "auto",
+    rows: int | None = None,
+) -> Plan:
+    """The fastest way to take the Jacobian of ``target`` on chunks of ``rows`` points.
+
+    Measured once per model, input shape, target, mode and power-of-two chunk size, on
+    that many of the given rows, among the plans that can win there: the network part by
+    ``"vjp"`` (about ``2 K`` passes per network row), ``"jvp"`` (about ``2 D``) or
+    ``"rr"`` (about ``3 D``), each within 4x of the smallest count; the head pushed, or
+    factored where :func:`factored` (mode ``"factored"``: factored only, for
+    :func:`jacobian_factors`); with :func:`set_compile`, also compiled. The choice is
+    cached with the model's profile.
+    """
+    n = inputs[0].shape[0] if rows is None else rows
+    bucket = 1 << (max(1, n).bit_length() - 1)
+    plans = _profile(model, inputs).setdefault("plans", {})
+    key = (target, mode, bucket, _COMPILE["enabled"])
+    if key not in plans:
+        found = _candidates(model, inputs, target, mode)
+        if len(found) > 1 and bucket >= MEASURED_ROWS:
+            found = [_fastest(model, [x[:bucket] for x in inputs], target, found)]
+        plans[key] = found[0]
+    return plans[key]
+
+
+def _candidates(model, inputs, target, mode: str) -> list[Plan]:
     prof = _profile(model, inputs)
-    if prof["n_in"] >= prof["width"]:
-        return "reverse"
-    cache = _cache(model)
-    if cache["forward_mode_ok"] is None:
-        cache["forward_mode_ok"] = _forward_mode_agrees(model, inputs, target)
-    return "forward" if cache["forward_mode_ok"] else "reverse"
+    d, k = prof["n_in"], prof["width"]
+    narrow = factored(model, inputs, target)
+    if mode == "reverse":
+        return [Plan("vjp", narrow)]
+    passes = {"vjp": 2 * k, "jvp": 2 * d, "rr": 3 * d}
+    if mode == "forward":
+        schemes = ["jvp", "rr"]
+    else:
+        least = min(passes.values())
+        schemes = [s for s in SCHEMES if passes[s] <= 4 * least]
+    schemes = [s for s in schemes if s == "vjp" or _scheme_ok(model, inputs, s)]
+    if not schemes:  # no forward scheme works for this network
+        schemes = ["rr"] if mode == "forward" else ["vjp"]
+    layouts = {"factored": [True], "forward": [False]}.get(mode, [True, False] if narrow else [False])
+    # first the plan taken where nothing is measured: on few rows per-op overhead
+    # dominates, where reverse over reverse beats torch's forward mode
+    if mode == "forward" or (not narrow and d < k and _scheme_ok(model, inputs, "rr")):
+        first = Plan("rr", False)
+    else:
+        first = Plan("vjp", layouts[0])
+    found = [first] + [p for p in (Plan(s, f) for f in layouts for s in schemes) if p != first]
+    if _COMPILE["enabled"]:
+        found += [p._replace(compiled=True) for p in found if p.scheme == "jvp"]
+    return found
+
+
+def _fastest(model, inputs, target, candidates: list[Plan]) -> Plan:
+    """The candidate with the least time per call (best of three after a warm-up); the
+    first candidate unless another is faster by more than :data:`MEASURED_MARGIN`.
+
+    On the CPU the time is this process's CPU time, which other jobs on a shared machine
+    do not inflate; on an accelerator, wall-clock time after synchronising.
+    """
+    clock = _clock(inputs[0].device)
+    times = {}
+    for cand in candidates:
+        try:
+            with _quiet_compiler() if cand.compiled else contextlib.nullcontext():
+                _jacobian_chunk(model, inputs, target, cand)  # warm-up (and compilation)
+        except Exception:  # a compiled variant that fails is not used
+            if not cand.compiled:
+                raise
+            continue
+        times[cand] = math.inf
+    for _ in range(3):
+        for cand in times:
+            start = clock()
+            _jacobian_chunk(model, inputs, target, cand)
+            times[cand] = min(times[cand], clock() - start)
+    best = min(times, key=lambda cand: times[cand])
+    first = candidates[0]
+    return first if times[first] <= MEASURED_MARGIN * times[best] else best
+
+
+
+def _clock(device: torch.device):
+    if device.type == "cpu":
+        return time.process_time
+    sync = getattr(torch, device.type).synchronize
+
+    def clock() -> float:
+        sync()
+        return time.perf_counter()
+
+    return clock
 
 
 def forward_mode_ok(model: SurvivalModel) -> bool | None:
-    """Whether reverse-over-reverse was found to work for ``model`` (None: not checked yet)."""
-    return _cache(model)["forward_mode_ok"]
+    """Whether a forward scheme (``"jvp"`` or ``"rr"``) was found to work for ``model``'s
+    network (None: not checked yet)."""
+    checked = _cache(model)["forward"]
+    return any(checked.values()) if checked else None
 
 
-def _forward_mode_agrees(model, inputs, target) -> bool:
-    """Check once per model, on two rows, that reverse-over-reverse works for its network.
+def _scheme_ok(model, inputs, scheme: str) -> bool:
+    """Check once per model, on two rows, that ``scheme`` agrees with reverse mode.
 
-    Ops without a double backward (custom ``once_differentiable`` kernels, some fused
-    RNNs) either raise or, worse, silently return zeros; reverse mode needs neither.
+    Ops without a double backward or a forward-mode rule (custom ``once_differentiable``
+    kernels, some fused RNNs) either raise or, worse, silently return zeros; reverse mode
+    needs neither.
     """
-    rows = [x[:2] for x in inputs]
-    try:
-        forward = _split(_forward(model, rows, target)[1], rows)
-    except (NotImplementedError, RuntimeError):
-        return False
-    reverse = jacobian(model, rows, target, mode="reverse")[1]
-    scale = max(float(r.abs().max()) for r in reverse) or torch.finfo(reverse[0].dtype).tiny
-    gap = max(float((f - r).abs().max()) for f, r in zip(forward, reverse))
-    return gap / scale < 1e-3
+    checked = _cache(model)["forward"]
+    if scheme not in checked:
+        rows = [x[:2] for x in inputs]
+        try:
+            got = _net_tangents(model, rows, scheme)[1]
+        except (NotImplementedError, RuntimeError):
+            checked[scheme] = False
+            return False
+        want = _net_tangents(model, rows, "vjp")[1]
+        scale = max(float(w.abs().max()) for w in want) or torch.finfo(want[0].dtype).tiny
+        gap = max(float((g - w).abs().max()) for g, w in zip(got, want))
+        checked[scheme] = gap / scale < 1e-3
+    return checked[scheme]
 
 
-def _forward(model, inputs, target):
+# -- the network part --------------------------------------------------------------------
+def _net_tangents(model, inputs, scheme: str, compiled: bool = False):
+    """Head input ``phi`` ``(B, MK)`` and, per input, its derivatives along the input's
+    unit directions, ``(B, size_k, MK)`` (any strides)."""
+    if scheme == "vjp":
+        return _net_jacobian(model, inputs)
+    fn = _compiled_jvp(model) if compiled else _jvp_net if scheme == "jvp" else _rr_net
+    out, tangents = fn(model, inputs)  # (B*M, K), (D, B*M, K)
+    n = inputs[0].shape[0]
+    dphi = tangents.reshape(tangents.shape[0], n, -1).movedim(0, 1)
+    sizes = [x[0].numel() for x in inputs]
+    return out.reshape(n, -1), [dphi[:, o : o + s] for o, s in zip(_offsets(sizes), sizes)]
+
+
+def _basis(inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Per input, the ``D`` unit directions of all inputs restricted to it: ``(D, *shape)``."""
     sizes = [x[0].numel() for x in inputs]
     eye = torch.eye(sum(sizes), dtype=inputs[0].dtype, device=inputs[0].device)
-    basis = [
+    return [
         eye[:, off : off + s].reshape(-1, 1, *x.shape[1:]).expand(-1, *x.shape)
         for off, s, x in zip(_offsets(sizes), sizes, inputs)
     ]
-    return push_forward(lambda xs: model.forward(xs, target), inputs, basis)
+
+
+def _jvp_net(model, inputs):
+    """``torch.func.jvp`` of the network under ``vmap`` over the unit directions."""
+
+    def net(*xs):
+        return model.net_forward(model.expand(list(xs)))
+
+    def one(*tangents):
+        return torch.func.jvp(net, tuple(inputs), tangents)
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="There is a performance drop")
+        return torch.func.vmap(one, out_dims=(None, 0))(*_basis(inputs))
+
+
+def _rr_net(model, inputs):
+    """Reverse over reverse through the network (:func:`push_forward`)."""
+    return push_forward(lambda xs: model.net_forward(model.expand(xs)), inputs, _basis(inputs))
+
+
+#: whether :func:`plan` also measures compiled network parts
+_COMPILE = {"enabled": False}
+
+
+def set_compile(enabled: bool) -> bool:
+    """Let the engine also try ``torch.compile`` of the network's forward-mode part.
+
+    Each model's network part is compiled once per dtype (dynamic shapes) the first time
+    a plan is measured, and used only where it measured faster than the uncompiled
+    schemes. Where no compiler works, the compiled candidates fail at their first call and
+    are left out. Off by default: compiling takes seconds to a minute, more than a typical
+    call saves.
+
+    Parameters
+    ----------
+    enabled : bool
+        Whether to try compiled network parts from now on.
+
+    Returns
+    -------
+    bool
+        The previous setting.
+
+    Examples
+    --------
+    >>> from survinng_py import engine
+    >>> previous = engine.set_compile(False)
+    """
+    previous = _COMPILE["enabled"]
+    _COMPILE["enabled"] = bool(enabled)
+    return previous
+
+
+@contextlib.contextmanager
+def _quiet_compiler():
+    """torch's compiler logs a failed compilation at length; a failure here only means
+    the compiled candidate is left out."""
+    logger = logging.getLogger("torch")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _compiled_jvp(model):
+    """:func:`_jvp_net` compiled for ``model`` (once per dtype)."""
+    cache = _cache(model)["compiled"]
+    if model.dtype not in cache:
+        cache[model.dtype] = torch.compile(_jvp_net, dynamic=True)
+    return lambda m, inputs: cache[model.dtype](m, inputs)
 
 
 def push_forward(fn, primals: list[torch.Tensor], tangents: list[torch.Tensor]):
@@ -239,7 +503,7 @@ def _vjps(
 
 
 def _net_jacobian(model, inputs):
-    """Head input ``phi`` ``(B, MK)`` and, per input, d phi / d input ``(B, *dims, MK)``."""
+    """Reverse mode: ``phi`` ``(B, MK)`` and, per input, d phi / d input ``(B, size, MK)``."""
     n, m = inputs[0].shape[0], model.rows_per_instance
     with torch.enable_grad():
         rows = [x.detach().requires_grad_(True) for x in model.expand(inputs)]
@@ -248,40 +512,25 @@ def _net_jacobian(model, inputs):
         cotangent = torch.eye(width, dtype=out.dtype, device=out.device)[:, None, :]
         grads = _vjps([out], rows, [cotangent.expand(width, *out.shape)])
     nets = []
-    for g, x in zip(grads, inputs):  # (K, B*M, *dims) -> (B, *dims, M*K)
-        g = g.reshape(width, n, m, -1).permute(1, 3, 2, 0)
-        nets.append(g.reshape(*x.shape, m * width))
+    for g in grads:  # (K, B*M, *dims) -> (B, size, M*K)
+        nets.append(g.reshape(width, n, m, -1).permute(1, 3, 2, 0).reshape(n, -1, m * width))
     return out.detach().reshape(n, m * width), nets
 
 
 def _head_jacobian(model, phi, target):
-    """Target and d target / d phi as ``(B, MK, E*T)``: one unit tangent per column of phi."""
-    mk = phi.shape[1]
-    eye = torch.eye(mk, dtype=phi.dtype, device=phi.device)[:, None, :].expand(mk, *phi.shape)
-    value, head = push_forward(lambda ps: model.head(ps[0], target), [phi], [eye])
-    return value, head.reshape(mk, phi.shape[0], -1).movedim(0, 1)
+    """Target and d target / d phi as ``(B, MK, E*T)``: one unit direction per column."""
+    n, mk = phi.shape
+    eye = torch.eye(mk, dtype=phi.dtype, device=phi.device).expand(n, mk, mk)
+    value, head = model.head_jvp(phi, eye, target)
+    return value, head.view(n, mk, -1)
 
 
-def _contract(net: torch.Tensor, head: torch.Tensor, value_shape) -> torch.Tensor:
-    """``(B, *dims, MK)`` . ``(B, MK, E*T)`` -> ``(B, *dims, E, T)``."""
-    flat = net.reshape(net.shape[0], -1, net.shape[-1])
-    return batched_matmul(flat, head).reshape(*net.shape[:-1], *value_shape)
-
-
-def batched_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def batched_matmul(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None):
     """``torch.bmm``; an outer product (inner size 1, e.g. DeepSurv) as a broadcast
     multiply, which is several times faster than bmm's tiny matrix products."""
-    return a * b if a.shape[-1] == 1 else torch.bmm(a, b)
-
-
-def _split(tangents: torch.Tensor, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
-    """(D, B, E, T) -> per input (B, *dims, E, T)."""
-    sizes = [x[0].numel() for x in inputs]
-    out = []
-    for off, size, x in zip(_offsets(sizes), sizes, inputs):
-        part = tangents[off : off + size].movedim(0, 1)  # (B, size, E, T)
-        out.append(part.reshape(*x.shape, *tangents.shape[-2:]))
-    return out
+    if a.shape[-1] == 1:
+        return torch.mul(a, b, out=out)
+    return torch.bmm(a, b, out=out)
 
 
 def _offsets(sizes):
@@ -289,8 +538,9 @@ def _offsets(sizes):
 
 
 def _profile(model: SurvivalModel, inputs: list[torch.Tensor]) -> dict:
-    """Network output width, input size and activation count per instance (cached)."""
-    key = tuple(tuple(x.shape[1:]) for x in inputs)
+    """Network output width, input size and activation count per instance (cached), and
+    the measured plans (:func:`plan`)."""
+    key = (tuple(tuple(x.shape[1:]) for x in inputs), inputs[0].dtype)
     cache = _cache(model)["profiles"]
     if key not in cache:
         activations = []
@@ -309,7 +559,7 @@ def _profile(model: SurvivalModel, inputs: list[torch.Tensor]) -> dict:
             for h in hooks:
                 h.remove()
         m = model.rows_per_instance
-        n_in = sum(math.prod(k) for k in key)
+        n_in = sum(math.prod(k) for k in key[0])
         act = sum(activations) + m * n_in
         itemsize = inputs[0].element_size()
         cache[key] = {
@@ -322,12 +572,13 @@ def _profile(model: SurvivalModel, inputs: list[torch.Tensor]) -> dict:
     return cache[key]
 
 
-#: what the engine learns about each adapter (its network profile per input shape, whether
-#: reverse-over-reverse works), kept here rather than on the adapter and dropped with it
+#: what the engine learns about each adapter (its network profile and plans per input
+#: shape, which forward schemes work, compiled network parts), kept here rather than on
+#: the adapter and dropped with it
 _CACHES: weakref.WeakKeyDictionary[SurvivalModel, dict] = weakref.WeakKeyDictionary()
 
 
 def _cache(model: SurvivalModel) -> dict:
     if model not in _CACHES:
-        _CACHES[model] = {"profiles": {}, "forward_mode_ok": None}
+        _CACHES[model] = {"profiles": {}, "forward": {}, "compiled": {}}
     return _CACHES[model]

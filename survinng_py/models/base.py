@@ -231,6 +231,44 @@ class SurvivalModel:
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
+    def head_jvp(
+        self,
+        phi: torch.Tensor,
+        dphi: torch.Tensor,
+        target: str,
+        out: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The head and its derivatives along ``D`` directions per instance.
+
+        A family overrides this with closed forms (O(T) per direction) for its own
+        targets and calls this default for any other target: automatic differentiation
+        of :meth:`head`, which serves every differentiable head.
+
+        Parameters
+        ----------
+        phi : torch.Tensor
+            The head's input, ``(B, MK)``.
+        dphi : torch.Tensor
+            ``D`` directions per instance, ``(B, D, MK)`` (any strides).
+        target : str
+            One of the model's targets.
+        out : torch.Tensor, optional
+            A contiguous ``(B, D, E, T)`` array the derivatives are written into.
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            ``head(phi, target)`` ``(B, E, T)`` and the derivatives ``(B, D, E, T)``
+            (``out`` when given).
+        """
+        from ..engine import push_forward  # the engine imports this module
+
+        value, jv = push_forward(
+            lambda ps: self.head(ps[0], target), [phi], [dphi.movedim(1, 0)]
+        )
+        jv = jv.movedim(0, 1)
+        return value, jv.contiguous() if out is None else out.copy_(jv)
+
     def forward(self, inputs: list[torch.Tensor], target: str) -> torch.Tensor:
         """Target over the time grid, ``(B, event, time)``."""
         out = self.net_forward(self.expand(inputs))

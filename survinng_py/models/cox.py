@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .._validation import fail
+from ._jvp import tangent_out
 from .base import HeadParam, SurvivalModel, as_buffer, check_time_grid, network_width
 from .registry import register_family
 
@@ -69,6 +70,21 @@ class DeepSurv(SurvivalModel):
         cum_hazard = risk * self.cum_h0
         out = cum_hazard if target == "cum_hazard" else torch.exp(-cum_hazard)
         return out.unsqueeze(1)
+
+    def head_jvp(self, phi, dphi, target, out=None):
+        """Closed form: d hazard = hazard dphi, d cum_hazard = cum_hazard dphi,
+        d survival = -survival cum_hazard dphi (an outer product per instance)."""
+        if target not in COX_TARGETS:
+            return super().head_jvp(phi, dphi, target, out)
+        value = self.head(phi, target)  # (B, 1, T)
+        weight = value if target != "survival" else -value * (torch.exp(phi) * self.cum_h0)[:, None]
+        out = tangent_out(out, dphi, 1, len(self.time))
+        torch.mul(dphi, weight, out=out.view(dphi.shape[0], dphi.shape[1], -1))
+        return value, out
+
+
+#: the targets whose head Jacobian-vector products have a closed form (Cox families)
+COX_TARGETS = ("survival", "cum_hazard", "hazard")
 
 
 def check_hazard(hazard: Any, n_times: int, where: str) -> np.ndarray:

@@ -9,8 +9,16 @@ import numpy as np
 import torch
 
 from .._validation import fail
+from ._jvp import tangent_out
 from .base import HeadParam, SurvivalModel, as_buffer, check_time_grid
-from .cox import BASELINE_HAZARD, check_hazard, one_output_per_row, pycox_baseline, split_hazard
+from .cox import (
+    BASELINE_HAZARD,
+    COX_TARGETS,
+    check_hazard,
+    one_output_per_row,
+    pycox_baseline,
+    split_hazard,
+)
 from .registry import register_family
 
 LABTRANS = HeadParam(
@@ -125,6 +133,25 @@ class CoxTime(SurvivalModel):
         # index_add, several times faster than advanced indexing's accumulating index_put
         out = cum_hazard if target == "cum_hazard" else torch.exp(-cum_hazard)
         return out.unsqueeze(1)
+
+    def head_jvp(self, phi, dphi, target, out=None):
+        """Closed form: d hazard_j = hazard_j dphi_j on the active times, summed over
+        time for cum_hazard, times -survival for survival."""
+        if target not in COX_TARGETS:
+            return super().head_jvp(phi, dphi, target, out)
+        value = self.head(phi, target)  # (B, 1, T)
+        n, d = dphi.shape[:2]
+        padded = dphi.new_empty((n, d, phi.shape[1] + 1))  # [0, active values...]
+        padded[..., 0] = 0
+        torch.mul(dphi, (self.h0_active * torch.exp(phi)).unsqueeze(1), out=padded[..., 1:])
+        if target != "hazard":
+            padded[..., 1:].cumsum_(-1)
+        pos = self._hazard_pos if target == "hazard" else self._cum_pos
+        out = tangent_out(out, dphi, 1, len(self.time))
+        torch.index_select(padded, 2, pos, out=out.view(n, d, -1))
+        if target == "survival":
+            out.mul_(value.neg().unsqueeze(1))
+        return value, out
 
 
 def original_time(labtrans: Any, tau: np.ndarray, where: str) -> np.ndarray:

@@ -7,6 +7,7 @@ import math
 import torch
 
 from .._validation import fail
+from ._jvp import softmax_jvp, tangent_out
 from .discrete import LINEAR, DiscreteTime, single_risk
 from .registry import register_family
 
@@ -58,15 +59,48 @@ class DeepHit(DiscreteTime):
         return risks
 
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
-        n_times = len(self.time)
-        padded = torch.nn.functional.pad(phi, (0, 1))
-        pmf = torch.softmax(padded, dim=-1)[:, :-1].reshape(phi.shape[0], -1, n_times)
+        return self._from_pmf(self._probs(phi), target)
+
+    def _probs(self, logits: torch.Tensor) -> torch.Tensor:
+        """Softmax over the logits and one zero logit, without the zero's: ``(B, R*T)``."""
+        return torch.softmax(torch.nn.functional.pad(logits, (0, 1)), dim=-1)[:, :-1]
+
+    def _from_pmf(self, probs: torch.Tensor, target: str) -> torch.Tensor:
+        pmf = probs.reshape(probs.shape[0], -1, len(self.time))
         if target == "pmf":
             return pmf
         cif = pmf.cumsum(-1)
         if target == "cif":
             return cif
         return 1.0 - cif.sum(1, keepdim=True)
+
+    def head_jvp(self, phi, dphi, target, out=None):
+        """Closed form: d pmf = pmf (dphi - <pmf, dphi>) (the padding logit is fixed),
+        cumulated over time for cif; d survival = -sum over risks of d cif."""
+        if target not in PMF_TARGETS:
+            return super().head_jvp(phi, dphi, target, out)
+        return self._pmf_jvp(phi, dphi, target, out)
+
+    def _pmf_jvp(self, logits, dlogits, target, out):
+        """:meth:`head_jvp` of the softmax head for ``logits`` ``(B, R*T)``."""
+        probs = self._probs(logits)
+        value = self._from_pmf(probs, target)
+        n, d, n_times = dlogits.shape[0], dlogits.shape[1], len(self.time)
+        out = tangent_out(out, dlogits, value.shape[1], n_times)
+        risks = logits.shape[1] // n_times
+        survival = target == "survival"
+        if survival and risks > 1:  # the risks' d pmf are summed: an array R times larger
+            dpmf = softmax_jvp(probs, dlogits, dlogits.new_empty((n, d, risks * n_times)), True)
+            torch.sum(dpmf.view(n, d, risks, n_times), 2, out=out.view(n, d, n_times))
+        else:
+            softmax_jvp(probs, dlogits, out.view(n, d, -1), negate=survival)
+        if target != "pmf":
+            out.cumsum_(-1)
+        return value, out
+
+
+#: the targets whose head Jacobian-vector products have a closed form (softmax heads)
+PMF_TARGETS = ("survival", "cif", "pmf")
 
 
 @register_family
@@ -87,5 +121,17 @@ class MTLR(DeepHit):
         return single_risk(self, inputs, n_bins=len(self.time), n_outputs=len(self.time))
 
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
+        return super().head(self._reverse_sum(phi), target)
+
+    @staticmethod
+    def _reverse_sum(phi: torch.Tensor) -> torch.Tensor:
         exclusive = torch.nn.functional.pad(phi, (1, 0)).cumsum(-1)[:, :-1]
-        return super().head(phi.sum(-1, keepdim=True) - exclusive, target)
+        return phi.sum(-1, keepdim=True) - exclusive
+
+    def head_jvp(self, phi, dphi, target, out=None):
+        """Closed form: the reverse sum is linear (``sum - cumsum + dphi``), then the
+        softmax head's."""
+        if target not in PMF_TARGETS:
+            return super().head_jvp(phi, dphi, target, out)
+        dpsi = dphi.cumsum(-1).neg_().add_(dphi).add_(dphi.sum(-1, keepdim=True))
+        return self._pmf_jvp(self._reverse_sum(phi), dpsi, target, out)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .._validation import fail
+from ._jvp import scaled, tangent_out
 from .base import HeadParam, SurvivalModel, check_time_grid, network_width, numeric_vector
 from .registry import register_family
 
@@ -96,6 +97,22 @@ class LogisticHazard(DiscreteTime):
             return hazard
         return (1 - hazard).add(EPSILON).log().cumsum(-1).exp()
 
+    def head_jvp(self, phi, dphi, target, out=None):
+        """Closed form: d hazard = h (1 - h) dphi; d survival = survival times the
+        cumulative sum of -h (1 - h) / (1 - h + 1e-7) dphi."""
+        if target not in ("survival", "hazard"):
+            return super().head_jvp(phi, dphi, target, out)
+        value = self.head(phi, target)
+        hazard = torch.sigmoid(phi)
+        weight = hazard * (1 - hazard)
+        out = tangent_out(out, dphi, 1, len(self.time))
+        flat = out.view(dphi.shape[0], dphi.shape[1], -1)
+        if target == "hazard":
+            scaled(dphi, weight, flat)
+            return value, out
+        scaled(dphi, weight.div_((1 - hazard).add_(EPSILON)).neg_(), flat).cumsum_(-1)
+        return value, out.mul_(value.unsqueeze(1))
+
 
 @register_family
 class BCESurv(DiscreteTime):
@@ -114,6 +131,16 @@ class BCESurv(DiscreteTime):
 
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
         return torch.sigmoid(phi).unsqueeze(1)
+
+    def head_jvp(self, phi, dphi, target, out=None):
+        """Closed form: d survival = survival (1 - survival) dphi."""
+        if target != "survival":
+            return super().head_jvp(phi, dphi, target, out)
+        value = self.head(phi, target)
+        surv = value[:, 0]
+        out = tangent_out(out, dphi, 1, len(self.time))
+        scaled(dphi, surv * (1 - surv), out.view(dphi.shape[0], dphi.shape[1], -1))
+        return value, out
 
 
 def single_risk(

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from .._validation import check_choice, fail
+from ._jvp import tangent_out
 from .base import SurvivalModel, check_sub
 from .discrete import EPSILON, LINEAR, subgrid
 
@@ -99,11 +100,44 @@ class Interpolated(SurvivalModel):
 
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
         if self.scheme in LINEAR:
-            surv = self.inner.head(phi, "survival")
-            prev, step = surv[..., :-1, None], surv[..., 1:, None] - surv[..., :-1, None]
-            return torch.cat([(step * self._rho + prev).flatten(-2), surv[..., -1:]], dim=-1)
-        hazard = self.inner.head(phi, "hazard")
+            return self._linear(self.inner.head(phi, "survival"))
+        return self._const_hazard(self.inner.head(phi, "hazard"))[0]
+
+    def _linear(self, surv: torch.Tensor) -> torch.Tensor:
+        prev, step = surv[..., :-1, None], surv[..., 1:, None] - surv[..., :-1, None]
+        return torch.cat([(step * self._rho + prev).flatten(-2), surv[..., -1:]], dim=-1)
+
+    def _const_hazard(self, hazard: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Survival and ``exp(-cum_hazard)`` from the inner hazard ``(B, E, T)``."""
         eta = torch.relu(-(1 - hazard[..., 1:]).add(EPSILON).log())
         spread = eta.unsqueeze(-1).expand(*eta.shape, self.sub).flatten(-2).div(self.sub)
         cum_hazard = torch.nn.functional.pad(spread, (1, 0)).cumsum(-1)
-        return torch.exp(-cum_hazard) * (1 - hazard[..., :1])
+        decay = torch.exp(-cum_hazard)
+        return decay * (1 - hazard[..., :1]), decay
+
+    def head_jvp(self, phi, dphi, target, out=None):
+        """Closed form over the inner head's: the linear schemes are linear in the inner
+        survival; const_hazard differentiates eta = relu(-log(1 - h + 1e-7)) and the
+        factor 1 - h_0."""
+        if target != "survival":
+            return super().head_jvp(phi, dphi, target, out)
+        sub = self.sub
+        if self.scheme in LINEAR:
+            surv, dsurv = self.inner.head_jvp(phi, dphi, "survival")
+            out = tangent_out(out, dphi, surv.shape[1], len(self.time))
+            steps = out[..., :-1].unflatten(-1, (-1, sub))
+            torch.mul((dsurv[..., 1:] - dsurv[..., :-1]).unsqueeze(-1), self._rho, out=steps)
+            steps.add_(dsurv[..., :-1].unsqueeze(-1))
+            out[..., -1:] = dsurv[..., -1:]
+            return self._linear(surv), out
+        hazard, dhazard = self.inner.head_jvp(phi, dphi, "hazard")
+        value, decay = self._const_hazard(hazard)
+        inner = hazard[..., 1:]
+        # d eta = dh / (1 - h + 1e-7) where eta > 0 (relu's derivative is 0 at 0)
+        slope = (-(1 - inner).add(EPSILON).log() > 0).to(inner.dtype) / (1 - inner).add(EPSILON)
+        out = tangent_out(out, dphi, value.shape[1], len(self.time))
+        out[..., 0] = 0
+        steps = out[..., 1:].unflatten(-1, (-1, sub))
+        steps.copy_((dhazard[..., 1:] * slope.div_(sub).unsqueeze(1)).unsqueeze(-1).expand_as(steps))
+        out.cumsum_(-1).mul_(value.neg().unsqueeze(1))
+        return value, out.addcmul_(dhazard[..., :1], decay.unsqueeze(1), value=-1)

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .._validation import fail
+from ._jvp import tangent_out
 from .base import HeadParam, check_sub
 from .discrete import TIME_BINS, DiscreteTime, single_risk, subgrid
 from .registry import register_family
@@ -74,3 +75,24 @@ class PCHazard(DiscreteTime):
             return hazard
         cum_hazard = hazard.cumsum(-1)
         return cum_hazard if target == "cum_hazard" else torch.exp(-cum_hazard)
+
+    def head_jvp(self, phi, dphi, target, out=None):
+        """Closed form: d eta = softplus'(phi) dphi, spread over the interval's steps like
+        eta; summed over time for cum_hazard, times -survival for survival."""
+        if target not in ("survival", "cum_hazard", "hazard"):
+            return super().head_jvp(phi, dphi, target, out)
+        value = self.head(phi, target)
+        n, d = dphi.shape[:2]
+        # softplus'(phi) = sigmoid(phi), and 1 above torch's threshold, where softplus = phi
+        slope = torch.where(phi > 20, torch.ones_like(phi), torch.sigmoid(phi)).div_(self.sub)
+        out = tangent_out(out, dphi, 1, len(self.time))
+        flat = out.view(n, d, -1)
+        flat[..., 0] = 0
+        steps = flat[..., 1:].view(n, d, phi.shape[1], self.sub)
+        torch.mul(dphi.unsqueeze(-1), slope[:, None, :, None].expand(-1, -1, -1, self.sub),
+                  out=steps)
+        if target != "hazard":
+            flat.cumsum_(-1)
+        if target == "survival":
+            out.mul_(value.neg().unsqueeze(1))
+        return value, out
