@@ -101,7 +101,10 @@ def test_before_the_grid_the_conditional_target_is_the_plain_one(model_type):
     plain = sv.surv_grad(exp, instance=[0, 1, 2])
     given = sv.surv_grad(exp, instance=[0, 1, 2], target="conditional_survival", given=0.0)
     np.testing.assert_array_equal(given.time, plain.time)
-    np.testing.assert_array_equal(given.values[0], plain.values[0])
+    # the plain target's derivatives come from the head's closed form, the conditional
+    # one's by autograd through the ratio: equal up to rounding
+    scale = np.abs(plain.values[0]).max()
+    np.testing.assert_allclose(given.values[0], plain.values[0], rtol=1e-12, atol=1e-14 * scale)
     np.testing.assert_array_equal(given.pred, plain.pred)
 
 
