@@ -277,7 +277,9 @@ def _candidates(model, inputs, target, mode: str) -> list[Plan]:
     schemes = [s for s in schemes if s == "vjp" or _scheme_ok(model, inputs, s)]
     if not schemes:  # no forward scheme works for this network
         schemes = ["rr"] if mode == "forward" else ["vjp"]
-    layouts = {"factored": [True], "forward": [False]}.get(mode, [True, False] if narrow else [False])
+    layouts = {"factored": [True], "forward": [False]}.get(
+        mode, [True, False] if narrow else [False]
+    )
     # first the plan taken where nothing is measured: on few rows per-op overhead
     # dominates, where reverse over reverse beats torch's forward mode
     if mode == "forward" or (not narrow and d < k and _scheme_ok(model, inputs, "rr")):
@@ -316,7 +318,6 @@ def _fastest(model, inputs, target, candidates: list[Plan]) -> Plan:
     best = min(times, key=lambda cand: times[cand])
     first = candidates[0]
     return first if times[first] <= MEASURED_MARGIN * times[best] else best
-
 
 
 def _clock(device: torch.device):

@@ -138,6 +138,8 @@ class Interpolated(SurvivalModel):
         out = tangent_out(out, dphi, value.shape[1], len(self.time))
         out[..., 0] = 0
         steps = out[..., 1:].unflatten(-1, (-1, sub))
-        steps.copy_((dhazard[..., 1:] * slope.div_(sub).unsqueeze(1)).unsqueeze(-1).expand_as(steps))
+        steps.copy_(
+            (dhazard[..., 1:] * slope.div_(sub).unsqueeze(1)).unsqueeze(-1).expand_as(steps)
+        )
         out.cumsum_(-1).mul_(value.neg().unsqueeze(1))
         return value, out.addcmul_(dhazard[..., :1], decay.unsqueeze(1), value=-1)

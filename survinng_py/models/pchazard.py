@@ -89,8 +89,9 @@ class PCHazard(DiscreteTime):
         flat = out.view(n, d, -1)
         flat[..., 0] = 0
         steps = flat[..., 1:].view(n, d, phi.shape[1], self.sub)
-        torch.mul(dphi.unsqueeze(-1), slope[:, None, :, None].expand(-1, -1, -1, self.sub),
-                  out=steps)
+        torch.mul(
+            dphi.unsqueeze(-1), slope[:, None, :, None].expand(-1, -1, -1, self.sub), out=steps
+        )
         if target != "hazard":
             flat.cumsum_(-1)
         if target == "survival":
