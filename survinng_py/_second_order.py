@@ -194,7 +194,7 @@ def accumulate(
             rows = torch.arange(first, min(p, first + block), device=device)
             g, h = derivatives(model, points, k, target, rows, mode)
             hess[:, first : first + len(rows)].index_add_(0, owner, h * w_h)
-            if grad is not None and first == 0:
+            if grad is not None and grad_weight is not None and first == 0:
                 w_g = grad_weight(reps).reshape(-1, 1, *[1] * len(out_shape))
                 grad.index_add_(0, owner, g * w_g)
     return grad, (hess + hess.transpose(1, 2)) / 2

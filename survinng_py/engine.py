@@ -52,6 +52,7 @@ from typing import Literal, NamedTuple
 
 import torch
 
+from ._autodiff import push_forward, vjps
 from .models.base import SurvivalModel
 
 Mode = Literal["auto", "forward", "reverse"]
@@ -458,51 +459,6 @@ def _compiled_jvp(model):
     return lambda m, inputs: cache[model.dtype](m, inputs)
 
 
-def push_forward(fn, primals: list[torch.Tensor], tangents: list[torch.Tensor]):
-    """``fn(primals)`` and its Jacobian-vector products for ``D`` stacked tangents.
-
-    ``tangents[k]`` has shape ``(D, *primals[k].shape)``; returns the value and the
-    products, shape ``(D, *value.shape)``. The vector-Jacobian product ``u -> J^T u`` is
-    linear in ``u``; its derivative along ``v`` with respect to ``u`` is ``J v``.
-    """
-    with torch.enable_grad():
-        xs = [p.detach().requires_grad_(True) for p in primals]
-        out = fn(xs)
-        u = torch.zeros_like(out, requires_grad=True)
-        vjps = torch.autograd.grad(out, xs, u, create_graph=True, allow_unused=True)
-        used = [(g, t) for g, t in zip(vjps, tangents) if g is not None and g.requires_grad]
-        jv = None
-        if used:
-            jv = _vjps([g for g, _ in used], [u], [t for _, t in used])[0]
-    if jv is None:  # the output does not depend on the inputs
-        jv = out.new_zeros((tangents[0].shape[0], *out.shape))
-    return out.detach(), jv
-
-
-def _vjps(
-    outputs: list[torch.Tensor], inputs: list[torch.Tensor], cotangents: list[torch.Tensor]
-) -> tuple[torch.Tensor, ...]:
-    """``autograd.grad(outputs, inputs, c)`` for each leading slice ``c`` of the cotangents,
-    stacked along a new first axis (zeros for inputs the outputs do not reach).
-
-    ``torch.func.vmap`` rather than ``is_grads_batched``: the latter runs on the legacy
-    vmap, which loops and stacks for ops without a legacy batching rule (cumsum, flip,
-    pad, softmax backward: every DeepHit head).
-    """
-
-    def vjp(*cots):
-        return torch.autograd.grad(
-            outputs, inputs, list(cots), retain_graph=True, materialize_grads=True
-        )
-
-    if cotangents[0].shape[0] == 1:  # no vmap set-up for a single product; a dense
-        # cotangent (not a stride-0 expansion) keeps the backward matmuls on the fast path
-        return tuple(g.unsqueeze(0) for g in vjp(*[c[0].contiguous() for c in cotangents]))
-    with warnings.catch_warnings():  # ops without a batching rule loop: slow but correct
-        warnings.filterwarnings("ignore", message="There is a performance drop")
-        return torch.func.vmap(vjp)(*cotangents)
-
-
 def _net_jacobian(model, inputs):
     """Reverse mode: ``phi`` ``(B, MK)`` and, per input, d phi / d input ``(B, size, MK)``."""
     n, m = inputs[0].shape[0], model.rows_per_instance
@@ -511,7 +467,7 @@ def _net_jacobian(model, inputs):
         out = model.net_forward(rows)
         width = out.shape[1]
         cotangent = torch.eye(width, dtype=out.dtype, device=out.device)[:, None, :]
-        grads = _vjps([out], rows, [cotangent.expand(width, *out.shape)])
+        grads = vjps([out], rows, [cotangent.expand(width, *out.shape)])
     nets = []
     for g in grads:  # (K, B*M, *dims) -> (B, size, M*K)
         nets.append(g.reshape(width, n, m, -1).permute(1, 3, 2, 0).reshape(n, -1, m * width))

@@ -344,7 +344,7 @@ def build_result(
     target: str,
     args: dict,
     pred: np.ndarray,
-    **preds: np.ndarray | None,
+    **preds: Any,  # pred_ref, pred_diff, pred_diff_q1, pred_diff_q3
 ) -> SurvResult:
     model = explainer.model
     num_risks = engine.num_risks(model, inputs)

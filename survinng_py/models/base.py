@@ -261,7 +261,7 @@ class SurvivalModel:
             ``head(phi, target)`` ``(B, E, T)`` and the derivatives ``(B, D, E, T)``
             (``out`` when given).
         """
-        from ..engine import push_forward  # the engine imports this module
+        from .._autodiff import push_forward
 
         value, jv = push_forward(lambda ps: self.head(ps[0], target), [phi], [dphi.movedim(1, 0)])
         jv = jv.movedim(0, 1)
