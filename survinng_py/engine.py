@@ -11,10 +11,13 @@ points, and the result is one array per input, written once, chunk by chunk.
   - ``"vjp"``: reverse mode, one backward pass per network output column (vectorised
     with ``torch.func.vmap``); CoxTime's rows ``(x, tau_j)`` are separate network rows,
     so one pass serves every time point;
-  - ``"jvp"``: forward mode, ``torch.func.jvp`` under ``vmap`` over the ``D`` unit
-    tangents;
+  - ``"jvp"``: forward mode: for a plain chain of layers (:func:`layer_chain`: linear,
+    eval-mode batch norm and dropout, elementwise activations, as pycox's and
+    torchtuples' MLPs) each layer's closed-form derivative, all ``D`` directions of all
+    rows in one matrix product per linear layer (no autograd graph, no ``vmap``); for
+    any other network ``torch.func.jvp`` under ``vmap`` over the ``D`` unit tangents;
   - ``"rr"``: the derivative of a vector-Jacobian product with respect to its cotangent
-    (reverse over reverse): one backward pass that keeps its graph, then ``D`` products.
+    (reverse over reverse): one backward pass that keeps its graph, then ``D`` products;
 
 * **The head part**: the head's closed-form Jacobian-vector products
   (:meth:`~survinng_py.models.base.SurvivalModel.head_jvp`, O(T) per direction) push
@@ -351,14 +354,16 @@ def _scheme_ok(model, inputs, scheme: str) -> bool:
     if scheme not in checked:
         rows = [x[:2] for x in inputs]
         try:
-            got = _net_tangents(model, rows, scheme)[1]
+            got_value, got = _net_tangents(model, rows, scheme)
         except (NotImplementedError, RuntimeError):
             checked[scheme] = False
             return False
-        want = _net_tangents(model, rows, "vjp")[1]
+        value, want = _net_tangents(model, rows, "vjp")
         scale = max(float(w.abs().max()) for w in want) or torch.finfo(want[0].dtype).tiny
         gap = max(float((g - w).abs().max()) for g, w in zip(got, want))
-        checked[scheme] = gap / scale < 1e-3
+        # a scheme that runs the network its own way must also give its values
+        same_value = torch.allclose(got_value, value, rtol=1e-3, atol=1e-6)
+        checked[scheme] = gap / scale < 1e-3 and same_value
     return checked[scheme]
 
 
@@ -387,7 +392,10 @@ def _basis(inputs: list[torch.Tensor]) -> list[torch.Tensor]:
 
 
 def _jvp_net(model, inputs):
-    """``torch.func.jvp`` of the network under ``vmap`` over the unit directions."""
+    """Forward mode: :func:`_layers_net` for a chain of layers, else ``torch.func.jvp``
+    of the network under ``vmap`` over the unit directions."""
+    if layer_chain(model, inputs) is not None:
+        return _layers_net(model, inputs)
 
     def net(*xs):
         return model.net_forward(model.expand(list(xs)))
@@ -398,6 +406,66 @@ def _jvp_net(model, inputs):
     with torch.no_grad(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="There is a performance drop")
         return torch.func.vmap(one, out_dims=(None, 0))(*_basis(inputs))
+
+
+def layer_chain(model: SurvivalModel, inputs: list[torch.Tensor]) -> list | None:
+    """The network as a list of layers whose derivatives :func:`_layers_net` knows, or
+    None: one input of rows ``(B, features)``, one network row per instance, and a
+    network that is (nested) ``nn.Sequential`` / torchtuples MLP blocks of ``Linear``,
+    eval-mode ``BatchNorm1d`` and ``Dropout``, ``Identity``, ``ReLU``, ``Tanh``,
+    ``Sigmoid``. Cached per model."""
+    cache = _cache(model)
+    if "layers" not in cache:
+        cache["layers"] = _flatten(getattr(model, "net", None))
+    if len(inputs) != 1 or inputs[0].dim() != 2 or model.rows_per_instance != 1:
+        return None
+    return cache["layers"]
+
+
+def _flatten(module) -> list | None:
+    nn = torch.nn
+    if isinstance(module, nn.Sequential):
+        parts = [_flatten(m) for m in module]
+        return None if any(p is None for p in parts) else [m for p in parts for m in p]
+    name = type(module).__module__ + "." + type(module).__name__
+    if name == "torchtuples.practical.MLPVanilla":
+        return _flatten(module.net)
+    if name == "torchtuples.practical.DenseVanillaBlock":  # linear, activation, bn, dropout
+        blocks = [module.linear, module.activation, module.batch_norm, module.dropout]
+        return _flatten(nn.Sequential(*[m for m in blocks if m]))
+    if isinstance(module, (nn.Dropout, nn.Identity)):
+        return [] if not module.training else None
+    if isinstance(module, nn.BatchNorm1d):
+        usable = not module.training and module.running_var is not None
+        return [module] if usable else None
+    if isinstance(module, (nn.Linear, nn.ReLU, nn.Tanh, nn.Sigmoid)):
+        return [module]
+    return None
+
+
+def _layers_net(model, inputs):
+    """Forward mode by each layer's closed-form derivative: the ``D`` unit directions
+    ``(D, 1, features)`` become ``(D, B, width)`` at the first nonlinearity; a linear
+    layer maps all directions of all rows in one product (no bias)."""
+    nn = torch.nn
+    h = inputs[0]
+    t = torch.eye(h.shape[1], dtype=h.dtype, device=h.device).unsqueeze(1)
+    with torch.no_grad():
+        for layer in layer_chain(model, inputs):
+            h = layer(h)
+            if isinstance(layer, nn.Linear):
+                t = torch.matmul(t, layer.weight.t())
+            elif isinstance(layer, nn.ReLU):
+                t = t * (h > 0)
+            elif isinstance(layer, nn.Tanh):
+                t = t * (1 - h * h)
+            elif isinstance(layer, nn.Sigmoid):
+                t = t * (h * (1 - h))
+            else:  # eval-mode batch norm: an affine map per feature
+                scale = torch.rsqrt(layer.running_var + layer.eps)
+                t = t * (scale if layer.weight is None else scale * layer.weight)
+    directions = t.expand(t.shape[0], *h.shape).reshape(t.shape[0], h.shape[0], -1)
+    return h.reshape(h.shape[0], -1), directions
 
 
 def _rr_net(model, inputs):

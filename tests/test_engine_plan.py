@@ -176,3 +176,43 @@ def test_peak_memory_is_the_result_and_a_chunk():
                          timeout=300, env=env)
     assert run.returncode == 0, run.stderr[-2000:]
     assert float(run.stdout.strip().splitlines()[-1]) < 1.15
+
+
+def test_forward_mode_through_a_layer_chain_equals_reverse_mode():
+    """A torchtuples MLP (linear, ReLU, batch norm, dropout) and a sigmoid/tanh chain take
+    the closed-form layer derivatives; they agree with reverse mode and with autograd's
+    forward mode."""
+    import torchtuples as tt
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    mlp = tt.practical.MLPVanilla(3, [8, 8], 12, batch_norm=True, dropout=0.2)
+    mlp(torch.randn(50, 3))  # running statistics away from 0 and 1
+    chain = torch.nn.Sequential(torch.nn.Linear(3, 6), torch.nn.Sigmoid(),
+                                torch.nn.Sequential(torch.nn.Linear(6, 6), torch.nn.Tanh()),
+                                torch.nn.Identity(), torch.nn.Linear(6, 12))
+    for net in (mlp, chain):
+        exp = sv.explain(net, rng.normal(size=(30, 3)), model_type="deephit",
+                         time_bins=TIMES, dtype="float64")
+        model, inputs = exp.model, exp.data
+        assert engine.layer_chain(model, inputs) is not None
+        value, want = engine._net_tangents(model, inputs, "vjp")
+        got_value, got = engine._net_tangents(model, inputs, "jvp")
+        torch.testing.assert_close(got_value, value, rtol=1e-14, atol=1e-15)
+        torch.testing.assert_close(got[0], want[0], rtol=1e-12, atol=1e-14)
+        autograd = engine._net_tangents(model, inputs, "rr")[1][0]
+        torch.testing.assert_close(got[0], autograd, rtol=1e-12, atol=1e-14)
+
+
+def test_a_network_outside_the_layer_chain_takes_autograd_forward_mode():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    elu = torch.nn.Sequential(torch.nn.Linear(3, 6), torch.nn.ELU(), torch.nn.Linear(6, 12))
+    exp = sv.explain(elu, rng.normal(size=(30, 3)), model_type="deephit", time_bins=TIMES,
+                     dtype="float64")
+    assert engine.layer_chain(exp.model, exp.data) is None
+    two = _explainer("two_input")
+    assert engine.layer_chain(two.model, two.data) is None
+    got = engine._net_tangents(exp.model, exp.data, "jvp")[1][0]
+    want = engine._net_tangents(exp.model, exp.data, "vjp")[1][0]
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-14)
