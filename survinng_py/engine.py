@@ -445,27 +445,29 @@ def _flatten(module) -> list | None:
 
 def _layers_net(model, inputs):
     """Forward mode by each layer's closed-form derivative: the ``D`` unit directions
-    ``(D, 1, features)`` become ``(D, B, width)`` at the first nonlinearity; a linear
-    layer maps all directions of all rows in one product (no bias)."""
+    ``(1, D, features)`` become ``(B, D, width)`` at the first nonlinearity; a linear
+    layer maps all directions of all rows in one product (no bias). Laid out row-major
+    ``(B, D, width)``, the layout the head reads, and returned as its ``(D, B, K)`` view."""
     nn = torch.nn
     h = inputs[0]
-    t = torch.eye(h.shape[1], dtype=h.dtype, device=h.device).unsqueeze(1)
+    t = torch.eye(h.shape[1], dtype=h.dtype, device=h.device).unsqueeze(0)
     with torch.no_grad():
         for layer in layer_chain(model, inputs):
             h = layer(h)
             if isinstance(layer, nn.Linear):
                 t = torch.matmul(t, layer.weight.t())
             elif isinstance(layer, nn.ReLU):
-                t = t * (h > 0)
+                t = t * (h > 0).unsqueeze(1)
             elif isinstance(layer, nn.Tanh):
-                t = t * (1 - h * h)
+                t = t * (1 - h * h).unsqueeze(1)
             elif isinstance(layer, nn.Sigmoid):
-                t = t * (h * (1 - h))
+                t = t * (h * (1 - h)).unsqueeze(1)
             else:  # eval-mode batch norm: an affine map per feature
                 scale = torch.rsqrt(layer.running_var + layer.eps)
                 t = t * (scale if layer.weight is None else scale * layer.weight)
-    directions = t.expand(t.shape[0], *h.shape).reshape(t.shape[0], h.shape[0], -1)
-    return h.reshape(h.shape[0], -1), directions
+    h = h.reshape(h.shape[0], -1)
+    directions = t.reshape(t.shape[0], t.shape[1], -1).expand(h.shape[0], -1, -1)
+    return h, directions.contiguous().transpose(0, 1)
 
 
 def _rr_net(model, inputs):
