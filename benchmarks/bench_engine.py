@@ -816,6 +816,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--compare-with", default=None, metavar="DIR",
                         help="a copy of an earlier survinng_py package directory: adds a "
                              "before/after table (interleaved)")
+    parser.add_argument("--limit-models", nargs="+", default=None, metavar="NAME",
+                        choices=LIMIT_MODELS,
+                        help="models of the Grad(t) / forward table (default: all; quick: "
+                             "DeepHit DeepSurv)")
+    parser.add_argument("--limit-rows", nargs="+", type=int, default=None, metavar="N",
+                        help="row counts of the Grad(t) / forward table (default 500 5000 "
+                             "50000; quick: 500)")
     add_run_options(parser)
     args = parser.parse_args(argv)
     write = wants_write(args)
@@ -838,11 +845,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"torch threads: {torch.get_num_threads()}, repeats: {repeats}", flush=True)
     before = None if args.before == "none" else load_before(args.before)
     if args.quick:
-        limit = bench_limit(["DeepHit", "DeepSurv"], [4], [500], before, repeats, args.seed)
+        limit = bench_limit(args.limit_models or ["DeepHit", "DeepSurv"], [4],
+                            args.limit_rows or [500], before, repeats, args.seed)
         shap_names = ["DeepSurv"]
     else:
-        limit = bench_limit(LIMIT_MODELS, [4, 20, 160], [500, 5000, 50000], before, repeats,
-                            args.seed)
+        limit = bench_limit(args.limit_models or LIMIT_MODELS, [4, 20, 160],
+                            args.limit_rows or [500, 5000, 50000], before, repeats, args.seed)
         shap_names = ["DeepSurv", "CoxTime", "DeepHit", "MTLR", "PCHazard"]
     loop = bench_loop(before, repeats, args.seed)
     print(loop_verdict(loop), flush=True)

@@ -424,7 +424,7 @@ def layer_chain(model: SurvivalModel, inputs: list[torch.Tensor]) -> list | None
 
 def _flatten(module) -> list | None:
     nn = torch.nn
-    if isinstance(module, nn.Sequential):
+    if type(module) is nn.Sequential:
         parts = [_flatten(m) for m in module]
         return None if any(p is None for p in parts) else [m for p in parts for m in p]
     name = type(module).__module__ + "." + type(module).__name__
@@ -433,12 +433,13 @@ def _flatten(module) -> list | None:
     if name == "torchtuples.practical.DenseVanillaBlock":  # linear, activation, bn, dropout
         blocks = [module.linear, module.activation, module.batch_norm, module.dropout]
         return _flatten(nn.Sequential(*[m for m in blocks if m]))
-    if isinstance(module, (nn.Dropout, nn.Identity)):
+    kind = type(module)  # exact types: a subclass may compute something else
+    if kind in (nn.Dropout, nn.Identity):
         return [] if not module.training else None
-    if isinstance(module, nn.BatchNorm1d):
+    if kind is nn.BatchNorm1d:
         usable = not module.training and module.running_var is not None
         return [module] if usable else None
-    if isinstance(module, (nn.Linear, nn.ReLU, nn.Tanh, nn.Sigmoid)):
+    if kind in (nn.Linear, nn.ReLU, nn.Tanh, nn.Sigmoid):
         return [module]
     return None
 
