@@ -425,8 +425,12 @@ def layer_chain(model: SurvivalModel, inputs: list[torch.Tensor]) -> list | None
 def _flatten(module) -> list | None:
     nn = torch.nn
     if type(module) is nn.Sequential:
-        parts = [_flatten(m) for m in module]
-        return None if any(p is None for p in parts) else [m for p in parts for m in p]
+        flat: list = []
+        for part in map(_flatten, module):
+            if part is None:
+                return None
+            flat += part
+        return flat
     name = type(module).__module__ + "." + type(module).__name__
     if name == "torchtuples.practical.MLPVanilla":
         return _flatten(module.net)
