@@ -7,8 +7,9 @@
 #'
 #' @param exp (`survinngpy_explainer`) From [explain()].
 #' @param target (`character(1)`) `"survival"`, `"cum_hazard"` or `"hazard"` (DeepSurv,
-#'   CoxTime); `"survival"`, `"cif"` or `"pmf"` (DeepHit); `"conditional_survival"`
-#'   (every model) or `"conditional_cif"` (DeepHit) with `given`.
+#'   CoxTime); `"survival"`, `"cif"` or `"pmf"` (DeepHit); the network output itself,
+#'   `"log_risk"` (DeepSurv, the same at every time) or `"logits"` (DeepHit, MTLR);
+#'   `"conditional_survival"` (every model) or `"conditional_cif"` (DeepHit) with `given`.
 #' @param instance (`integer()`) 1-based rows of the explainer data to explain.
 #' @param times_input (`logical(1)`) Multiply the gradients by the input
 #'   (`x - reference` for IntGrad(t) and GradSHAP(t)).
