@@ -236,6 +236,8 @@ as_surv_result <- function(payload, ids, exp, dtype) {
                      list(time_names))
     a
   })
+  args <- payload$args
+  with_time <- isTRUE(args$include_time)  # CoxTime's time: the last feature, "time"
   if (payload$model_class == "CoxTime") args$include_time <- with_time  # as survinng records
   method_args <- c(list(target = payload$target, instance = ids),
                    args[intersect(c("times_input", "include_time", "n", "noise_level",
@@ -250,7 +252,6 @@ as_surv_result <- function(payload, ids, exp, dtype) {
   out$method <- payload$method
   out$method_args <- method_args
   attr(out, "labels") <- unlist(payload$labels)
-  with_time <- isTRUE(payload$args$include_time)  # CoxTime's time: the last feature
   own_features <- c(unname(exp$xnames), if (with_time) "time")
   attr(out, "variables") <- if (identical(features, own_features)) {
     c(exp$variables, if (with_time) c(time = "time"))
