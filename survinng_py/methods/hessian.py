@@ -46,7 +46,9 @@ def surv_hessian(
         0-based rows of the explainer data. Give exactly one of ``x`` and ``instance``.
     target : str
         A target of the model family (``"survival"``, ``"cum_hazard"``, ``"hazard"`` for
-        Cox types; ``"survival"``, ``"cif"``, ``"pmf"`` for DeepHit).
+        Cox types; ``"survival"``, ``"cif"``, ``"pmf"`` for DeepHit), or the network
+        output: ``"log_risk"`` (DeepSurv) or ``"logits"`` (DeepHit, MTLR), whose
+        interactions are the network's alone, without those the survival head adds.
     given : float, optional
         The time ``s`` of a conditional target (``"conditional_survival"``,
         ``"conditional_cif"``), as in :func:`surv_grad`.
