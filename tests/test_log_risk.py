@@ -116,3 +116,19 @@ def test_bundles_export_the_network_output_and_read_older_ones(tmp_path):
     reloaded = sv.load_model(folder)
     np.testing.assert_array_equal(
         sv.surv_grad(reloaded, instance=[0, 2], target="log_risk").values[0], want)
+
+
+def test_logits_exported_as_onnx_read_back_per_event(tmp_path):
+    from conftest import simulate
+
+    x = simulate(seed=5, n_risks=2)[0][:20]
+    net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 6), torch.nn.Tanh(),
+                              torch.nn.Linear(6, 2 * 4))
+    exp = sv.explain(net, x, model_type="deephit", time_bins=np.arange(4.0),
+                     event_names=["relapse", "death"])
+    path = sv.export_onnx(exp, tmp_path / "logits.onnx", target="logits", dynamo=False)
+    from_file = sv.explain(path, x, model_type="onnx")
+    shap = sv.surv_shap(from_file, instance=[0, 1], target="logits")
+    assert shap.event_names == ["relapse", "death"]
+    np.testing.assert_allclose(shap.pred, sv.surv_grad(exp, instance=[0, 1], target="logits").pred,
+                               rtol=1e-5)
