@@ -48,7 +48,9 @@ PointsFn = Callable[[torch.Tensor, torch.Tensor], list[torch.Tensor]]
 Mode = Literal["factored", "forward", "reverse"]
 
 
-def choose_mode(model: SurvivalModel, inputs: list[torch.Tensor], k: int, n_out: int) -> Mode:
+def choose_mode(
+    model: SurvivalModel | TimeJoined, inputs: list[torch.Tensor], k: int, n_out: int
+) -> Mode:
     """The cheapest way to the second derivatives, by the work per point:
 
     * ``"factored"`` where the head's Hessian (``n_out x MK x MK``) is no larger than the
@@ -65,7 +67,7 @@ def choose_mode(model: SurvivalModel, inputs: list[torch.Tensor], k: int, n_out:
 
 
 def derivatives(
-    model: SurvivalModel,
+    model: SurvivalModel | TimeJoined,
     points: list[torch.Tensor],
     k: int,
     target: str,
@@ -152,7 +154,7 @@ def block_sizes(
 
 
 def accumulate(
-    model: SurvivalModel,
+    model: SurvivalModel | TimeJoined,
     inputs: list[torch.Tensor],
     k: int,
     target: str,
@@ -176,7 +178,10 @@ def accumulate(
     with torch.no_grad():
         out_shape = model.forward([x[:1] for x in inputs], target).shape[1:]
     mode = choose_mode(model, inputs, k, math.prod(out_shape))
-    chunk, block = block_sizes(model, inputs, target, p, memory_budget)
+    if isinstance(model, TimeJoined):  # sized as the model's own inputs (one feature less)
+        chunk, block = block_sizes(model.model, model.split(inputs), target, p, memory_budget)
+    else:
+        chunk, block = block_sizes(model, inputs, target, p, memory_budget)
     if batch_size is not None:
         chunk = batch_size
     dtype, device = inputs[0].dtype, inputs[0].device
@@ -198,6 +203,36 @@ def accumulate(
                 w_g = grad_weight(reps).reshape(-1, 1, *[1] * len(out_shape))
                 grad.index_add_(0, owner, g * w_g)
     return grad, (hess + hess.transpose(1, 2)) / 2
+
+
+class TimeJoined:
+    """A model with a time handle (its last input, made by ``with_time_input``) seen with
+    the handle joined to input ``k`` as one more, last feature, so that the time pairs
+    with that input's features in the Hessian. Everything else is the model's own."""
+
+    def __init__(self, model: SurvivalModel, k: int, shape: torch.Size):
+        self.model, self.k, self.shape = model, k, shape
+
+    def __getattr__(self, name: str):
+        return getattr(self.model, name)
+
+    def join(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The inputs with the handle (last) joined to input ``k`` (flattened)."""
+        *inputs, handle = inputs
+        flat = inputs[self.k].reshape(len(handle), -1)
+        return [*inputs[: self.k], torch.cat([flat, handle], 1), *inputs[self.k + 1 :]]
+
+    def split(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The model's own inputs from joined ones (the inverse of :meth:`join`)."""
+        joined = inputs[self.k]
+        xk = joined[:, :-1].reshape(len(joined), *self.shape)
+        return [*inputs[: self.k], xk, *inputs[self.k + 1 :], joined[:, -1:]]
+
+    def expand(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        return self.model.expand(self.split(inputs))
+
+    def forward(self, inputs: list[torch.Tensor], target: str) -> torch.Tensor:
+        return self.model.forward(self.split(inputs), target)
 
 
 def choose_input(explainer, inputs: list[torch.Tensor], input, where: str) -> int:

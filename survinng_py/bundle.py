@@ -275,7 +275,7 @@ def load_model(
     ]
     check_fits(adapter, rows, "path", where)
     n_risks = adapter.num_risks(rows)
-    if manifest["event_names"] != {t: adapter.event_names(t, n_risks) for t in adapter.targets}:
+    if manifest["event_names"] != {t: adapter.event_names(t, n_risks) for t in manifest["targets"]}:
         fail(
             "path",
             where,
@@ -539,9 +539,15 @@ def _check_fields(m: dict, model: dict, where: str) -> None:
     _text(m["source"], "source", where)
     if m["dtype"] not in ("float32", "float64"):
         _bad("dtype", "'float32' or 'float64'", where)
-    targets = list(model["targets"])
-    if m["targets"] != targets:
-        _bad("targets", "its head's targets " + ", ".join(targets), where)
+    head_targets = list(model["targets"])
+    targets = m["targets"]
+    # a family appends new targets: a bundle written before lists the first ones
+    if not isinstance(targets, list) or not targets or targets != head_targets[: len(targets)]:
+        _bad(
+            "targets",
+            "its head's targets " + ", ".join(head_targets) + " (or the first of them)",
+            where,
+        )
     onnx = m["onnx"]
     if (
         not isinstance(onnx, list)

@@ -109,14 +109,14 @@ CASES = [
     # -- target -----------------------------------------------------------------------------
     _case("target-typo", _grad(instance=0, target="survivl"),
           "`target` of surv_grad() for a DeepSurv model must be one of 'survival', "
-          "'cum_hazard', 'hazard'; got 'survivl'", "a misspelt target"),
+          "'cum_hazard', 'hazard', 'log_risk'; got 'survivl'", "a misspelt target"),
     _case("target-of-another-family",
           lambda tmp: sv.surv_grad(explainer("deephit"), instance=0, target="hazard"),
-          "`target` of surv_grad() for a DeepHit model must be one of 'survival', 'cif', 'pmf'; "
+          "`target` of surv_grad() for a DeepHit model must be one of 'survival', 'cif', 'pmf', 'logits'; "
           "got 'hazard'", "a target the model family does not have"),
     _case("target-none", _grad(instance=0, target=None),
           "`target` of surv_grad() for a DeepSurv model must be one of 'survival', "
-          "'cum_hazard', 'hazard'; got None", "no target"),
+          "'cum_hazard', 'hazard', 'log_risk'; got None", "no target"),
     # -- explain(): dtype, device, memory_budget ---------------------------------------------
     _case("dtype-float16", lambda tmp: _bare(dtype="float16"),
           "`dtype` of explain() must be 'float32' or 'float64' (or the torch dtype); "

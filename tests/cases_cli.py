@@ -119,7 +119,7 @@ CASES = [
     Case("cli", "target_of_other_family", lambda tmp: explain(tmp, "--method", "grad",
                                                               "--target", "cif"),
          "`target` of surv_grad() for a DeepSurv model must be one of 'survival', "
-         "'cum_hazard', 'hazard'; got 'cif'", "a DeepHit target for a Cox model"),
+         "'cum_hazard', 'hazard', 'log_risk'; got 'cif'", "a DeepHit target for a Cox model"),
     Case("cli", "data_missing_column",
          lambda tmp: ["explain", str(base() / "bundle"),
                       written(tmp, "rows.csv", "X1,X2,X3\n1,2,3\n"),

@@ -240,9 +240,9 @@ def set_spec(key, index, value):
      "BCESurv); got 2"),
     (lambda m: m.update(time=[1.0, 2.0, 3.5]), "`path` of {where} must be a bundle whose "
      "bundle.json has `time` as its head's time grid; got something else"),
-    (lambda m: m.update(targets=["survival"]), "`path` of {where} must be a bundle whose "
-     "bundle.json has `targets` as its head's targets survival, cum_hazard, hazard; got "
-     "something else")])
+    (lambda m: m.update(targets=["survival", "hazard"]), "`path` of {where} must be a bundle "
+     "whose bundle.json has `targets` as its head's targets survival, cum_hazard, hazard, "
+     "log_risk (or the first of them); got something else")])
 def test_an_edited_head_is_checked_as_a_new_model(bundle, edit, message):
     resign(bundle, edit)
     assert error(bundle) == message.format(where="load_model()")

@@ -69,7 +69,7 @@ def test_export_info_predict_explain_round_trip(coxph, data, coxph_bundle, capsy
     assert main(["info", str(tmp / "bundle")]) == 0
     info = capsys.readouterr().out.splitlines()
     assert info[0] == "model: DeepSurv (from MLPVanilla), float32"
-    assert info[1] == "targets: survival, cum_hazard, hazard; as ONNX: survival"
+    assert info[1] == "targets: survival, cum_hazard, hazard, log_risk; as ONNX: survival"
     assert info[3] == "inputs: input_1 (4,) [age, bmi, x3, x4]"
     assert info[5:] == ["data: 50 rows",
                         f"written by: survinng_py {sv.__version__}, torch {torch.__version__}, "

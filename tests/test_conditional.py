@@ -178,7 +178,7 @@ BAD_GIVEN = [
     ({"target": SURV, "given": True}, "got True"),
     ({"target": SURV, "given": "1"}, "got '1'"),
     ({"target": "conditional_cif", "given": 1.0}, "`target` of surv_grad() for a DeepSurv "
-     "model must be one of 'survival', 'cum_hazard', 'hazard', 'conditional_survival'; "
+     "model must be one of 'survival', 'cum_hazard', 'hazard', 'log_risk', 'conditional_survival'; "
      "got 'conditional_cif'"),
 ]
 

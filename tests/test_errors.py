@@ -74,14 +74,14 @@ def test_wrong_number_of_inputs_for_a_two_input_net(two_input):
 
 def test_unknown_target(exp):
     raises("`target` of surv_grad() for a DeepSurv model must be one of 'survival', 'cum_hazard', "
-           "'hazard'; got 'risk'", sv.surv_grad, exp, instance=0, target="risk")
+           "'hazard', 'log_risk'; got 'risk'", sv.surv_grad, exp, instance=0, target="risk")
 
 
 def test_target_of_another_family(exp, deephit_single, data):
     raises("`target` of surv_smoothgrad() for a DeepSurv model must be one of", sv.surv_smoothgrad,
            exp, instance=0, target="cif")
     dh = sv.explain(deephit_single, data[0])
-    raises("`target` of surv_grad() for a DeepHit model must be one of 'survival', 'cif', 'pmf'; "
+    raises("`target` of surv_grad() for a DeepHit model must be one of 'survival', 'cif', 'pmf', 'logits'; "
            "got 'hazard'", sv.surv_grad, dh, instance=0, target="hazard")
 
 

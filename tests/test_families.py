@@ -177,7 +177,7 @@ def test_logistic_hazard_and_pchazard_target_consistency(logistic_hazard, pchaza
 
 @pytest.mark.parametrize("name,message", [
     ("logistic_hazard", "a LogisticHazard model must be one of 'survival', 'hazard'; got 'cif'"),
-    ("mtlr", "a MTLR model must be one of 'survival', 'cif', 'pmf'; got 'hazard'"),
+    ("mtlr", "a MTLR model must be one of 'survival', 'cif', 'pmf', 'logits'; got 'hazard'"),
     ("pchazard", "a PCHazard model must be one of 'survival', 'cum_hazard', 'hazard'; got 'pmf'"),
     ("bcesurv", "a BCESurv model must be one of 'survival'; got 'hazard'")])
 def test_target_the_family_does_not_define(request, data, name, message):

@@ -256,7 +256,7 @@ def test_export_refuses_to_overwrite_and_checks_arguments(request, bundles, tmp_
            f"to replace it); got '{target}'", sv.export_onnx, exp, target)
     assert target.read_bytes() == b"keep"
     raises("`target` of export_onnx() for a DeepSurv model must be one of 'survival', "
-           "'cum_hazard', 'hazard'; got 'cif'", sv.export_onnx, exp, tmp_path / "x.onnx",
+           "'cum_hazard', 'hazard', 'log_risk'; got 'cif'", sv.export_onnx, exp, tmp_path / "x.onnx",
            target="cif")
     raises("`model_type` of export_onnx() must be left out when the model is an Explainer (it is "
            "built already); got 'deephit'", sv.export_onnx, exp, tmp_path / "x.onnx",

@@ -11,7 +11,11 @@
 #'
 #' A non-linear survival head creates interactions even between features that the
 #' network keeps apart (a Cox model with additive log-risk has
-#' \eqn{\partial^2 S / \partial x_1 \partial x_2 = S''(g) a'(x_1) b'(x_2)}).
+#' \eqn{\partial^2 S / \partial x_1 \partial x_2 = S''(g) a'(x_1) b'(x_2)}); the targets
+#' `"log_risk"` (DeepSurv) and `"logits"` (DeepHit, MTLR) explain the network alone.
+#'
+#' With `include_time = TRUE` (CoxTime, `surv_hessian()` only) the time the network sees
+#' is one more, last feature `"time"`, paired with the others.
 #'
 #' @inheritParams surv_grad
 #' @param times_input (`logical(1)`) Multiply entry (i, j) by \eqn{x_i x_j}.
@@ -23,7 +27,8 @@
 #'   `surv_inthess()` also has `pred_diff`.
 #' @export
 surv_hessian <- function(exp, target = "survival", instance = 1, times_input = FALSE,
-                         batch_size = NULL, dtype = NULL, newdata = NULL, given = NULL) {
+                         batch_size = NULL, dtype = NULL, include_time = FALSE, newdata = NULL,
+                         given = NULL) {
   run_method(exp, "Surv_Hessian", environment())
 }
 

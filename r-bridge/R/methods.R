@@ -7,8 +7,9 @@
 #'
 #' @param exp (`survinngpy_explainer`) From [explain()].
 #' @param target (`character(1)`) `"survival"`, `"cum_hazard"` or `"hazard"` (DeepSurv,
-#'   CoxTime); `"survival"`, `"cif"` or `"pmf"` (DeepHit); `"conditional_survival"`
-#'   (every model) or `"conditional_cif"` (DeepHit) with `given`.
+#'   CoxTime); `"survival"`, `"cif"` or `"pmf"` (DeepHit); the network output itself,
+#'   `"log_risk"` (DeepSurv, the same at every time) or `"logits"` (DeepHit, MTLR);
+#'   `"conditional_survival"` (every model) or `"conditional_cif"` (DeepHit) with `given`.
 #' @param instance (`integer()`) 1-based rows of the explainer data to explain.
 #' @param times_input (`logical(1)`) Multiply the gradients by the input
 #'   (`x - reference` for IntGrad(t) and GradSHAP(t)).
@@ -235,6 +236,8 @@ as_surv_result <- function(payload, ids, exp, dtype) {
                      list(time_names))
     a
   })
+  args <- payload$args
+  with_time <- isTRUE(args$include_time)  # CoxTime's time: the last feature, "time"
   if (payload$model_class == "CoxTime") args$include_time <- with_time  # as survinng records
   method_args <- c(list(target = payload$target, instance = ids),
                    args[intersect(c("times_input", "include_time", "n", "noise_level",
@@ -249,7 +252,6 @@ as_surv_result <- function(payload, ids, exp, dtype) {
   out$method <- payload$method
   out$method_args <- method_args
   attr(out, "labels") <- unlist(payload$labels)
-  with_time <- isTRUE(payload$args$include_time)  # CoxTime's time: the last feature
   own_features <- c(unname(exp$xnames), if (with_time) "time")
   attr(out, "variables") <- if (identical(features, own_features)) {
     c(exp$variables, if (with_time) c(time = "time"))

@@ -352,7 +352,9 @@ def build_result(
     if isinstance(model, Conditional):
         args = {**args, "given": model.given}
     if isinstance(explainer, TimeInputExplainer):
-        values, names, input_names = explainer.report(values, names, bool(args.get("times_input")))
+        if len(values) == len(inputs):  # else the time is already a feature (Hessian pairs)
+            times_input = bool(args.get("times_input"))
+            values, names, input_names = explainer.report(values, names, times_input)
         args = {**args, "include_time": True}
     return SurvResult(
         values,

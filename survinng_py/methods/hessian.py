@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .registry import BATCH_SIZE_HELP, GIVEN_HELP, register_method
+import torch
+
+from .registry import BATCH_SIZE_HELP, GIVEN_HELP, INCLUDE_TIME_HELP, register_method
 
 if TYPE_CHECKING:
     from ..explainer import Explainer
@@ -19,6 +21,7 @@ def surv_hessian(
     target: str = "survival",
     given: float | None = None,
     times_input: bool = False,
+    include_time: bool = False,
     input: int | str = 0,
     batch_size: int | None = None,
     progress: bool | None = None,
@@ -43,12 +46,19 @@ def surv_hessian(
         0-based rows of the explainer data. Give exactly one of ``x`` and ``instance``.
     target : str
         A target of the model family (``"survival"``, ``"cum_hazard"``, ``"hazard"`` for
-        Cox types; ``"survival"``, ``"cif"``, ``"pmf"`` for DeepHit).
+        Cox types; ``"survival"``, ``"cif"``, ``"pmf"`` for DeepHit), or the network
+        output: ``"log_risk"`` (DeepSurv) or ``"logits"`` (DeepHit, MTLR), whose
+        interactions are the network's alone, without those the survival head adds.
     given : float, optional
         The time ``s`` of a conditional target (``"conditional_survival"``,
         ``"conditional_cif"``), as in :func:`surv_grad`.
     times_input : bool
         Multiply entry ``(i, j)`` by ``x_i x_j`` (as survinng's ``times_input``).
+    include_time : bool
+        CoxTime: pair the time the network sees with the features of ``input``, as one
+        more, last feature named ``"time"`` (the shift of every network time together,
+        as in :func:`surv_grad`). With ``times_input`` its factor is the network's time
+        at each grid point.
     input : int or str
         The input whose features are paired: its position or its name.
     batch_size : int, optional
@@ -83,15 +93,23 @@ def surv_hessian(
     True
     """
     from .. import _second_order as so
-    from ._core import build_result, check_flag, for_target, predict, prepare
+    from ._core import TimeInputExplainer, build_result, check_flag, for_target, predict, prepare
 
     where = "surv_hessian()"
-    explainer = for_target(explainer, target, where, given=given)
+    explainer = for_target(explainer, target, where, given=given, include_time=include_time)
     inputs, ids, names = prepare(explainer, x, instance, target, batch_size, where, progress)
     times_input = check_flag(times_input, "times_input", where)
-    k = so.choose_input(explainer, inputs, input, where)
+    model: Any = explainer.model
+    if isinstance(explainer, TimeInputExplainer):  # the handle joins the paired input
+        *names, time_name = names
+        k = so.choose_input(explainer.base, inputs[:-1], input, where)
+        model = so.TimeJoined(model, k, inputs[k].shape[1:])
+        inputs = model.join(inputs)
+        names[k] = [*names[k], *time_name]
+    else:
+        k = so.choose_input(explainer, inputs, input, where)
     _, hess = so.accumulate(
-        explainer.model,
+        model,
         inputs,
         k,
         target,
@@ -103,9 +121,14 @@ def surv_hessian(
         memory_budget=explainer.memory_budget,
     )
     if times_input:
-        flat = inputs[k].reshape(len(ids), -1)
-        hess = hess * (flat[:, :, None] * flat[:, None, :]).reshape(*hess.shape[:3], 1, 1)
+        factor = inputs[k].reshape(len(ids), -1, 1).expand(-1, -1, hess.shape[-1])
+        if isinstance(model, so.TimeJoined):  # the time's: the network's time per grid point
+            network_time = factor.new_tensor(model.time_input_values)
+            factor = torch.cat([factor[:, :-1], network_time.expand(len(ids), 1, -1)], 1)
+        hess = hess * (factor[:, :, None] * factor[:, None, :]).unsqueeze(3)
     labels, pairs = so.pair_labels(names[k])
+    if isinstance(model, so.TimeJoined):
+        inputs = model.split(inputs)
     result = build_result(
         explainer,
         inputs,
@@ -135,6 +158,7 @@ METHOD = register_method(
     options={
         "times_input": "multiply entry (i, j) by x_i x_j",
         "given": GIVEN_HELP,
+        "include_time": INCLUDE_TIME_HELP,
         "batch_size": BATCH_SIZE_HELP,
     },
 )

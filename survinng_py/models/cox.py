@@ -23,7 +23,8 @@ BASELINE_HAZARD = HeadParam("baseline_hazard", HAZARD_FORMS, required=True)
 @register_family
 class DeepSurv(SurvivalModel):
     """``g(x)`` = log relative risk; hazard_j = h0_j exp(g), cum_hazard_j = H0_j exp(g),
-    survival_j = exp(-cum_hazard_j) on the baseline-hazard time grid.
+    survival_j = exp(-cum_hazard_j) on the baseline-hazard time grid; the target
+    ``log_risk`` is ``g(x)`` itself, the same value at every time.
 
     Spec: ``time`` (the baseline grid) and ``baseline_hazard`` (the jumps ``h0_j``).
     """
@@ -32,7 +33,7 @@ class DeepSurv(SurvivalModel):
     aliases = ("coxph", "coxcc")
     pycox_classes = ("CoxPH", "CoxCC")
     head_params = (BASELINE_HAZARD,)
-    targets = ("survival", "cum_hazard", "hazard")
+    targets = ("survival", "cum_hazard", "hazard", "log_risk")
     model_class = "DeepSurv"
 
     @classmethod
@@ -64,6 +65,8 @@ class DeepSurv(SurvivalModel):
         return one_output_per_row(self, inputs)
 
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
+        if target == "log_risk":  # the network output, one curve constant over the grid
+            return phi.unsqueeze(1).expand(-1, 1, len(self.time)).contiguous()
         risk = torch.exp(phi)  # (B, 1)
         if target == "hazard":
             return (risk * self.h0).unsqueeze(1)

@@ -15,7 +15,8 @@ from .registry import register_family
 @register_family
 class DeepHit(DiscreteTime):
     """Logits ``(B, R*T)`` (risk-major) plus one zero logit, softmax, drop the padding:
-    pmf ``(B, R, T)``; cif = cumulative sum over time; survival = 1 - sum_r cif.
+    pmf ``(B, R, T)``; cif = cumulative sum over time; survival = 1 - sum_r cif. The
+    target ``logits`` is the network output itself, ``(B, R, T)``.
 
     The number of competing risks ``R`` comes from the network's output shape
     ``(B, R, T)``; a flat output ``(B, R*T)`` with ``R > 1`` is read as ``R`` risks only
@@ -26,8 +27,8 @@ class DeepHit(DiscreteTime):
     aliases: tuple[str, ...] = ("deephitsingle", "pmf")
     pycox_classes: tuple[str, ...] = ("DeepHit", "DeepHitSingle", "PMF")
     schemes = LINEAR
-    targets = ("survival", "cif", "pmf")
-    per_event_targets = ("cif", "pmf")
+    targets = ("survival", "cif", "pmf", "logits")
+    per_event_targets = ("cif", "pmf", "logits")
     model_class = "DeepHit"
 
     def num_risks(self, inputs: list[torch.Tensor]) -> int:
@@ -59,14 +60,20 @@ class DeepHit(DiscreteTime):
         return risks
 
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
+        if target == "logits":
+            return self._per_event(phi)
         return self._from_pmf(self._probs(phi), target)
+
+    def _per_event(self, values: torch.Tensor) -> torch.Tensor:
+        """``(B, R*T)`` (risk-major) as ``(B, R, T)``."""
+        return values.reshape(values.shape[0], -1, len(self.time))
 
     def _probs(self, logits: torch.Tensor) -> torch.Tensor:
         """Softmax over the logits and one zero logit, without the zero's: ``(B, R*T)``."""
         return torch.softmax(torch.nn.functional.pad(logits, (0, 1)), dim=-1)[:, :-1]
 
     def _from_pmf(self, probs: torch.Tensor, target: str) -> torch.Tensor:
-        pmf = probs.reshape(probs.shape[0], -1, len(self.time))
+        pmf = self._per_event(probs)
         if target == "pmf":
             return pmf
         cif = pmf.cumsum(-1)
@@ -106,7 +113,8 @@ PMF_TARGETS = ("survival", "cif", "pmf")
 @register_family
 class MTLR(DeepHit):
     """pycox ``MTLR``: reverse cumulative sum of the logits, ``psi_j = sum_{l>=j} phi_l``,
-    then the PMF head of :class:`DeepHit` (targets survival, cif, pmf).
+    then the PMF head of :class:`DeepHit` (targets survival, cif, pmf); the target
+    ``logits`` is the network output ``phi`` (before the reverse sum).
 
     The reverse sum is pycox's ``cumsum_reverse`` (the total minus the exclusive
     cumulative sum), not a flip/cumsum/flip, so that float32 predictions match pycox's.
@@ -121,6 +129,8 @@ class MTLR(DeepHit):
         return single_risk(self, inputs, n_bins=len(self.time), n_outputs=len(self.time))
 
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
+        if target == "logits":
+            return self._per_event(phi)
         return super().head(self._reverse_sum(phi), target)
 
     @staticmethod

@@ -15,7 +15,7 @@ from .curves import CurvePredictor, SurvivalCurves
 from .registry import register_family
 
 #: targets an exported file may hold
-FILE_TARGETS = ("survival", "cum_hazard", "hazard", "cif", "pmf")
+FILE_TARGETS = ("survival", "cum_hazard", "hazard", "cif", "pmf", "log_risk", "logits")
 #: onnxruntime's input types a file may take, as numpy types
 INPUT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64}
 
@@ -66,7 +66,7 @@ class OnnxFile(SurvivalCurves):
     family = "onnx"
     model_class = "OnnxFile"
     targets = FILE_TARGETS
-    per_event_targets = ("cif", "pmf")
+    per_event_targets = ("cif", "pmf", "logits")
     head_params = (
         HeadParam(
             "time_bins",

@@ -6,7 +6,7 @@ test_that("user strings and Python messages with braces are shown literally", {
   exp <- explain(survivalmodels_fit("deephit"))
   cnd <- expect_error_line(
     surv_grad(exp, target = "{stop('boom')}"), "survinngpy_error_python",
-    "`target` of surv_grad() for a DeepHit model must be one of 'survival', 'cif', 'pmf'; got \"{stop('boom')}\"")
+    "`target` of surv_grad() for a DeepHit model must be one of 'survival', 'cif', 'pmf', 'logits'; got \"{stop('boom')}\"")
   expect_identical(cnd$python_type, "SurvinngError")
   expect_identical(cnd$python_message, conditionMessage(cnd))
 

@@ -60,3 +60,13 @@ test_that("as.data.frame() of a pair result has one row per (id, pair, [event,] 
   expect_identical(as.character(row$feature[1]), "age:bmi")
   expect_identical(row$pred, unname(hess$pred[2, "Event 2", ]))
 })
+
+test_that("surv_hessian(include_time = TRUE) pairs CoxTime's time as the last feature", {
+  skip_if_no_survinng_py()
+  exp <- explain(survivalmodels_fit("coxtime"))
+  hess <- surv_hessian(exp, instance = c(2, 1), include_time = TRUE)
+  py <- python_pairs(exp, "surv_hessian", c(2, 1), include_time = TRUE)
+  expect_identical(unname(hess$res[[1]]), py$res)
+  expect_identical(dimnames(hess$res[[1]])[2:3], rep(list(c(exp$xnames, "time")), 2))
+  expect_true(hess$method_args$include_time)
+})
