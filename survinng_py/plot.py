@@ -1011,7 +1011,29 @@ def _panel_axes(
 
 
 def new_figure(figsize: tuple):
-    """A constrained-layout figure that pyplot knows (``plt.savefig``/``plt.show`` see it)."""
+    """A constrained-layout figure that pyplot knows (``plt.savefig``/``plt.show`` see it).
+
+    Every plot of this package draws into such a figure when no ``ax`` is given.
+
+    Parameters
+    ----------
+    figsize : tuple of float
+        Width and height in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The current pyplot figure.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from survinng_py.plot import new_figure
+    >>> fig = new_figure((4, 3))
+    >>> fig is plt.gcf(), fig.get_size_inches().tolist()
+    (True, [4.0, 3.0])
+    >>> plt.close(fig)
+    """
     import matplotlib.pyplot as plt
 
     return plt.figure(figsize=figsize, layout="constrained")
