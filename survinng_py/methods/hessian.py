@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import torch
-
 from .registry import BATCH_SIZE_HELP, GIVEN_HELP, INCLUDE_TIME_HELP, register_method
 
 if TYPE_CHECKING:
@@ -92,6 +90,8 @@ def surv_hessian(
     >>> bool(np.array_equal(res.values[0], res.values[0].transpose(0, 2, 1, 3, 4)))
     True
     """
+    import torch
+
     from .. import _second_order as so
     from ._core import TimeInputExplainer, build_result, check_flag, for_target, predict, prepare
 

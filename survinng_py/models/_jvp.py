@@ -39,3 +39,15 @@ def softmax_jvp(
 def scaled(dphi: torch.Tensor, weight: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """``dphi * weight`` (weight ``(B, n)``, one factor per instance and element) into ``out``."""
     return torch.mul(dphi, weight.unsqueeze(1), out=out)
+
+
+def identity_jvp(
+    value: torch.Tensor, dphi: torch.Tensor, out: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The JVP of a target that is the network output itself, laid out as ``value``
+    ``(B, E, T)``: ``dphi`` ``(B, D, E*T)`` reshaped, or ``(B, D, 1)`` repeated over the
+    grid (a log-risk, one value at every time)."""
+    out = tangent_out(out, dphi, value.shape[1], value.shape[2])
+    flat = out.view(dphi.shape[0], dphi.shape[1], -1)
+    flat.copy_(dphi.expand_as(flat))
+    return value, out

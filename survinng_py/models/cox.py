@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .._validation import fail
-from ._jvp import tangent_out
+from ._jvp import identity_jvp, tangent_out
 from .base import HeadParam, SurvivalModel, as_buffer, check_time_grid, network_width
 from .registry import register_family
 
@@ -77,6 +77,8 @@ class DeepSurv(SurvivalModel):
     def head_jvp(self, phi, dphi, target, out=None):
         """Closed form: d hazard = hazard dphi, d cum_hazard = cum_hazard dphi,
         d survival = -survival cum_hazard dphi (an outer product per instance)."""
+        if target == "log_risk":
+            return identity_jvp(self.head(phi, target), dphi, out)
         if target not in COX_TARGETS:
             return super().head_jvp(phi, dphi, target, out)
         value = self.head(phi, target)  # (B, 1, T)

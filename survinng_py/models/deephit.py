@@ -7,7 +7,7 @@ import math
 import torch
 
 from .._validation import fail
-from ._jvp import softmax_jvp, tangent_out
+from ._jvp import identity_jvp, softmax_jvp, tangent_out
 from .discrete import LINEAR, DiscreteTime, single_risk
 from .registry import register_family
 
@@ -84,6 +84,8 @@ class DeepHit(DiscreteTime):
     def head_jvp(self, phi, dphi, target, out=None):
         """Closed form: d pmf = pmf (dphi - <pmf, dphi>) (the padding logit is fixed),
         cumulated over time for cif; d survival = -sum over risks of d cif."""
+        if target == "logits":
+            return identity_jvp(self.head(phi, target), dphi, out)
         if target not in PMF_TARGETS:
             return super().head_jvp(phi, dphi, target, out)
         return self._pmf_jvp(phi, dphi, target, out)
@@ -141,6 +143,8 @@ class MTLR(DeepHit):
     def head_jvp(self, phi, dphi, target, out=None):
         """Closed form: the reverse sum is linear (``sum - cumsum + dphi``), then the
         softmax head's."""
+        if target == "logits":
+            return identity_jvp(self.head(phi, target), dphi, out)
         if target not in PMF_TARGETS:
             return super().head_jvp(phi, dphi, target, out)
         dpsi = dphi.cumsum(-1).neg_().add_(dphi).add_(dphi.sum(-1, keepdim=True))
