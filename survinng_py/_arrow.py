@@ -665,6 +665,11 @@ class _Grid:
             [entry[n] for names in meta["feature_names"] for n in names], np.int64
         )
         self.first_feature = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
+        # second-order results: each flat feature's feature_i and feature_j entries
+        pairs = meta.get("feature_pairs")
+        self.pair_members = _pair_vocabulary(pairs)
+        per_input = [_pair_codes(pairs, j, self.pair_members) for j in range(len(pairs or []))]
+        self.pair_entry = [np.concatenate(side).astype(np.int64) for side in zip(*per_input)]
         self.values = [np.empty(self.n * s * self.n_e * self.n_t, self.dtype) for s in self.sizes]
         self.seen = np.zeros(_declared_rows(meta), bool)
         self.preds = {f: np.empty(cells, self.bits) for f in meta["pred_fields"]}
@@ -744,15 +749,9 @@ class _Grid:
     def _pairs(self, batch, k: np.ndarray, f: np.ndarray) -> None:
         """The ``feature_i``, ``feature_j`` labels of each row agree with the metadata's pair
         of its feature."""
-        pairs = self.meta.get("feature_pairs")
-        if not pairs:
-            return
-        members = _pair_vocabulary(pairs)
-        for side, key in enumerate(("feature_i", "feature_j")):
-            expected = np.zeros(len(f), np.int64)
-            for j in range(len(pairs)):
-                rows = k == j
-                expected[rows] = _pair_codes(pairs, j, members)[side][f[rows]]
+        members = self.pair_members
+        for entry, key in zip(self.pair_entry, ("feature_i", "feature_j")):
+            expected = entry[self.first_feature[k] + f]
             label = self._labels(batch.column(key), members, key)
             wrong = np.flatnonzero(expected != label)
             if wrong.size:

@@ -334,7 +334,27 @@ class SurvivalModel:
         )
 
 
-class Conditional(SurvivalModel):
+class DerivedModel(SurvivalModel):
+    """A model derived from another (``inner``) by a different head on the same network:
+    rows, network and competing risks are the inner model's."""
+
+    inner: SurvivalModel
+
+    @property
+    def rows_per_instance(self) -> int:
+        return self.inner.rows_per_instance
+
+    def expand(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        return self.inner.expand(inputs)
+
+    def net_forward(self, rows: list[torch.Tensor]) -> torch.Tensor:
+        return self.inner.net_forward(rows)
+
+    def num_risks(self, inputs: list[torch.Tensor]) -> int:
+        return self.inner.num_risks(inputs)
+
+
+class Conditional(DerivedModel):
     """A target given that no event happened by time ``s`` (``given``), derived from the
     family's own targets with gradients through the ratio, for every family.
 
@@ -380,19 +400,6 @@ class Conditional(SurvivalModel):
         )
         if inner.time_input_values is not None:
             self.time_input_values = inner.time_input_values[self._first :]
-
-    @property
-    def rows_per_instance(self) -> int:
-        return self.inner.rows_per_instance
-
-    def expand(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
-        return self.inner.expand(inputs)
-
-    def net_forward(self, rows: list[torch.Tensor]) -> torch.Tensor:
-        return self.inner.net_forward(rows)
-
-    def num_risks(self, inputs: list[torch.Tensor]) -> int:
-        return self.inner.num_risks(inputs)
 
     def event_names(self, target: str, num_risks: int) -> list[str]:
         return self.inner.event_names(self.base_target, num_risks)

@@ -8,11 +8,11 @@ import torch
 
 from .._validation import check_choice, fail
 from ._jvp import tangent_out
-from .base import SurvivalModel, check_sub
+from .base import DerivedModel, SurvivalModel, check_sub
 from .discrete import EPSILON, LINEAR, subgrid
 
 
-class Interpolated(SurvivalModel):
+class Interpolated(DerivedModel):
     """Survival of a discrete-time adapter between its grid points (target survival only).
 
     The grid is pycox's ``make_subgrid(bins, sub)``, ``sub`` points per interval plus the
@@ -79,19 +79,6 @@ class Interpolated(SurvivalModel):
             f"{where} for a {inner.model_class} model",
         )
         return bins, sub, scheme
-
-    @property
-    def rows_per_instance(self) -> int:
-        return self.inner.rows_per_instance
-
-    def expand(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
-        return self.inner.expand(inputs)
-
-    def net_forward(self, rows: list[torch.Tensor]) -> torch.Tensor:
-        return self.inner.net_forward(rows)
-
-    def num_risks(self, inputs: list[torch.Tensor]) -> int:
-        return self.inner.num_risks(inputs)
 
     def check_target(self, target: str, where: str) -> str:
         return check_choice(
