@@ -333,6 +333,24 @@ def path_points(xs: list[torch.Tensor], refs: list[torch.Tensor], alpha: torch.T
     return points, deltas
 
 
+def build_pair_result(
+    explainer: Any,
+    inputs: list,
+    ids: Any,
+    names: list[list[str]],
+    k: int,
+    values: np.ndarray,
+    **fields: Any,
+) -> SurvResult:
+    """A second-order result (:func:`build_result`'s ``fields``): the pairs of input
+    ``k``'s features, labelled ``"a:b"``, as its one feature axis."""
+    from .._second_order import pair_labels
+
+    labels, pairs = pair_labels(names[k])
+    result = build_result(explainer, inputs, ids, [labels], [values], **fields)
+    return result.replace(input_names=[result.input_names[k]], feature_pairs=[pairs])
+
+
 def build_result(
     explainer: Explainer,
     inputs: list[torch.Tensor],

@@ -93,7 +93,14 @@ def surv_hessian(
     import torch
 
     from .. import _second_order as so
-    from ._core import TimeInputExplainer, build_result, check_flag, for_target, predict, prepare
+    from ._core import (
+        TimeInputExplainer,
+        build_pair_result,
+        check_flag,
+        for_target,
+        predict,
+        prepare,
+    )
 
     where = "surv_hessian()"
     explainer = for_target(explainer, target, where, given=given, include_time=include_time)
@@ -126,15 +133,15 @@ def surv_hessian(
             network_time = factor.new_tensor(model.time_input_values)
             factor = torch.cat([factor[:, :-1], network_time.expand(len(ids), 1, -1)], 1)
         hess = hess * (factor[:, :, None] * factor[:, None, :]).unsqueeze(3)
-    labels, pairs = so.pair_labels(names[k])
     if isinstance(model, so.TimeJoined):
         inputs = model.split(inputs)
-    result = build_result(
+    return build_pair_result(
         explainer,
         inputs,
         ids,
-        [labels],
-        [hess.cpu().numpy()],
+        names,
+        k,
+        hess.cpu().numpy(),
         method=METHOD.id,
         target=target,
         args={
@@ -145,7 +152,6 @@ def surv_hessian(
         },
         pred=predict(explainer, inputs, target),
     )
-    return result.replace(input_names=[result.input_names[k]], feature_pairs=[pairs])
 
 
 METHOD = register_method(

@@ -112,7 +112,7 @@ def surv_inthess(
 
     from .. import _second_order as so
     from .._validation import check_int, fail
-    from ._core import background, build_result, for_target, predict, prepare
+    from ._core import background, build_pair_result, for_target, predict, prepare
 
     where = "surv_inthess()"
     explainer = for_target(explainer, target, where, given=given)
@@ -167,13 +167,13 @@ def surv_inthess(
     pred = predict(explainer, inputs, target)
     at_ref = [x if j != k else ref.contiguous() for j, x in enumerate(inputs)]
     pred_ref = predict(explainer, at_ref, target)
-    labels, pairs = so.pair_labels(names[k])
-    result = build_result(
+    return build_pair_result(
         explainer,
         inputs,
         ids,
-        [labels],
-        [gamma_ij.cpu().numpy()],
+        names,
+        k,
+        gamma_ij.cpu().numpy(),
         method=METHOD.id,
         target=target,
         args={
@@ -187,7 +187,6 @@ def surv_inthess(
         pred_ref=pred_ref,
         pred_diff=pred - pred_ref,
     )
-    return result.replace(input_names=[result.input_names[k]], feature_pairs=[pairs])
 
 
 METHOD = register_method(
