@@ -10,24 +10,27 @@ import torch
 
 
 def push_forward(fn, primals: list[torch.Tensor], tangents: list[torch.Tensor]):
-    """``fn(primals)`` and its Jacobian-vector products for ``D`` stacked tangents.
+    """``fn(primals)`` and, per primal, its Jacobian-vector products along that primal's
+    own stacked tangents (the other primals held fixed).
 
-    ``tangents[k]`` has shape ``(D, *primals[k].shape)``; returns the value and the
-    products, shape ``(D, *value.shape)``. The vector-Jacobian product ``u -> J^T u`` is
-    linear in ``u``; its derivative along ``v`` with respect to ``u`` is ``J v``.
+    ``tangents[k]`` has shape ``(D_k, *primals[k].shape)``; returns the value and, per
+    primal, the products of shape ``(D_k, *value.shape)``. The vector-Jacobian product
+    ``u -> J_k^T u`` is linear in ``u``; its derivative along ``v`` with respect to ``u``
+    is ``J_k v``. One backward graph serves every primal, and each primal's tangents
+    pass only through the part of it that depends on that primal.
     """
     with torch.enable_grad():
         xs = [p.detach().requires_grad_(True) for p in primals]
         out = fn(xs)
         u = torch.zeros_like(out, requires_grad=True)
         grads = torch.autograd.grad(out, xs, u, create_graph=True, allow_unused=True)
-        used = [(g, t) for g, t in zip(grads, tangents) if g is not None and g.requires_grad]
-        jv = None
-        if used:
-            jv = vjps([g for g, _ in used], [u], [t for _, t in used])[0]
-    if jv is None:  # the output does not depend on the inputs
-        jv = out.new_zeros((tangents[0].shape[0], *out.shape))
-    return out.detach(), jv
+        products = [
+            vjps([g], [u], [t])[0]
+            if g is not None and g.requires_grad
+            else out.new_zeros((t.shape[0], *out.shape))  # the output does not depend on it
+            for g, t in zip(grads, tangents)
+        ]
+    return out.detach(), products
 
 
 def vjps(

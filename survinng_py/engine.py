@@ -119,34 +119,46 @@ class Plan(NamedTuple):
 
 
 def jacobian(
-    model: SurvivalModel, inputs: list[torch.Tensor], target: str, mode: Mode = "auto"
+    model: SurvivalModel,
+    inputs: list[torch.Tensor],
+    target: str,
+    mode: Mode = "auto",
+    out: tuple[torch.Tensor, list[torch.Tensor]] | None = None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Target and its Jacobian at every point.
 
     Returns ``value`` of shape ``(B, E, T)`` and, per input ``k``, an array of shape
     ``(B, *dims_k, E, T)``. ``mode`` ``"forward"`` pushes the input directions through
     the network (forward mode), ``"reverse"`` takes the network's Jacobian by backward
-    passes; ``"auto"`` runs whichever measured fastest (:func:`plan`).
+    passes; ``"auto"`` runs whichever measured fastest (:func:`plan`). ``out``: contiguous
+    arrays of those shapes (:func:`target_shape`) to write into, so that a caller
+    filling a larger result makes no copy of it.
     """
     n = inputs[0].shape[0]
     step = jacobian_rows(model, inputs)
     chosen = plan(model, inputs, target, mode, rows=min(n, step))
-    value, outs = _jacobian_chunk(model, [x[:step] for x in inputs], target, chosen)
-    if step >= n:
-        return value, outs
-    # the result is allocated once and each chunk writes its rows into it
-    full = value.new_empty((n, *value.shape[1:]))
-    full[:step] = value
-    results = []
-    for part in outs:
-        result = part.new_empty((n, *part.shape[1:]))
-        result[:step] = part
-        results.append(result)
-    for start in range(step, n, step):
+    if out is None and step >= n:
+        return _jacobian_chunk(model, inputs, target, chosen)
+    if out is None:  # the result is allocated once and each chunk writes its rows into it
+        shape = target_shape(model, inputs, target)
+        full = inputs[0].new_empty((n, *shape))
+        results = [x.new_empty((*x.shape, *shape)) for x in inputs]
+    else:
+        full, results = out
+    for start in range(0, n, step):
         rows = [x[start : start + step] for x in inputs]
         chunk = [r[start : start + step] for r in results]
         full[start : start + step] = _jacobian_chunk(model, rows, target, chosen, chunk)[0]
     return full, results
+
+
+def target_shape(model: SurvivalModel, inputs: list[torch.Tensor], target: str) -> tuple:
+    """``(E, T)``: the shape of ``target`` per instance (cached with the network profile)."""
+    shapes = _profile(model, inputs).setdefault("target_shapes", {})
+    if target not in shapes:
+        with torch.no_grad():
+            shapes[target] = tuple(model.forward([x[:1] for x in inputs], target).shape[1:])
+    return shapes[target]
 
 
 def jacobian_rows(model: SurvivalModel, inputs: list[torch.Tensor]) -> int:
@@ -374,38 +386,44 @@ def _net_tangents(model, inputs, scheme: str, compiled: bool = False):
     if scheme == "vjp":
         return _net_jacobian(model, inputs)
     fn = _compiled_jvp(model) if compiled else _jvp_net if scheme == "jvp" else _rr_net
-    out, tangents = fn(model, inputs)  # (B*M, K), (D, B*M, K)
+    out, tangents = fn(model, inputs)  # (B*M, K), per input (size_k, B*M, K)
     n = inputs[0].shape[0]
-    dphi = tangents.reshape(tangents.shape[0], n, -1).movedim(0, 1)
-    sizes = [x[0].numel() for x in inputs]
-    return out.reshape(n, -1), [dphi[:, o : o + s] for o, s in zip(_offsets(sizes), sizes)]
+    return out.reshape(n, -1), [t.reshape(t.shape[0], n, -1).movedim(0, 1) for t in tangents]
 
 
-def _basis(inputs: list[torch.Tensor]) -> list[torch.Tensor]:
-    """Per input, the ``D`` unit directions of all inputs restricted to it: ``(D, *shape)``."""
-    sizes = [x[0].numel() for x in inputs]
-    eye = torch.eye(sum(sizes), dtype=inputs[0].dtype, device=inputs[0].device)
-    return [
-        eye[:, off : off + s].reshape(-1, 1, *x.shape[1:]).expand(-1, *x.shape)
-        for off, s, x in zip(_offsets(sizes), sizes, inputs)
-    ]
+def _basis(x: torch.Tensor) -> torch.Tensor:
+    """The ``D`` unit directions of one input, ``(D, *x.shape)`` (a stride-0 expansion)."""
+    size = x[0].numel()
+    eye = torch.eye(size, dtype=x.dtype, device=x.device)
+    return eye.reshape(size, 1, *x.shape[1:]).expand(size, *x.shape)
+
+
+def _net_of(model, inputs: list[torch.Tensor], k: int):
+    """The network as a function of input ``k`` alone, the other inputs held fixed."""
+
+    def net(x):
+        return model.net_forward(model.expand([*inputs[:k], x, *inputs[k + 1 :]]))
+
+    return net
 
 
 def _jvp_net(model, inputs):
     """Forward mode: :func:`_layers_net` for a chain of layers, else ``torch.func.jvp``
-    of the network under ``vmap`` over the unit directions."""
+    of the network under ``vmap`` over each input's own unit directions (an input's
+    directions move only the part of the network that reads it)."""
     if layer_chain(model, inputs) is not None:
         return _layers_net(model, inputs)
-
-    def net(*xs):
-        return model.net_forward(model.expand(list(xs)))
-
-    def one(*tangents):
-        return torch.func.jvp(net, tuple(inputs), tangents)
-
+    out, tangents = None, []
     with torch.no_grad(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="There is a performance drop")
-        return torch.func.vmap(one, out_dims=(None, 0))(*_basis(inputs))
+        for k, x in enumerate(inputs):
+            net = _net_of(model, inputs, k)
+            value, tangent = torch.func.vmap(
+                lambda t, net=net, x=x: torch.func.jvp(net, (x,), (t,)), out_dims=(None, 0)
+            )(_basis(x))
+            out = value if out is None else out
+            tangents.append(tangent)
+    return out, tangents
 
 
 def layer_chain(model: SurvivalModel, inputs: list[torch.Tensor]) -> list | None:
@@ -472,12 +490,14 @@ def _layers_net(model, inputs):
                 t = t * (scale if layer.weight is None else scale * layer.weight)
     h = h.reshape(h.shape[0], -1)
     directions = t.reshape(t.shape[0], t.shape[1], -1).expand(h.shape[0], -1, -1)
-    return h, directions.contiguous().transpose(0, 1)
+    return h, [directions.contiguous().transpose(0, 1)]
 
 
 def _rr_net(model, inputs):
     """Reverse over reverse through the network (:func:`push_forward`)."""
-    return push_forward(lambda xs: model.net_forward(model.expand(xs)), inputs, _basis(inputs))
+    return push_forward(
+        lambda xs: model.net_forward(model.expand(xs)), inputs, [_basis(x) for x in inputs]
+    )
 
 
 #: whether :func:`plan` also measures compiled network parts

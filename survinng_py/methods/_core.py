@@ -213,14 +213,25 @@ def attribute(
     factored = engine.factored(model, inputs, target)
     n_batches = _batch_count(n, chunk, n_reps)
     show = progress if progress is not None else (sys.stderr.isatty() and n_batches > 1)
-    means = None  # per quantity ([value,] then each input): sums over replicates, (n, ...)
-    for start, stop in tqdm(
+    batches = tqdm(
         _batches(total, chunk, n_reps),
         total=n_batches,
         disable=not show,
         desc="points",
         unit="batch",
-    ):
+    )
+    if n_reps == 1:  # the engine writes each batch's rows into the result: no copy of it
+        shape = engine.target_shape(model, inputs, target)
+        result = [inputs[0].new_empty((n, *shape))]
+        result += [x.new_empty((*x.shape, *shape)) for x in inputs]
+        for start, stop in batches:
+            rows = torch.arange(start, stop, device=model.device)
+            points, factors = make_points(rows, torch.zeros_like(rows))
+            rows_out = [m[start:stop] for m in result]
+            _write_jacobian(model, points, factors, target, times_input, factored, rows_out)
+        return [m.cpu().numpy() for m in result[1:]], result[0].cpu().numpy()
+    means = None  # per input: sums over replicates, (n, ...), filled batch by batch
+    for start, stop in batches:
         flat = torch.arange(start, stop, device=model.device)
         points, factors = make_points(flat // n_reps, flat % n_reps)
         first, per = start // n_reps, min(stop - start, n_reps)  # per: points per instance
@@ -236,12 +247,10 @@ def attribute(
                 _sum_points(j * f.reshape(*f.shape, 1, 1) if times_input else j, per)
                 for j, f in zip(jacobians, factors)
             ]
-        if n_reps == 1:
-            sums.insert(0, value)
         if n_batches == 1:
             means = sums
             break
-        if means is None:  # filled batch by batch: memory stays one batch above the result
+        if means is None:
             new = torch.Tensor.new_empty if chunk >= n_reps else torch.Tensor.new_zeros
             means = [new(q, (n, *q.shape[1:])) for q in sums]
         for total_k, part in zip(means, sums):
@@ -250,9 +259,24 @@ def attribute(
             else:  # one instance's replicates span several batches
                 total_k[first] += part[0]
     assert means is not None  # prepare() refuses zero rows: there was a batch
-    if n_reps > 1:  # fresh sums: divided in place
-        return [m.div_(n_reps).cpu().numpy() for m in means], None
-    return [m.contiguous().cpu().numpy() for m in means[1:]], means[0].cpu().numpy()
+    return [m.div_(n_reps).cpu().numpy() for m in means], None
+
+
+def _write_jacobian(model, points, factors, target, times_input, factored, out) -> None:
+    """The target and its Jacobian at ``points`` (times ``factors`` if ``times_input``),
+    written into ``out`` (``[value, *per input]``, rows of the result)."""
+    if factored:
+        value, head, nets = engine.jacobian_factors(model, points, target)
+        for g, f, dest in zip(nets, factors, out[1:]):
+            _sum_factors(
+                g * f.unsqueeze(-1) if times_input else g, head, 1, value.shape[1:], out=dest
+            )
+        out[0].copy_(value)
+        return
+    engine.jacobian(model, points, target, out=(out[0], out[1:]))
+    if times_input:
+        for dest, f in zip(out[1:], factors):
+            dest.mul_(f.reshape(*f.shape, 1, 1))
 
 
 def _batches(total: int, chunk: int, n_reps: int):
@@ -280,13 +304,20 @@ def _sum_points(contrib: torch.Tensor, per: int) -> torch.Tensor:
     return contrib if per == 1 else contrib.reshape(-1, per, *contrib.shape[1:]).sum(1)
 
 
-def _sum_factors(net: torch.Tensor, head: torch.Tensor, per: int, value_shape) -> torch.Tensor:
+def _sum_factors(
+    net: torch.Tensor, head: torch.Tensor, per: int, value_shape, out: torch.Tensor | None = None
+) -> torch.Tensor:
     """Sum over runs of ``per`` points of ``net . head``, as one product per instance:
-    ``(k*per, *dims, MK)``, ``(k*per, MK, E*T)`` -> ``(k, *dims, E, T)``."""
+    ``(k*per, *dims, MK)``, ``(k*per, MK, E*T)`` -> ``(k, *dims, E, T)`` (into ``out``,
+    a contiguous array of that shape, when given)."""
     k, mk, dims = net.shape[0] // per, net.shape[-1], net.shape[1:-1]
     left = net.reshape(k, per, -1, mk).transpose(1, 2).reshape(k, -1, per * mk)
-    out = engine.batched_matmul(left, head.reshape(k, per * mk, -1))
-    return out.reshape(k, *dims, *value_shape)
+    product = engine.batched_matmul(
+        left,
+        head.reshape(k, per * mk, -1),
+        out=None if out is None else out.view(k, -1, head.shape[-1]),
+    )
+    return product.reshape(k, *dims, *value_shape)
 
 
 def predict(explainer: Explainer, inputs: list[torch.Tensor], target: str) -> np.ndarray:
