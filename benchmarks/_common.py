@@ -40,9 +40,9 @@ def median_times(fns: dict[str, Callable[[], object]], repeats: int,
     """Run every function ``warmup`` times, then ``repeats`` rounds, interleaved.
 
     Interleaving (round robin) exposes all candidates to the same background load, so
-    their ratios are taken side by side; the order rotates from round to round, so no
-    candidate always runs right after a heavy one (whose freed memory and evicted caches
-    the next call pays for). With ``budget_s``, no new round starts once that
+    their ratios are taken side by side; each round runs them in a new random order (a
+    fixed seed), so no candidate always runs right after the same one (whose freed memory
+    and evicted caches the next call pays for; a rotation would keep that neighbour). With ``budget_s``, no new round starts once that
     many seconds have been spent (at least one round runs). ``between(round)``, if given,
     runs after each round (untimed here: e.g. a slice of a slow baseline timed by the
     caller). ``clock``: wall-clock by default; ``time.process_time`` counts only this
@@ -54,11 +54,11 @@ def median_times(fns: dict[str, Callable[[], object]], repeats: int,
             fn()
     samples: dict[str, list[float]] = {name: [] for name in fns}
     spent = 0.0
+    order = np.random.default_rng(0)
     for round_ in range(repeats):
         if budget_s is not None and round_ > 0 and spent > budget_s:
             break
-        names = list(fns)
-        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+        for name in order.permutation(list(fns)):
             start = clock()
             fns[name]()
             samples[name].append(clock() - start)
@@ -72,6 +72,32 @@ def median_times(fns: dict[str, Callable[[], object]], repeats: int,
                      "q1": float(np.quantile(arr, 0.25)), "q3": float(np.quantile(arr, 0.75)),
                      "n": len(ts)}
     return out
+
+
+def block_times(fns: dict[str, Callable[[], object]], rounds: int, block_s: float = 0.25,
+                clock: Callable[[], float] = time.process_time) -> dict[str, dict[str, float]]:
+    """Two functions run in alternating blocks of back-to-back calls (as ``timeit`` does),
+    after one warm-up call each. Per name, the medians over rounds of the block's first
+    call (``"cold"``: on the caches and branch predictors the other function's block
+    left) and of the mean of its other calls (``"warm"``: the steady state); a block lasts
+    ``block_s`` seconds, at least three calls.
+    """
+    assert len(fns) == 2, "blocks alternate between two functions"
+    for fn in fns.values():
+        fn()
+    cold: dict[str, list[float]] = {name: [] for name in fns}
+    warm: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            calls: list[float] = []
+            while len(calls) < 3 or sum(calls) < block_s:
+                start = clock()
+                fn()
+                calls.append(clock() - start)
+            cold[name].append(calls[0])
+            warm[name].append(float(np.mean(calls[1:])))
+    return {name: {"cold": float(np.median(cold[name])), "warm": float(np.median(warm[name])),
+                   "n": rounds} for name in fns}
 
 
 def timed(fn: Callable[[], object]) -> tuple[object, float]:
