@@ -585,10 +585,6 @@ def batched_matmul(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = 
     return torch.bmm(a, b, out=out)
 
 
-def _offsets(sizes):
-    return [sum(sizes[:k]) for k in range(len(sizes))]
-
-
 def _profile(model: SurvivalModel, inputs: list[torch.Tensor]) -> dict:
     """Network output width, input size and activation count per instance (cached), and
     the measured plans (:func:`plan`)."""
