@@ -523,6 +523,16 @@ def bench_loop(before, repeats: int, seed: int, rows: int = 500, p: int = 4) -> 
     # after the loop's block
     pairs = {name: block_times({"loop": loop, name: fn}, max(repeats, 5))
              for name, fn in fns.items()}
+    # control: the same pairing with a pure-Python busy loop as long as the loop (no torch,
+    # little memory), which shows how much of the cold penalty is the machine's
+    start = time.process_time()
+    loop()
+    took = time.process_time() - start
+    start = time.process_time()
+    sum(range(10**6))
+    spin = int(10**6 * took / (time.process_time() - start))
+    pairs["control"] = block_times({"python": lambda: sum(range(spin)), "after": fns["after"]},
+                                   max(repeats, 5))
     return {"pairs": pairs, "gap": gap, "rows": rows, "p": p}
 
 
@@ -546,6 +556,12 @@ def loop_verdict(r: dict, target: float = 20) -> str:
         if "before" in pairs:
             text += f"; before: {time_of('before', kind)}, {ratio('before', kind):.1f}x"
         lines.append(text + ".")
+    control = pairs["control"]
+    lines.append(f"- control: Grad(t) right after a pure-Python busy loop of about the loop's "
+                 f"length ({fmt_s(control['python']['warm'])}) instead: cold "
+                 f"{fmt_s(control['after']['cold'])}, steady state "
+                 f"{fmt_s(control['after']['warm'])}; the first call after any other work "
+                 "pays this machine's penalty, whatever that work was.")
     head = (f"DeepHit p = {r['p']}, T = {LIMIT_T}, {r['rows']} rows, max abs diff "
             f"{r['gap']:.1e}; each candidate against the loop in alternating blocks of "
             f"back-to-back calls (at least 3, 0.25 s), medians over "

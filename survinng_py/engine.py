@@ -296,9 +296,13 @@ def _candidates(model, inputs, target, mode: str) -> list[Plan]:
     layouts = {"factored": [True], "forward": [False]}.get(
         mode, [True, False] if narrow else [False]
     )
-    # first the plan taken where nothing is measured: on few rows per-op overhead
-    # dominates, where reverse over reverse beats torch's forward mode
-    if mode == "forward" or (not narrow and d < k and _scheme_ok(model, inputs, "rr")):
+    # first the plan taken where nothing is measured: a layer chain's closed-form
+    # derivatives (no graph, no second backward); otherwise, since on few rows per-op
+    # overhead dominates, reverse over reverse, which beats torch's forward mode there
+    pushed = mode == "forward" or (not narrow and d < k)
+    if pushed and "jvp" in schemes and layer_chain(model, inputs) is not None:
+        first = Plan("jvp", False)
+    elif pushed and _scheme_ok(model, inputs, "rr"):
         first = Plan("rr", False)
     else:
         first = Plan("vjp", layouts[0])

@@ -95,7 +95,7 @@ def test_plan_is_measured_once_per_chunk_size_and_cached(monkeypatch):
     monkeypatch.setattr(engine, "_fastest",
                         lambda *args: calls.append(args[-1]) or fastest(*args))
     few = engine.plan(model, [x[:10]], "pmf")  # few rows: the first candidate, unmeasured
-    assert calls == [] and few == engine.Plan("rr", False)
+    assert calls == [] and few == engine.Plan("jvp", False)  # a layer chain's derivatives
     chosen = engine.plan(model, [x], "pmf", rows=300)
     assert len(calls) == 1 and chosen in calls[0]
     assert {p.scheme for p in calls[0]} == {"jvp", "rr"}  # vjp: 2K = 24 > 4 x 2D = 16
@@ -217,6 +217,8 @@ def test_a_network_outside_the_layer_chain_takes_autograd_forward_mode():
     exp = sv.explain(elu, rng.normal(size=(30, 3)), model_type="deephit", time_bins=TIMES,
                      dtype="float64")
     assert engine.layer_chain(exp.model, exp.data) is None
+    # on few rows (unmeasured) reverse over reverse, not autograd's forward mode
+    assert engine.plan(exp.model, exp.data, "pmf", rows=10) == engine.Plan("rr", False)
     two = _explainer("two_input")
     assert engine.layer_chain(two.model, two.data) is None
     got = engine._net_tangents(exp.model, exp.data, "jvp")[1][0]
