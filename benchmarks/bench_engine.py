@@ -308,6 +308,8 @@ def bench_coxtime(p: int, n_grid: int, repeats: int, seed: int) -> dict:
 #: that the result fits beside everything else on a shared machine
 RESULT_BYTES_MAX = 512 * 2**20
 LIMIT_T = 100
+#: the models of the GradSHAP(t) rate table
+GRADSHAP_MODELS = ["DeepSurv", "CoxTime", "DeepHit", "MTLR", "PCHazard"]
 LIMIT_MODELS = ["DeepSurv", "CoxTime", "DeepHit", "DeepHit T=300", "MTLR", "PCHazard", "CNN+GRU"]
 
 
@@ -903,11 +905,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         limit = bench_limit(args.limit_models or ["DeepHit", "DeepSurv"], args.limit_ps or [4],
                             args.limit_rows or [500], before, repeats, args.seed)
-        shap_names = ["DeepSurv"]
+        shap_names = [m for m in args.limit_models or ["DeepSurv"] if m in GRADSHAP_MODELS]
     else:
         limit = bench_limit(args.limit_models or LIMIT_MODELS, args.limit_ps or [4, 20, 160],
                             args.limit_rows or [500, 5000, 50000], before, repeats, args.seed)
-        shap_names = ["DeepSurv", "CoxTime", "DeepHit", "MTLR", "PCHazard"]
+        shap_names = GRADSHAP_MODELS
     loop = bench_loop(before, repeats, args.seed)
     print(loop_verdict(loop), flush=True)
     shap = bench_gradshap_rate(shap_names, before, max(3, repeats // 3), args.seed)

@@ -9,28 +9,22 @@ import warnings
 import torch
 
 
-def push_forward(fn, primals: list[torch.Tensor], tangents: list[torch.Tensor]):
-    """``fn(primals)`` and, per primal, its Jacobian-vector products along that primal's
-    own stacked tangents (the other primals held fixed).
+def push_forward(fn, primal: torch.Tensor, tangents: torch.Tensor):
+    """``fn(primal)`` and its Jacobian-vector products for ``D`` stacked tangents.
 
-    ``tangents[k]`` has shape ``(D_k, *primals[k].shape)``; returns the value and, per
-    primal, the products of shape ``(D_k, *value.shape)``. The vector-Jacobian product
-    ``u -> J_k^T u`` is linear in ``u``; its derivative along ``v`` with respect to ``u``
-    is ``J_k v``. One backward graph serves every primal, and each primal's tangents
-    pass only through the part of it that depends on that primal.
+    ``tangents`` has shape ``(D, *primal.shape)``; returns the value and the products,
+    shape ``(D, *value.shape)``. The vector-Jacobian product ``u -> J^T u`` is linear in
+    ``u``; its derivative along ``v`` with respect to ``u`` is ``J v``.
     """
     with torch.enable_grad():
-        xs = [p.detach().requires_grad_(True) for p in primals]
-        out = fn(xs)
+        x = primal.detach().requires_grad_(True)
+        out = fn(x)
         u = torch.zeros_like(out, requires_grad=True)
-        grads = torch.autograd.grad(out, xs, u, create_graph=True, allow_unused=True)
-        products = [
-            vjps([g], [u], [t])[0]
-            if g is not None and g.requires_grad
-            else out.new_zeros((t.shape[0], *out.shape))  # the output does not depend on it
-            for g, t in zip(grads, tangents)
-        ]
-    return out.detach(), products
+        (grad,) = torch.autograd.grad(out, [x], u, create_graph=True, allow_unused=True)
+        if grad is None or not grad.requires_grad:  # the output does not depend on it
+            return out.detach(), out.new_zeros((tangents.shape[0], *out.shape))
+        jv = vjps([grad], [u], [tangents])[0]
+    return out.detach(), jv
 
 
 def vjps(

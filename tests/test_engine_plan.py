@@ -87,6 +87,21 @@ def test_chunks_write_the_same_rows_as_one_batch(monkeypatch):
     torch.testing.assert_close(chunked[0], one[0], rtol=1e-12, atol=1e-15)
 
 
+def test_networks_outside_the_layer_chain_take_smaller_chunks(monkeypatch):
+    """Their autograd schemes hold each activation's derivatives along every direction:
+    chunks are sized with them (down to 64 rows), and write the same rows."""
+    two, chain = _explainer("two_input", rows=300), _explainer("deephit", rows=300)
+    one_value, one = engine.jacobian(two.model, two.data, "cif")  # 300 rows: one chunk
+    monkeypatch.setattr(engine, "JACOBIAN_CHUNK_BYTES", 2**16)
+    assert engine.jacobian_rows(two.model, two.data) == engine.JACOBIAN_ROWS_MIN_AUTOGRAD == 64
+    assert engine.jacobian_rows(chain.model, chain.data) == engine.JACOBIAN_ROWS_MIN == 512
+    value, chunked = engine.jacobian(two.model, two.data, "cif")  # 4 x 64 + 44 rows
+    torch.testing.assert_close(value, one_value, rtol=1e-14, atol=1e-15)
+    for got, want in zip(chunked, one):
+        assert got.is_contiguous()
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-15)
+
+
 def test_plan_is_measured_once_per_chunk_size_and_cached(monkeypatch):
     exp = _explainer("deephit", p=2, rows=600)
     model, x = exp.model, exp.data[0]

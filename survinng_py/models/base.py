@@ -263,9 +263,7 @@ class SurvivalModel:
         """
         from .._autodiff import push_forward
 
-        value, (jv,) = push_forward(
-            lambda ps: self.head(ps[0], target), [phi], [dphi.movedim(1, 0)]
-        )
+        value, jv = push_forward(lambda ps: self.head(ps, target), phi, dphi.movedim(1, 0))
         jv = jv.movedim(0, 1)
         return value, jv.contiguous() if out is None else out.copy_(jv)
 
