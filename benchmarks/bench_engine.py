@@ -455,8 +455,7 @@ def bench_limit(names, ps, rows_grid, before, repeats: int, seed: int) -> list[d
                     a, b = fns["after"]().values, fns["before"]().values
                     gap = max(float(np.abs(u - v).max() / max(np.abs(v).max(), 1e-30))
                               for u, v in zip(a, b))
-                reps = min(repeats, 5) if n <= 500 else 3 if n <= 5000 else 2
-                times = median_times(fns, reps, budget_s=60, clock=time.process_time)
+                times = median_times(fns, repeats, budget_s=60, clock=time.process_time)
                 plan = engine.plan(exp.model, ts, "survival", rows=min(n, engine.jacobian_rows(
                     exp.model, ts)))
                 how = "factored" if engine.factored(exp.model, ts, "survival") else (
@@ -967,7 +966,8 @@ def render_limit(results, loop, shap, has_before, args) -> list[str]:
         f"Before: {before}, run through the same methods (the engine module swapped in). "
         "Interleaved medians of this process's CPU time (`time.process_time`, one torch "
         "thread: the two cores are shared with other jobs, whose time wall-clock would "
-        "count), 5 rounds at 500 rows, 3 at 5k, 2 at 50k (at most 60 s per configuration), "
+        f"count), {args.repeats or (3 if args.quick else 21)} rounds (fewer where a configuration's rounds "
+        "pass 60 s), "
         "after a warm-up that also measures the engine's plan. Rows are capped where the result (rows x p x T float32) would pass "
         f"{RESULT_BYTES_MAX // 2**20} MiB. Plan: how the engine took the Jacobian (factored: "
         "J = G . H, G by reverse mode; otherwise the network part's scheme, measured, and the "
