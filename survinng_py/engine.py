@@ -62,9 +62,10 @@ Mode = Literal["auto", "forward", "reverse"]
 #: the network part's schemes: reverse mode, forward mode, reverse over reverse
 SCHEMES = ("vjp", "jvp", "rr")
 DEFAULT_MEMORY_BUDGET = 256 * 2**20  # bytes per batch of points
-#: most rows per no-grad batch: beyond a few thousand rows a batch only loses cache
-#: locality (modality Shapley on 400k rows: ~2x slower in 30k-200k-row batches than in
-#: 6k-row ones, for an MLP and for a CNN + GRU network alike)
+#: most network rows per no-grad batch (CoxTime: instances x active times): beyond a few
+#: thousand rows a batch only loses cache locality (modality Shapley on 400k rows: ~2x
+#: slower in 30k-200k-row batches than in 6k-row ones, for an MLP and for a CNN + GRU
+#: network alike)
 PREDICT_ROWS_MAX = 8192
 #: rows per chunk of :func:`jacobian`: as many as keep a chunk's derivatives within
 #: JACOBIAN_CHUNK_BYTES, within these bounds. Larger chunks only add page faults and cache
@@ -109,8 +110,10 @@ def predict(
 def predict_rows(
     model: SurvivalModel, inputs: list[torch.Tensor], memory_budget: int = DEFAULT_MEMORY_BUDGET
 ) -> int:
-    """How many rows :func:`predict` runs at once within ``memory_budget`` bytes."""
-    return max(1, min(PREDICT_ROWS_MAX, memory_budget // _profile(model, inputs)["bytes_forward"]))
+    """How many rows :func:`predict` runs at once within ``memory_budget`` bytes, at most
+    :data:`PREDICT_ROWS_MAX` network rows."""
+    most = PREDICT_ROWS_MAX // model.rows_per_instance
+    return max(1, min(most, memory_budget // _profile(model, inputs)["bytes_forward"]))
 
 
 class Plan(NamedTuple):

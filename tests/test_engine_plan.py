@@ -239,3 +239,15 @@ def test_a_network_outside_the_layer_chain_takes_autograd_forward_mode():
     got = engine._net_tangents(exp.model, exp.data, "jvp")[1][0]
     want = engine._net_tangents(exp.model, exp.data, "vjp")[1][0]
     torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-14)
+
+
+def test_predict_batches_are_bounded_in_network_rows(monkeypatch):
+    """CoxTime runs its network on every (instance, time) row: a batch of predictions
+    holds at most PREDICT_ROWS_MAX network rows, and batching does not change them."""
+    exp = _explainer("coxtime", rows=200)
+    model, inputs = exp.model, exp.data
+    assert model.rows_per_instance == 12
+    whole = engine.predict(model, inputs, "survival")
+    monkeypatch.setattr(engine, "PREDICT_ROWS_MAX", 120)
+    assert engine.predict_rows(model, inputs) == 10  # 10 instances x 12 times
+    torch.testing.assert_close(engine.predict(model, inputs, "survival"), whole, rtol=1e-14, atol=1e-15)
