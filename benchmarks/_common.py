@@ -47,7 +47,7 @@ def median_times(fns: dict[str, Callable[[], object]], repeats: int,
     runs after each round (untimed here: e.g. a slice of a slow baseline timed by the
     caller). ``clock``: wall-clock by default; ``time.process_time`` counts only this
     process's CPU time, which other jobs on a loaded machine do not inflate. Returns per
-    name: median, min, q1, q3 (seconds) and n (rounds).
+    name: median, min, q1, q3 (seconds), n (rounds) and the samples in round order.
     """
     for fn in fns.values():
         for _ in range(warmup):
@@ -70,7 +70,7 @@ def median_times(fns: dict[str, Callable[[], object]], repeats: int,
         arr = np.asarray(ts)
         out[name] = {"median": float(np.median(arr)), "min": float(arr.min()),
                      "q1": float(np.quantile(arr, 0.25)), "q3": float(np.quantile(arr, 0.75)),
-                     "n": len(ts)}
+                     "n": len(ts), "samples": [float(t) for t in ts]}
     return out
 
 
