@@ -989,10 +989,11 @@ def render_limit(results, loop, shap, has_before, args) -> list[str]:
         "",
         "**The per-time-point loop** (one forward, T backward passes with `retain_graph`, "
         "stacked) on the same network and rows; goal >= 20x at p = 4, T = 100, 500 rows. "
-        "Both figures are given: a call of a few milliseconds right after the loop's 100 "
-        "backward passes runs on the caches and branch predictors the loop left, a fixed "
-        "cost that the much longer loop hides in its own time; the steady state is the "
-        "engine's throughput, the cold figure what one isolated call sees.",
+        "Both figures are given: a call of a few milliseconds that follows other work pays "
+        "a warm-up (caches, branch predictors, clock), as the control with a pure-Python "
+        "busy loop in place of the torch loop shows, a fixed cost that the much longer loop "
+        "hides in its own time; the steady state is the engine's throughput, the cold figure "
+        "what one isolated call sees.",
         "",
         loop_verdict(loop),
         "",

@@ -1,7 +1,7 @@
 target_for <- function(kind) if (kind == "deephit_cr") "cif" else "survival"
 
 for (kind in c("deepsurv", "coxtime", "deephit", "deephit_cr")) {
-  test_that(paste("an extracted model, saved and read back, explains exactly as the fit:", kind), {
+  test_that(paste("an extracted model, saved and read back, explains as the fit:", kind), {
     skip_if_no_survinng_py()
     fit <- survivalmodels_fit(kind)
     ext <- rds_round_trip(extract_model(fit))
@@ -16,7 +16,9 @@ for (kind in c("deepsurv", "coxtime", "deephit", "deephit_cr")) {
     for (method in list(surv_grad, surv_intgrad)) {
       a <- method(from_fit, target = target_for(kind), instance = c(4, 1))
       b <- method(from_ext, target = target_for(kind), instance = c(4, 1))
-      expect_identical(b$res, a$res)
+      # the fit's MLP takes the closed-form layer derivatives, the extracted network
+      # (an exported program) autograd's: the same numbers up to float32 rounding
+      expect_equal(b$res, a$res, tolerance = 1e-6)
       expect_identical(b$pred, a$pred)
       expect_identical(b$time, a$time)
     }
