@@ -228,25 +228,14 @@ def attribute(
             rows = torch.arange(start, stop, device=model.device)
             points, factors = make_points(rows, torch.zeros_like(rows))
             rows_out = [m[start:stop] for m in result]
-            _write_jacobian(model, points, factors, target, times_input, factored, rows_out)
+            _point_sums(model, points, factors, target, times_input, factored, 1, rows_out)
         return [m.cpu().numpy() for m in result[1:]], result[0].cpu().numpy()
     means = None  # per input: sums over replicates, (n, ...), filled batch by batch
     for start, stop in batches:
         flat = torch.arange(start, stop, device=model.device)
         points, factors = make_points(flat // n_reps, flat % n_reps)
         first, per = start // n_reps, min(stop - start, n_reps)  # per: points per instance
-        if factored:
-            value, head, nets = engine.jacobian_factors(model, points, target)
-            sums = [
-                _sum_factors(g * f.unsqueeze(-1) if times_input else g, head, per, value.shape[1:])
-                for g, f in zip(nets, factors)
-            ]
-        else:
-            value, jacobians = engine.jacobian(model, points, target)
-            sums = [
-                _sum_points(j * f.reshape(*f.shape, 1, 1) if times_input else j, per)
-                for j, f in zip(jacobians, factors)
-            ]
+        sums = _point_sums(model, points, factors, target, times_input, factored, per)[1:]
         if n_batches == 1:
             means = sums
             break
@@ -262,21 +251,25 @@ def attribute(
     return [m.div_(n_reps).cpu().numpy() for m in means], None
 
 
-def _write_jacobian(model, points, factors, target, times_input, factored, out) -> None:
-    """The target and its Jacobian at ``points`` (times ``factors`` if ``times_input``),
-    written into ``out`` (``[value, *per input]``, rows of the result)."""
+def _point_sums(model, points, factors, target, times_input, factored, per, out=None):
+    """``[value, *per input]``: the target at ``points`` and, per input, the sums over runs
+    of ``per`` points of its Jacobian (times ``factors`` if ``times_input``). With
+    ``out`` (``per`` = 1: rows of the result, one array per quantity) written there."""
+    dest = [None] * (1 + len(points)) if out is None else out
     if factored:
         value, head, nets = engine.jacobian_factors(model, points, target)
-        for g, f, dest in zip(nets, factors, out[1:]):
-            _sum_factors(
-                g * f.unsqueeze(-1) if times_input else g, head, 1, value.shape[1:], out=dest
-            )
-        out[0].copy_(value)
-        return
-    engine.jacobian(model, points, target, out=(out[0], out[1:]))
-    if times_input:
-        for dest, f in zip(out[1:], factors):
-            dest.mul_(f.reshape(*f.shape, 1, 1))
+        sums = [
+            _sum_factors(g * f.unsqueeze(-1) if times_input else g, head, per, value.shape[1:], d)
+            for g, f, d in zip(nets, factors, dest[1:])
+        ]
+        return [value if out is None else out[0].copy_(value), *sums]
+    value, jacobians = engine.jacobian(
+        model, points, target, out=None if out is None else (out[0], out[1:])
+    )
+    if times_input:  # the engine's arrays are fresh (or the result's rows): multiplied in place
+        for j, f in zip(jacobians, factors):
+            j.mul_(f.reshape(*f.shape, 1, 1))
+    return [value, *(_sum_points(j, per) for j in jacobians)]
 
 
 def _batches(total: int, chunk: int, n_reps: int):
