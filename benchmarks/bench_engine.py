@@ -422,6 +422,14 @@ class engine_of:
         _core.engine, _core.attribute = self.saved
 
 
+def on_before(before, call):
+    """``call`` run on ``before``'s engine (:class:`engine_of`)."""
+    def run():
+        with engine_of(before):
+            return call()
+    return run
+
+
 def bench_limit(names, ps, rows_grid, before, repeats: int, seed: int) -> list[dict]:
     """Grad(t) (``surv_grad`` end to end) with the current engine and with ``before``,
     and the package's no-grad prediction (``engine.predict``: forward + head), interleaved."""
@@ -446,10 +454,7 @@ def bench_limit(names, ps, rows_grid, before, repeats: int, seed: int) -> list[d
                 fns = {"after": lambda: sv.surv_grad(exp, x),
                        "forward": lambda: engine.predict(exp.model, ts, "survival")}
                 if before is not None:
-                    def old(exp=exp, x=x):
-                        with engine_of(before):
-                            return sv.surv_grad(exp, x)
-                    fns["before"] = old
+                    fns["before"] = on_before(before, fns["after"])
                 gap = None
                 if before is not None and n <= 5000:  # checked where it is cheap
                     a, b = fns["after"]().values, fns["before"]().values
@@ -525,10 +530,7 @@ def bench_loop(before, repeats: int, seed: int, rows: int = 500, p: int = 4) -> 
     fns = {"after": lambda: sv.surv_grad(exp, x),
            "jacobian": lambda: engine.jacobian(model, [xt], "survival")}
     if before is not None:
-        def old():
-            with engine_of(before):
-                return sv.surv_grad(exp, x)
-        fns["before"] = old
+        fns["before"] = on_before(before, fns["after"])
     gap = float(np.abs(fns["after"]().values[0][:, :, 0] - loop().numpy()).max())
     # each against the loop, whose time is taken again in each pair: "cold" is right
     # after the loop's block
@@ -594,10 +596,7 @@ def bench_gradshap_rate(names, before, repeats: int, seed: int, instances: int =
         points = len(kwargs["instance"]) * n * num_samples
         fns = {"after": lambda: sv.surv_gradshap(exp, **kwargs)}
         if before is not None:
-            def old(exp=exp):
-                with engine_of(before):
-                    return sv.surv_gradshap(exp, **kwargs)
-            fns["before"] = old
+            fns["before"] = on_before(before, fns["after"])
         t = median_times(fns, repeats, budget_s=60, clock=time.process_time)
         a = t["after"]["median"]
         b = t["before"]["median"] if before is not None else None
