@@ -56,6 +56,7 @@ from typing import Literal, NamedTuple
 import torch
 
 from ._autodiff import push_forward, vjps
+from ._memory import new_empty
 from .models.base import SurvivalModel
 
 Mode = Literal["auto", "forward", "reverse"]
@@ -102,7 +103,7 @@ def predict(
             if step >= n:
                 return part
             if out is None:  # filled batch by batch rather than concatenated: no 2nd copy
-                out = part.new_empty((n, *part.shape[1:]))
+                out = new_empty(part, (n, *part.shape[1:]))
             out[i : i + len(part)] = part
     return out if out is not None else torch.empty(0)
 
@@ -148,8 +149,8 @@ def jacobian(
         return _jacobian_chunk(model, inputs, target, chosen)
     if out is None:  # the result is allocated once and each chunk writes its rows into it
         shape = target_shape(model, inputs, target)
-        full = inputs[0].new_empty((n, *shape))
-        results = [x.new_empty((*x.shape, *shape)) for x in inputs]
+        full = new_empty(inputs[0], (n, *shape))
+        results = [new_empty(x, (*x.shape, *shape)) for x in inputs]
     else:
         full, results = out
     for start in range(0, n, step):
@@ -193,13 +194,13 @@ def _jacobian_chunk(model, inputs, target, chosen: Plan, outs=None):
     if chosen.factored:
         value, head = _head_jacobian(model, phi, target)
         for k, (g, x) in enumerate(zip(dphis, inputs)):
-            out = outs[k] if outs else g.new_empty((*x.shape, *value.shape[1:]))
+            out = outs[k] if outs else new_empty(g, (*x.shape, *value.shape[1:]))
             batched_matmul(g, head, out=out.view(n, g.shape[1], -1))
             results.append(out)
         return value, results
     for k, (g, x) in enumerate(zip(dphis, inputs)):
         out = outs[k].view(n, g.shape[1], *outs[k].shape[-2:]) if outs else None
-        value, tangent = model.head_jvp(phi, g, target, out=out)
+        value, tangent = model.head_jvp(phi, g, target, out=out, overwrite_dphi=_owned(g))
         results.append(tangent.view(*x.shape, *tangent.shape[-2:]))
     return value, results
 
@@ -214,6 +215,13 @@ def factored(model: SurvivalModel, inputs: list[torch.Tensor], target: str) -> b
     """
     prof = _profile(model, inputs)
     return model.rows_per_instance * prof["width"] < prof["n_in"]
+
+
+def _owned(dphi: torch.Tensor) -> bool:
+    """Whether the network part's directions may be overwritten by the head: they are
+    the engine's own fresh arrays, unless autograd handed back a broadcast view (stride
+    0), whose elements share memory."""
+    return all(stride != 0 or size == 1 for stride, size in zip(dphi.stride(), dphi.shape))
 
 
 def jacobian_factors(

@@ -61,8 +61,11 @@ def _autograd(model, phi, dphi, target):
                 in_dims=1, out_dims=1)(dphi)
 
 
+@pytest.mark.parametrize("overwrite", [False, True], ids=["dphi_kept", "dphi_overwritten"])
 @pytest.mark.parametrize("name,target", CASES, ids=[f"{n}-{t}" for n, t in CASES])
-def test_closed_form_equals_autograd_jvp(name, target, monkeypatch):
+def test_closed_form_equals_autograd_jvp(name, target, overwrite, monkeypatch):
+    """Also when the head may work in ``dphi`` (the engine's own directions); when it
+    may not, ``dphi`` is left as it was."""
     model = _model(name)
     expected_value = model.head  # the autograd default must not be what answers here
     monkeypatch.setattr(SurvivalModel, "head_jvp", _no_fallback)
@@ -71,7 +74,10 @@ def test_closed_form_equals_autograd_jvp(name, target, monkeypatch):
     phi = torch.randn(5, width, generator=gen, dtype=torch.float64)
     phi[0, 0] = 25.0  # beyond softplus's threshold and sigmoid's saturation
     dphi = torch.randn(5, 4, width, generator=gen, dtype=torch.float64)
-    value, tangent = model.head_jvp(phi, dphi, target)
+    given = dphi.clone()
+    value, tangent = model.head_jvp(phi, given, target, overwrite_dphi=overwrite)
+    if not overwrite:
+        assert torch.equal(given, dphi)
     expected = _autograd(model, phi, dphi, target)
     assert tangent.shape == expected.shape == (5, 4, *value.shape[1:])
     assert tangent.is_contiguous()
@@ -83,17 +89,19 @@ def _no_fallback(*args, **kwargs):
     raise AssertionError("the autograd default was used")
 
 
-@pytest.mark.parametrize("name", ["deephit", "coxtime", "pchazard_sub3"])
-def test_closed_form_writes_into_out_and_reads_strided_directions(name):
+@pytest.mark.parametrize("overwrite", [False, True], ids=["dphi_kept", "dphi_overwritten"])
+@pytest.mark.parametrize("name", ["deephit", "deephit_2_risks", "coxtime", "pchazard",
+                                  "pchazard_sub3", "logistichazard"])
+def test_closed_form_writes_into_out_and_reads_strided_directions(name, overwrite):
     model = _model(name)
     width = HEADS[name][1] * model.rows_per_instance
     phi = torch.randn(3, width, dtype=torch.float64)
     dphi = torch.randn(4, 3, width, dtype=torch.float64).movedim(0, 1)  # (3, 4, MK), strided
-    target = model.targets[0]
-    out = torch.full((3, 4, 1, len(model.time)), np.nan, dtype=torch.float64)
-    value, tangent = model.head_jvp(phi, dphi, target, out=out)
+    expected = _autograd(model, phi, dphi, model.targets[0])
+    out = torch.full(expected.shape, np.nan, dtype=torch.float64)
+    value, tangent = model.head_jvp(phi, dphi, model.targets[0], out=out, overwrite_dphi=overwrite)
     assert tangent.data_ptr() == out.data_ptr()
-    torch.testing.assert_close(out, _autograd(model, phi, dphi, target), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-14)
 
 
 def test_a_target_without_closed_form_goes_through_autograd():

@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import engine
+from .._memory import new_empty
 from .._validation import check_choice, check_flag, check_int, fail
 from ..explainer import Explainer
 from ..models.base import CONDITIONAL_TARGETS, Conditional
@@ -210,7 +211,6 @@ def attribute(
     chunk = batch_size or engine.rows_per_batch(model, inputs, target, explainer.memory_budget)
     if chunk >= n_reps:
         chunk -= chunk % n_reps  # whole instances per batch: their sums are contiguous
-    factored = engine.factored(model, inputs, target)
     n_batches = _batch_count(n, chunk, n_reps)
     show = progress if progress is not None else (sys.stderr.isatty() and n_batches > 1)
     batches = tqdm(
@@ -221,15 +221,17 @@ def attribute(
         unit="batch",
     )
     if n_reps == 1:  # the engine writes each batch's rows into the result: no copy of it
+        # (and forms J from factors itself where that is faster, chunk by chunk)
         shape = engine.target_shape(model, inputs, target)
-        result = [inputs[0].new_empty((n, *shape))]
-        result += [x.new_empty((*x.shape, *shape)) for x in inputs]
+        result = [new_empty(inputs[0], (n, *shape))]
+        result += [new_empty(x, (*x.shape, *shape)) for x in inputs]
         for start, stop in batches:
             rows = torch.arange(start, stop, device=model.device)
             points, factors = make_points(rows, torch.zeros_like(rows))
             rows_out = [m[start:stop] for m in result]
-            _point_sums(model, points, factors, target, times_input, factored, 1, rows_out)
+            _point_sums(model, points, factors, target, times_input, False, 1, rows_out)
         return [m.cpu().numpy() for m in result[1:]], result[0].cpu().numpy()
+    factored = engine.factored(model, inputs, target)
     means = None  # per input: sums over replicates, (n, ...), filled batch by batch
     for start, stop in batches:
         flat = torch.arange(start, stop, device=model.device)
@@ -240,8 +242,9 @@ def attribute(
             means = sums
             break
         if means is None:
-            new = torch.Tensor.new_empty if chunk >= n_reps else torch.Tensor.new_zeros
-            means = [new(q, (n, *q.shape[1:])) for q in sums]
+            means = [new_empty(q, (n, *q.shape[1:])) for q in sums]
+            for m in means if chunk < n_reps else ():  # replicates add up across batches
+                m.zero_()
         for total_k, part in zip(means, sums):
             if per == n_reps:
                 total_k[first : first + len(part)] = part
@@ -253,16 +256,16 @@ def attribute(
 
 def _point_sums(model, points, factors, target, times_input, factored, per, out=None):
     """``[value, *per input]``: the target at ``points`` and, per input, the sums over runs
-    of ``per`` points of its Jacobian (times ``factors`` if ``times_input``). With
-    ``out`` (``per`` = 1: rows of the result, one array per quantity) written there."""
-    dest = [None] * (1 + len(points)) if out is None else out
+    of ``per`` points of its Jacobian (times ``factors`` if ``times_input``), contracted
+    from the engine's factors if ``factored``. With ``out`` (``per`` = 1, not factored:
+    rows of the result, one array per quantity) written there."""
     if factored:
         value, head, nets = engine.jacobian_factors(model, points, target)
         sums = [
-            _sum_factors(g * f.unsqueeze(-1) if times_input else g, head, per, value.shape[1:], d)
-            for g, f, d in zip(nets, factors, dest[1:])
+            _sum_factors(g * f.unsqueeze(-1) if times_input else g, head, per, value.shape[1:])
+            for g, f in zip(nets, factors)
         ]
-        return [value if out is None else out[0].copy_(value), *sums]
+        return [value, *sums]
     value, jacobians = engine.jacobian(
         model, points, target, out=None if out is None else (out[0], out[1:])
     )
@@ -297,19 +300,12 @@ def _sum_points(contrib: torch.Tensor, per: int) -> torch.Tensor:
     return contrib if per == 1 else contrib.reshape(-1, per, *contrib.shape[1:]).sum(1)
 
 
-def _sum_factors(
-    net: torch.Tensor, head: torch.Tensor, per: int, value_shape, out: torch.Tensor | None = None
-) -> torch.Tensor:
+def _sum_factors(net: torch.Tensor, head: torch.Tensor, per: int, value_shape) -> torch.Tensor:
     """Sum over runs of ``per`` points of ``net . head``, as one product per instance:
-    ``(k*per, *dims, MK)``, ``(k*per, MK, E*T)`` -> ``(k, *dims, E, T)`` (into ``out``,
-    a contiguous array of that shape, when given)."""
+    ``(k*per, *dims, MK)``, ``(k*per, MK, E*T)`` -> ``(k, *dims, E, T)``."""
     k, mk, dims = net.shape[0] // per, net.shape[-1], net.shape[1:-1]
     left = net.reshape(k, per, -1, mk).transpose(1, 2).reshape(k, -1, per * mk)
-    product = engine.batched_matmul(
-        left,
-        head.reshape(k, per * mk, -1),
-        out=None if out is None else out.view(k, -1, head.shape[-1]),
-    )
+    product = engine.batched_matmul(left, head.reshape(k, per * mk, -1))
     return product.reshape(k, *dims, *value_shape)
 
 

@@ -237,6 +237,7 @@ class SurvivalModel:
         dphi: torch.Tensor,
         target: str,
         out: torch.Tensor | None = None,
+        overwrite_dphi: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The head and its derivatives along ``D`` directions per instance.
 
@@ -254,6 +255,10 @@ class SurvivalModel:
             One of the model's targets.
         out : torch.Tensor, optional
             A contiguous ``(B, D, E, T)`` array the derivatives are written into.
+        overwrite_dphi : bool, default False
+            Whether ``dphi`` may be used as working memory (the engine passes its own
+            fresh directions: the closed forms then work in them, while they are in
+            cache, and write ``out`` once).
 
         Returns
         -------

@@ -74,7 +74,7 @@ class DeepSurv(SurvivalModel):
         out = cum_hazard if target == "cum_hazard" else torch.exp(-cum_hazard)
         return out.unsqueeze(1)
 
-    def head_jvp(self, phi, dphi, target, out=None):
+    def head_jvp(self, phi, dphi, target, out=None, overwrite_dphi=False):
         """Closed form: d hazard = hazard dphi, d cum_hazard = cum_hazard dphi,
         d survival = -survival cum_hazard dphi (an outer product per instance)."""
         if target == "log_risk":

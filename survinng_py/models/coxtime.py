@@ -134,7 +134,7 @@ class CoxTime(SurvivalModel):
         out = cum_hazard if target == "cum_hazard" else torch.exp(-cum_hazard)
         return out.unsqueeze(1)
 
-    def head_jvp(self, phi, dphi, target, out=None):
+    def head_jvp(self, phi, dphi, target, out=None, overwrite_dphi=False):
         """Closed form: d hazard_j = hazard_j dphi_j on the active times, summed over
         time for cum_hazard, times -survival for survival."""
         if target not in COX_TARGETS:

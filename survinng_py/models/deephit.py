@@ -81,28 +81,34 @@ class DeepHit(DiscreteTime):
             return cif
         return 1.0 - cif.sum(1, keepdim=True)
 
-    def head_jvp(self, phi, dphi, target, out=None):
+    def head_jvp(self, phi, dphi, target, out=None, overwrite_dphi=False):
         """Closed form: d pmf = pmf (dphi - <pmf, dphi>) (the padding logit is fixed),
         cumulated over time for cif; d survival = -sum over risks of d cif."""
         if target == "logits":
             return identity_jvp(self.head(phi, target), dphi, out)
         if target not in PMF_TARGETS:
             return super().head_jvp(phi, dphi, target, out)
-        return self._pmf_jvp(phi, dphi, target, out)
+        return self._pmf_jvp(phi, dphi, target, out, overwrite_dphi)
 
-    def _pmf_jvp(self, logits, dlogits, target, out):
+    def _pmf_jvp(self, logits, dlogits, target, out, overwrite_dlogits):
         """:meth:`head_jvp` of the softmax head for ``logits`` ``(B, R*T)``."""
         probs = self._probs(logits)
         value = self._from_pmf(probs, target)
         n, d, n_times = dlogits.shape[0], dlogits.shape[1], len(self.time)
         out = tangent_out(out, dlogits, value.shape[1], n_times)
+        flat = out.view(n, d, -1)
         risks = logits.shape[1] // n_times
         survival = target == "survival"
         if survival and risks > 1:  # the risks' d pmf are summed: an array R times larger
-            dpmf = softmax_jvp(probs, dlogits, dlogits.new_empty((n, d, risks * n_times)), True)
-            torch.sum(dpmf.view(n, d, risks, n_times), 2, out=out.view(n, d, n_times))
+            work = dlogits if overwrite_dlogits else dlogits.new_empty(dlogits.shape)
+            dpmf = softmax_jvp(probs, dlogits, work, True)
+            torch.sum(dpmf.view(n, d, risks, n_times), 2, out=flat)
+        elif overwrite_dlogits and target != "pmf":  # out written once, by the cumsum
+            dpmf = softmax_jvp(probs, dlogits, dlogits, survival)
+            torch.cumsum(dpmf.view(out.shape), -1, out=out)
+            return value, out
         else:
-            softmax_jvp(probs, dlogits, out.view(n, d, -1), negate=survival)
+            softmax_jvp(probs, dlogits, flat, negate=survival)
         if target != "pmf":
             out.cumsum_(-1)
         return value, out
@@ -140,12 +146,14 @@ class MTLR(DeepHit):
         exclusive = torch.nn.functional.pad(phi, (1, 0)).cumsum(-1)[:, :-1]
         return phi.sum(-1, keepdim=True) - exclusive
 
-    def head_jvp(self, phi, dphi, target, out=None):
+    def head_jvp(self, phi, dphi, target, out=None, overwrite_dphi=False):
         """Closed form: the reverse sum is linear (``sum - cumsum + dphi``), then the
-        softmax head's."""
+        softmax head's (in the reverse sum's own fresh array)."""
         if target == "logits":
             return identity_jvp(self.head(phi, target), dphi, out)
         if target not in PMF_TARGETS:
             return super().head_jvp(phi, dphi, target, out)
-        dpsi = dphi.cumsum(-1).neg_().add_(dphi).add_(dphi.sum(-1, keepdim=True))
-        return self._pmf_jvp(self._reverse_sum(phi), dpsi, target, out)
+        cumulated = dphi.cumsum(-1)
+        total = cumulated[..., -1:].clone()
+        dpsi = cumulated.neg_().add_(dphi).add_(total)
+        return self._pmf_jvp(self._reverse_sum(phi), dpsi, target, out, True)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .._validation import fail
-from ._jvp import scaled, tangent_out
+from ._jvp import scaled, scaled_cumsum, tangent_out
 from .base import HeadParam, SurvivalModel, check_time_grid, network_width, numeric_vector
 from .registry import register_family
 
@@ -97,7 +97,7 @@ class LogisticHazard(DiscreteTime):
             return hazard
         return (1 - hazard).add(EPSILON).log().cumsum(-1).exp()
 
-    def head_jvp(self, phi, dphi, target, out=None):
+    def head_jvp(self, phi, dphi, target, out=None, overwrite_dphi=False):
         """Closed form: d hazard = h (1 - h) dphi; d survival = survival times the
         cumulative sum of -h (1 - h) / (1 - h + 1e-7) dphi."""
         if target not in ("survival", "hazard"):
@@ -110,8 +110,9 @@ class LogisticHazard(DiscreteTime):
         if target == "hazard":
             scaled(dphi, weight, flat)
             return value, out
-        scaled(dphi, weight.div_((1 - hazard).add_(EPSILON)).neg_(), flat).cumsum_(-1)
-        return value, out.mul_(value.unsqueeze(1))
+        weight.div_((1 - hazard).add_(EPSILON)).neg_()
+        scaled_cumsum(dphi, weight, flat, value, overwrite_dphi)
+        return value, out
 
 
 @register_family
@@ -132,7 +133,7 @@ class BCESurv(DiscreteTime):
     def head(self, phi: torch.Tensor, target: str) -> torch.Tensor:
         return torch.sigmoid(phi).unsqueeze(1)
 
-    def head_jvp(self, phi, dphi, target, out=None):
+    def head_jvp(self, phi, dphi, target, out=None, overwrite_dphi=False):
         """Closed form: d survival = survival (1 - survival) dphi."""
         if target != "survival":
             return super().head_jvp(phi, dphi, target, out)

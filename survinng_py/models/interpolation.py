@@ -102,7 +102,7 @@ class Interpolated(DerivedModel):
         decay = torch.exp(-cum_hazard)
         return decay * (1 - hazard[..., :1]), decay
 
-    def head_jvp(self, phi, dphi, target, out=None):
+    def head_jvp(self, phi, dphi, target, out=None, overwrite_dphi=False):
         """Closed form over the inner head's: the linear schemes are linear in the inner
         survival; const_hazard differentiates eta = relu(-log(1 - h + 1e-7)) and the
         factor 1 - h_0."""
@@ -110,14 +110,14 @@ class Interpolated(DerivedModel):
             return super().head_jvp(phi, dphi, target, out)
         sub = self.sub
         if self.scheme in LINEAR:
-            surv, dsurv = self.inner.head_jvp(phi, dphi, "survival")
+            surv, dsurv = self.inner.head_jvp(phi, dphi, "survival", None, overwrite_dphi)
             out = tangent_out(out, dphi, surv.shape[1], len(self.time))
             steps = out[..., :-1].unflatten(-1, (-1, sub))
             torch.mul((dsurv[..., 1:] - dsurv[..., :-1]).unsqueeze(-1), self._rho, out=steps)
             steps.add_(dsurv[..., :-1].unsqueeze(-1))
             out[..., -1:] = dsurv[..., -1:]
             return self._linear(surv), out
-        hazard, dhazard = self.inner.head_jvp(phi, dphi, "hazard")
+        hazard, dhazard = self.inner.head_jvp(phi, dphi, "hazard", None, overwrite_dphi)
         value, decay = self._const_hazard(hazard)
         inner = hazard[..., 1:]
         # d eta = dh / (1 - h + 1e-7) where eta > 0 (relu's derivative is 0 at 0)

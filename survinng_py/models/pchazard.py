@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .._validation import fail
-from ._jvp import tangent_out
+from ._jvp import scaled_cumsum, tangent_out
 from .base import HeadParam, check_sub
 from .discrete import TIME_BINS, DiscreteTime, single_risk, subgrid
 from .registry import register_family
@@ -76,7 +76,7 @@ class PCHazard(DiscreteTime):
         cum_hazard = hazard.cumsum(-1)
         return cum_hazard if target == "cum_hazard" else torch.exp(-cum_hazard)
 
-    def head_jvp(self, phi, dphi, target, out=None):
+    def head_jvp(self, phi, dphi, target, out=None, overwrite_dphi=False):
         """Closed form: d eta = softplus'(phi) dphi, spread over the interval's steps like
         eta; summed over time for cum_hazard, times -survival for survival."""
         if target not in ("survival", "cum_hazard", "hazard"):
@@ -88,6 +88,10 @@ class PCHazard(DiscreteTime):
         out = tangent_out(out, dphi, 1, len(self.time))
         flat = out.view(n, d, -1)
         flat[..., 0] = 0
+        if self.sub == 1 and target != "hazard":  # one step per interval
+            factor = value[..., 1:].neg() if target == "survival" else None
+            scaled_cumsum(dphi, slope, flat[..., 1:], factor, overwrite_dphi)
+            return value, out
         steps = flat[..., 1:].view(n, d, phi.shape[1], self.sub)
         torch.mul(
             dphi.unsqueeze(-1), slope[:, None, :, None].expand(-1, -1, -1, self.sub), out=steps
