@@ -56,7 +56,6 @@ from typing import Literal, NamedTuple
 import torch
 
 from ._autodiff import push_forward, vjps
-from ._memory import new_empty
 from .models.base import SurvivalModel
 
 Mode = Literal["auto", "forward", "reverse"]
@@ -103,7 +102,7 @@ def predict(
             if step >= n:
                 return part
             if out is None:  # filled batch by batch rather than concatenated: no 2nd copy
-                out = new_empty(part, (n, *part.shape[1:]))
+                out = part.new_empty((n, *part.shape[1:]))
             out[i : i + len(part)] = part
     return out if out is not None else torch.empty(0)
 
@@ -149,8 +148,8 @@ def jacobian(
         return _jacobian_chunk(model, inputs, target, chosen)
     if out is None:  # the result is allocated once and each chunk writes its rows into it
         shape = target_shape(model, inputs, target)
-        full = new_empty(inputs[0], (n, *shape))
-        results = [new_empty(x, (*x.shape, *shape)) for x in inputs]
+        full = inputs[0].new_empty((n, *shape))
+        results = [x.new_empty((*x.shape, *shape)) for x in inputs]
     else:
         full, results = out
     for start in range(0, n, step):
@@ -194,7 +193,7 @@ def _jacobian_chunk(model, inputs, target, chosen: Plan, outs=None):
     if chosen.factored:
         value, head = _head_jacobian(model, phi, target)
         for k, (g, x) in enumerate(zip(dphis, inputs)):
-            out = outs[k] if outs else new_empty(g, (*x.shape, *value.shape[1:]))
+            out = outs[k] if outs else g.new_empty((*x.shape, *value.shape[1:]))
             batched_matmul(g, head, out=out.view(n, g.shape[1], -1))
             results.append(out)
         return value, results

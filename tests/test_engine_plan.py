@@ -252,23 +252,3 @@ def test_predict_batches_are_bounded_in_network_rows(monkeypatch):
     assert engine.predict_rows(model, inputs) == 10  # 10 instances x 12 times
     torch.testing.assert_close(engine.predict(model, inputs, "survival"), whole, rtol=1e-14, atol=1e-15)
 
-
-def test_results_are_allocated_with_their_dtype_and_few_page_faults():
-    """A result's memory comes from numpy's allocator (shared with torch, no copy), which
-    advises huge pages: writing a fresh 64 MiB result then takes far fewer page faults
-    than its 16,384 pages of 4 KiB, where the system offers transparent huge pages."""
-    import resource
-
-    from survinng_py._memory import new_empty
-
-    for dtype in (torch.float32, torch.float64, torch.bfloat16):
-        small = new_empty(torch.zeros(1, dtype=dtype), (3, 2))
-        assert (small.shape, small.dtype, small.device.type) == ((3, 2), dtype, "cpu")
-    mode = Path("/sys/kernel/mm/transparent_hugepage/enabled")
-    if not mode.exists() or "[never]" in mode.read_text():
-        pytest.skip("the system offers no transparent huge pages")
-    result = new_empty(torch.zeros(1), (2**24,))
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    result.fill_(1.0)
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-    assert faults < result.nbytes // 4096 // 4

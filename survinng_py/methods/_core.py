@@ -20,7 +20,6 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import engine
-from .._memory import new_empty
 from .._validation import check_choice, check_flag, check_int, fail
 from ..explainer import Explainer
 from ..models.base import CONDITIONAL_TARGETS, Conditional
@@ -223,8 +222,8 @@ def attribute(
     if n_reps == 1:  # the engine writes each batch's rows into the result: no copy of it
         # (and forms J from factors itself where that is faster, chunk by chunk)
         shape = engine.target_shape(model, inputs, target)
-        result = [new_empty(inputs[0], (n, *shape))]
-        result += [new_empty(x, (*x.shape, *shape)) for x in inputs]
+        result = [inputs[0].new_empty((n, *shape))]
+        result += [x.new_empty((*x.shape, *shape)) for x in inputs]
         for start, stop in batches:
             rows = torch.arange(start, stop, device=model.device)
             points, factors = make_points(rows, torch.zeros_like(rows))
@@ -242,9 +241,8 @@ def attribute(
             means = sums
             break
         if means is None:
-            means = [new_empty(q, (n, *q.shape[1:])) for q in sums]
-            for m in means if chunk < n_reps else ():  # replicates add up across batches
-                m.zero_()
+            new = torch.Tensor.new_empty if chunk >= n_reps else torch.Tensor.new_zeros
+            means = [new(q, (n, *q.shape[1:])) for q in sums]
         for total_k, part in zip(means, sums):
             if per == n_reps:
                 total_k[first : first + len(part)] = part

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import torch
 
-from .._memory import new_empty
-
 
 def tangent_out(
     out: torch.Tensor | None, dphi: torch.Tensor, events: int, times: int
 ) -> torch.Tensor:
     """``out``, or a new contiguous ``(B, D, events, times)`` array like ``dphi``."""
     if out is None:
-        return new_empty(dphi, (dphi.shape[0], dphi.shape[1], events, times))
+        return dphi.new_empty((dphi.shape[0], dphi.shape[1], events, times))
     return out
 
 
