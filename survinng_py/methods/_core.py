@@ -208,6 +208,10 @@ def attribute(
     n = inputs[0].shape[0]
     total = n * n_reps
     chunk = batch_size or engine.rows_per_batch(model, inputs, target, explainer.memory_budget)
+    if batch_size is None and n_reps > 1:
+        # a batch's points all have their Jacobians (or factors) formed before the sums
+        # over replicates: beyond one of the engine's chunks they only fall out of cache
+        chunk = min(chunk, engine.jacobian_rows(model, inputs))
     if chunk >= n_reps:
         chunk -= chunk % n_reps  # whole instances per batch: their sums are contiguous
     n_batches = _batch_count(n, chunk, n_reps)

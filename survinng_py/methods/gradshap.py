@@ -70,8 +70,9 @@ def surv_gradshap(
     times_input : bool
         Multiply each gradient by ``x - r_s`` (GradSHAP(t) proper).
     batch_size : int, optional
-        Points per batch; by default as many as the explainer's memory budget allows.
-        Results do not depend on it.
+        Points per batch; by default as many as the explainer's memory budget allows,
+        at most one of the engine's chunks (their Jacobians stay in cache until they
+        are summed). Results do not depend on it.
     seed : int or numpy.random.Generator, optional
         Makes the draws reproducible, whatever the batch size or device.
     progress : bool, optional

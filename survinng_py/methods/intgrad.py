@@ -51,8 +51,9 @@ def surv_intgrad(
         Multiply the mean gradient by ``x - x_ref`` (IntGrad(t) proper); ``False`` gives
         the mean gradient along the path.
     batch_size : int, optional
-        Points per batch; by default as many as the explainer's memory budget allows.
-        Results do not depend on it.
+        Points per batch; by default as many as the explainer's memory budget allows,
+        at most one of the engine's chunks (their Jacobians stay in cache until they
+        are summed). Results do not depend on it.
     progress : bool, optional
         Show a progress bar (default: only in a terminal, for more than one batch).
 

@@ -54,8 +54,9 @@ def surv_smoothgrad(
     times_input : bool
         Multiply each gradient by its noisy input (SGxI(t)).
     batch_size : int, optional
-        Points per batch; by default as many as the explainer's memory budget allows.
-        Results do not depend on it.
+        Points per batch; by default as many as the explainer's memory budget allows,
+        at most one of the engine's chunks (their Jacobians stay in cache until they
+        are summed). Results do not depend on it.
     seed : int or numpy.random.Generator, optional
         Makes the draws reproducible, whatever the batch size or device.
     progress : bool, optional
