@@ -251,4 +251,3 @@ def test_predict_batches_are_bounded_in_network_rows(monkeypatch):
     monkeypatch.setattr(engine, "PREDICT_ROWS_MAX", 120)
     assert engine.predict_rows(model, inputs) == 10  # 10 instances x 12 times
     torch.testing.assert_close(engine.predict(model, inputs, "survival"), whole, rtol=1e-14, atol=1e-15)
-

@@ -57,7 +57,7 @@ def scaled_cumsum(
     if not overwrite_dphi:
         scaled(dphi, weight, out).cumsum_(-1)
         return out if factor is None else out.mul_(factor)
-    dphi.mul_(weight.unsqueeze(1))
+    scaled(dphi, weight, dphi)
     if factor is None:
         return torch.cumsum(dphi, -1, out=out)
     return torch.mul(dphi.cumsum_(-1), factor, out=out)
